@@ -1,0 +1,149 @@
+using System.Collections.Concurrent;
+using System.Runtime.ExceptionServices;
+using System.Numerics.Tensors;
+using SwarmLearning.Tensors;
+
+namespace SwarmLearning.Merging.Engine;
+
+/// <summary>Computes one block of output: values of tensor <c>tensor</c> from element <c>start</c> on.</summary>
+internal delegate void BlockKernel(InputBlock block, int tensor, long start, Span<float> output);
+
+/// <summary>Adds one block's contribution to the worker's accumulator.</summary>
+internal delegate void BlockReduction(InputBlock block, int tensor, long start, int length);
+
+/// <summary>
+/// Drives a merge pass over the merged tensors: the data are cut into windows (the unit written to the sink, in
+/// order) and each window into blocks that the cores process in parallel, each core with its own
+/// <see cref="InputBlock"/>. Memory is one window of output plus, per core, one block of every input.
+/// </summary>
+internal sealed class BlockRunner
+{
+    private readonly MergePlan _plan;
+    private readonly IProgress<MergeProgress>? _progress;
+    private readonly ParallelOptions _parallel;
+    private readonly ConcurrentBag<InputBlock> _idle = [];
+    private readonly ConcurrentBag<InputBlock> _all = [];
+    private readonly int _blockElements;
+
+    public BlockRunner(MergePlan plan, IProgress<MergeProgress>? progress, CancellationToken cancellationToken)
+    {
+        _plan = plan;
+        _progress = progress;
+        _parallel = new ParallelOptions
+        {
+            MaxDegreeOfParallelism = plan.Options.MaxDegreeOfParallelism,
+            CancellationToken = cancellationToken,
+        };
+
+        // Keep one block of every input (n rows) within about 256 KiB so it stays in a core's L2 cache.
+        var n = plan.Sources.Length;
+        _blockElements = Math.Clamp(65536 / n / 64 * 64, 1024, 16384);
+    }
+
+    /// <summary>Runs <paramref name="kernel"/> over every merged tensor and writes the model to the sink in order.</summary>
+    public void Produce(IModelSink sink, string phase, BlockKernel kernel)
+    {
+        var window = new float[(int)Math.Min(_plan.Options.WindowElements, Math.Max(1, _plan.OutputTensors.Max(t => t.ElementCount)))];
+        var first = _plan.Inputs[0].Model;
+        long done = 0;
+        for (var t = 0; t < _plan.OutputTensors.Count; t++)
+        {
+            var count = _plan.OutputTensors[t].ElementCount;
+            for (long offset = 0; offset < count; offset += window.Length)
+            {
+                _parallel.CancellationToken.ThrowIfCancellationRequested();
+                var length = (int)Math.Min(window.Length, count - offset);
+                var output = window.AsMemory(0, length);
+                if (_plan.Frozen[t])
+                {
+                    first.ReadF32(_plan.TensorIndex[t][0], offset, output.Span);
+                }
+                else
+                {
+                    var tensor = t;
+                    var windowStart = offset;
+                    ForEachBlock(length, (block, blockOffset, blockLength) =>
+                        kernel(block, tensor, windowStart + blockOffset, output.Span.Slice(blockOffset, blockLength)));
+                    done += length;
+                    _progress?.Report(new MergeProgress(phase, done, _plan.MergedElements));
+                }
+
+                sink.Append(output.Span);
+            }
+        }
+    }
+
+    /// <summary>Runs <paramref name="reduction"/> over every merged tensor and returns the summed n×n accumulators.</summary>
+    public double[] Reduce(string phase, BlockReduction reduction)
+    {
+        long done = 0;
+        var windowElements = _plan.Options.WindowElements;
+        for (var t = 0; t < _plan.OutputTensors.Count; t++)
+        {
+            if (_plan.Frozen[t])
+            {
+                continue;
+            }
+
+            var count = _plan.OutputTensors[t].ElementCount;
+            for (long offset = 0; offset < count; offset += windowElements)
+            {
+                _parallel.CancellationToken.ThrowIfCancellationRequested();
+                var length = (int)Math.Min(windowElements, count - offset);
+                var tensor = t;
+                var windowStart = offset;
+                ForEachBlock(length, (block, blockOffset, blockLength) =>
+                    reduction(block, tensor, windowStart + blockOffset, blockLength));
+                done += length;
+                _progress?.Report(new MergeProgress(phase, done, _plan.MergedElements));
+            }
+        }
+
+        var n = _plan.Sources.Length;
+        var sum = new double[n * n];
+        foreach (var block in _all)
+        {
+            TensorPrimitives.Add(sum, block.Accumulator, sum);
+            Array.Clear(block.Accumulator);
+        }
+
+        return sum;
+    }
+
+    private void ForEachBlock(int length, Action<InputBlock, int, int> body)
+    {
+        var blocks = (length + _blockElements - 1) / _blockElements;
+        try
+        {
+            Parallel.For(
+                0,
+                blocks,
+                _parallel,
+                Rent,
+                (b, _, block) =>
+                {
+                    var offset = b * _blockElements;
+                    body(block, offset, Math.Min(_blockElements, length - offset));
+                    return block;
+                },
+                _idle.Add);
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count >= 1 && e.InnerExceptions[0] is SwarmException or OperationCanceledException)
+        {
+            // Report the first user-facing error as it was thrown, not wrapped.
+            ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+        }
+    }
+
+    private InputBlock Rent()
+    {
+        if (_idle.TryTake(out var block))
+        {
+            return block;
+        }
+
+        block = new InputBlock(_plan, _blockElements);
+        _all.Add(block);
+        return block;
+    }
+}

@@ -1,0 +1,155 @@
+using System.Diagnostics;
+using System.Numerics.Tensors;
+using SwarmLearning.Merging.Engine;
+using SwarmLearning.Merging.Kernels;
+using SwarmLearning.Merging.Robust;
+using SwarmLearning.Safetensors;
+using SwarmLearning.Tensors;
+
+namespace SwarmLearning.Merging;
+
+/// <summary>
+/// Merges models: <c>mean</c>, <c>coordmedian</c>, <c>geomedian</c>, <c>trimmedmean</c> and <c>krum</c>, with the
+/// semantics of <c>docs/merge-methods.md</c>. Inputs are read by blocks, so memory stays bounded whatever the
+/// model size and the number of inputs; work is spread over all cores.
+/// </summary>
+public static class ModelMerger
+{
+    /// <summary>Validates inputs and options and fixes the output's tensors, before any value is read.</summary>
+    /// <exception cref="MergeException">The inputs cannot be merged as asked.</exception>
+    public static MergePlan Plan(IReadOnlyList<MergeInput> inputs, MergeOptions options) => MergePlan.Create(inputs, options);
+
+    /// <summary>Merges into an in-memory model.</summary>
+    public static (TensorModel Model, MergeResult Result) Merge(IReadOnlyList<MergeInput> inputs, MergeOptions options, CancellationToken cancellationToken = default)
+    {
+        var plan = Plan(inputs, options);
+        var builder = new TensorModelBuilder(plan.OutputTensors);
+        var result = Execute(plan, builder, null, cancellationToken);
+        return (builder.Build(name: $"{options.Method.ToName()} of {inputs.Count} models"), result);
+    }
+
+    /// <summary>Merges into a safetensors file, which appears only if the merge succeeds.</summary>
+    public static (ModelFileInfo File, MergeResult Result) MergeToFile(
+        IReadOnlyList<MergeInput> inputs,
+        MergeOptions options,
+        string outputPath,
+        IReadOnlyDictionary<string, string>? metadata = null,
+        IProgress<MergeProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        var plan = Plan(inputs, options);
+        using var writer = SafetensorsWriter.Create(outputPath, plan.OutputTensors, metadata);
+        var result = Execute(plan, writer, progress, cancellationToken);
+        return (writer.Complete(), result);
+    }
+
+    /// <summary>Runs a planned merge, appending the output to <paramref name="sink"/> tensor by tensor.</summary>
+    public static MergeResult Execute(MergePlan plan, IModelSink sink, IProgress<MergeProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(sink);
+        var clock = Stopwatch.StartNew();
+        var runner = new BlockRunner(plan, progress, cancellationToken);
+        var options = plan.Options;
+        var n = plan.Sources.Length;
+        var width = options.KernelWidth;
+        var weights = plan.Weights.Select(w => (float)w).ToArray();
+        var result = new MergeResult
+        {
+            Method = options.Method,
+            Tensors = plan.OutputTensors,
+            InputCount = plan.Inputs.Count,
+            Participants = plan.Participants,
+            MergedElements = plan.MergedElements,
+            Elapsed = TimeSpan.Zero,
+        };
+
+        switch (options.Method)
+        {
+            case MergeMethod.Mean:
+                Combine(runner, plan, sink, Normalize(plan.Weights), width);
+                break;
+
+            case MergeMethod.CoordMedian:
+                runner.Produce(sink, "merge", (block, tensor, start, output) =>
+                {
+                    block.LoadMatrix(tensor, start, output.Length);
+                    block.EnsureFinite(tensor, start);
+                    OrderStatistics.Median(block.Matrix, block.Stride, n, weights, output, block.Scratch, width);
+                });
+                break;
+
+            case MergeMethod.TrimmedMean:
+                var trim = (int)Math.Floor(options.TrimFraction * n);
+                result = result with { TrimmedPerSide = trim };
+                runner.Produce(sink, "merge", (block, tensor, start, output) =>
+                {
+                    block.LoadMatrix(tensor, start, output.Length);
+                    block.EnsureFinite(tensor, start);
+                    OrderStatistics.TrimmedMean(block.Matrix, block.Stride, n, weights, trim, output, block.Scratch, width);
+                });
+                break;
+
+            case MergeMethod.GeoMedian:
+                var solution = Weiszfeld.Solve(SquaredDistances(runner), plan.Weights, options.GeoMedianMaxIterations, options.GeoMedianTolerance);
+                result = result with { GeoMedian = solution };
+                Combine(runner, plan, sink, [.. solution.Coefficients.Select(c => (float)c)], width);
+                break;
+
+            case MergeMethod.Krum:
+                var f = MergePlan.ByzantineFor(options, n);
+                var selection = Krum.Select(SquaredDistances(runner), n, f, options.KrumSelect);
+                var chosen = new double[n];
+                foreach (var i in selection.Selected)
+                {
+                    chosen[i] = plan.Weights[i];
+                }
+
+                result = result with { Krum = selection, ByzantineCount = f };
+                Combine(runner, plan, sink, Normalize(chosen), width);
+                break;
+
+            default:
+                throw new MergeException($"unknown merge method {options.Method}");
+        }
+
+        return result with { Elapsed = clock.Elapsed };
+    }
+
+    private static void Combine(BlockRunner runner, MergePlan plan, IModelSink sink, float[] coefficients, KernelWidth width)
+    {
+        var reference = WeightedSum.ReferenceIndex(coefficients);
+        runner.Produce(sink, "merge", (block, tensor, start, output) =>
+        {
+            block.LoadViews(tensor, start, output.Length);
+            WeightedSum.Combine(block.Views, coefficients, reference, output, width);
+
+            // A NaN or infinity in any input with a non-zero coefficient makes the sum non-finite, so checking the
+            // output (in cache) is enough to catch bad inputs; the rare failure path then finds the culprit.
+            if (!TensorPrimitives.IsFiniteAll<float>(output))
+            {
+                block.EnsureFinite(tensor, start);
+                var i = FloatConversions.IndexOfNonFinite(output);
+                throw new MergeException($"tensor '{plan.OutputTensors[tensor].Name}': the merged value of element {start + i} overflows f32; the inputs hold values too large to merge");
+            }
+        });
+    }
+
+    private static double[] SquaredDistances(BlockRunner runner)
+    {
+        var d = runner.Reduce("distances", (block, tensor, start, length) =>
+        {
+            block.LoadViews(tensor, start, length);
+            block.EnsureFinite(tensor, start);
+            PairwiseDistances.Accumulate(block.Views, block.Accumulator);
+        });
+        PairwiseDistances.Symmetrize(d, (int)Math.Sqrt(d.Length));
+        return d;
+    }
+
+    private static float[] Normalize(double[] weights)
+    {
+        var total = weights.Sum();
+        return [.. weights.Select(w => (float)(w / total))];
+    }
+}
