@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
+using SwarmLearning.Safetensors;
 
 namespace SwarmLearning.Cli.Tests;
 
@@ -160,6 +161,17 @@ public sealed class MergeCommandTests : IDisposable
         Assert.Equal(1, code);
         Assert.Equal(string.Empty, stdout);
         Assert.Contains("absent.safetensors", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Models_without_tensors_merge_to_an_empty_model()
+    {
+        string[] inputs = [_harness.Model("a.safetensors"), _harness.Model("b.safetensors")];
+        var output = Path.Combine(_harness.Directory, "empty.safetensors");
+        var (code, _, error) = await CliHarness.RunAsync(["merge", "-m", "coordmedian", "-o", output, .. inputs]);
+        Assert.True(code == 0, error);
+        using var merged = SafetensorsFile.Open(output);
+        Assert.Empty(merged.Tensors);
     }
 
     private sealed class ToleranceComparer(float tolerance) : IEqualityComparer<float>

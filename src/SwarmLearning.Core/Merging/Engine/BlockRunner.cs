@@ -43,7 +43,8 @@ internal sealed class BlockRunner
     /// <summary>Runs <paramref name="kernel"/> over every merged tensor and writes the model to the sink in order.</summary>
     public void Produce(IModelSink sink, string phase, BlockKernel kernel)
     {
-        var window = new float[(int)Math.Min(_plan.Options.WindowElements, Math.Max(1, _plan.OutputTensors.Max(t => t.ElementCount)))];
+        var largest = _plan.OutputTensors.Select(t => t.ElementCount).DefaultIfEmpty(0).Max();
+        var window = new float[(int)Math.Min(_plan.Options.WindowElements, Math.Max(1, largest))];
         var first = _plan.Inputs[0].Model;
         long done = 0;
         for (var t = 0; t < _plan.OutputTensors.Count; t++)
