@@ -37,3 +37,16 @@ public interface IModelSink
     /// <summary>Appends the next values: they continue the current tensor and roll over into the next ones.</summary>
     void Append(ReadOnlySpan<float> values);
 }
+
+/// <summary>
+/// A sink that holds its tensors in memory and lets a producer compute values in place instead of appending
+/// copies: <see cref="Destination"/> gives tensor storage, <see cref="Advance"/> then counts values as appended.
+/// </summary>
+internal interface IInPlaceModelSink : IModelSink
+{
+    /// <summary>The storage of tensor <paramref name="tensorIndex"/>.</summary>
+    Memory<float> Destination(int tensorIndex);
+
+    /// <summary>Marks the next <paramref name="count"/> values as written in place.</summary>
+    void Advance(long count);
+}

@@ -69,7 +69,7 @@ public sealed class TensorModel : IModelSource
 }
 
 /// <summary>An <see cref="IModelSink"/> that collects values into a <see cref="TensorModel"/>.</summary>
-public sealed class TensorModelBuilder : IModelSink
+public sealed class TensorModelBuilder : IInPlaceModelSink
 {
     private readonly TensorInfo[] _infos;
     private readonly float[][] _values;
@@ -103,6 +103,26 @@ public sealed class TensorModelBuilder : IModelSink
             values[..n].CopyTo(target);
             values = values[n..];
             _filled += n;
+            SkipEmptyTensors();
+        }
+    }
+
+    /// <inheritdoc/>
+    Memory<float> IInPlaceModelSink.Destination(int tensorIndex) => _values[tensorIndex];
+
+    /// <inheritdoc/>
+    void IInPlaceModelSink.Advance(long count)
+    {
+        while (count > 0)
+        {
+            if (_tensor >= _infos.Length)
+            {
+                throw new InvalidOperationException("more values were written than the model's tensors hold");
+            }
+
+            var n = Math.Min(count, _infos[_tensor].ElementCount - _filled);
+            _filled += n;
+            count -= n;
             SkipEmptyTensors();
         }
     }

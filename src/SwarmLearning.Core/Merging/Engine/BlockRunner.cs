@@ -40,21 +40,27 @@ internal sealed class BlockRunner
         _blockElements = Math.Clamp(65536 / n / 64 * 64, 1024, 16384);
     }
 
-    /// <summary>Runs <paramref name="kernel"/> over every merged tensor and writes the model to the sink in order.</summary>
+    /// <summary>
+    /// Runs <paramref name="kernel"/> over every merged tensor and writes the model to the sink in order. A sink that
+    /// holds its tensors in memory is written in place; any other receives each window once it is complete.
+    /// </summary>
     public void Produce(IModelSink sink, string phase, BlockKernel kernel)
     {
+        var inPlace = sink as IInPlaceModelSink;
         var largest = _plan.OutputTensors.Select(t => t.ElementCount).DefaultIfEmpty(0).Max();
-        var window = new float[(int)Math.Min(_plan.Options.WindowElements, Math.Max(1, largest))];
+        var window = inPlace is null ? new float[(int)Math.Min(_plan.Options.WindowElements, Math.Max(1, largest))] : [];
+        var windowElements = inPlace is null ? window.Length : _plan.Options.WindowElements;
         var first = _plan.Inputs[0].Model;
         long done = 0;
         for (var t = 0; t < _plan.OutputTensors.Count; t++)
         {
             var count = _plan.OutputTensors[t].ElementCount;
-            for (long offset = 0; offset < count; offset += window.Length)
+            var destination = inPlace?.Destination(t);
+            for (long offset = 0; offset < count; offset += windowElements)
             {
                 _parallel.CancellationToken.ThrowIfCancellationRequested();
-                var length = (int)Math.Min(window.Length, count - offset);
-                var output = window.AsMemory(0, length);
+                var length = (int)Math.Min(windowElements, count - offset);
+                var output = destination is { } d ? d.Slice((int)offset, length) : window.AsMemory(0, length);
                 if (_plan.Frozen[t])
                 {
                     first.ReadF32(_plan.TensorIndex[t][0], offset, output.Span);
@@ -69,7 +75,14 @@ internal sealed class BlockRunner
                     _progress?.Report(new MergeProgress(phase, done, _plan.MergedElements));
                 }
 
-                sink.Append(output.Span);
+                if (inPlace is null)
+                {
+                    sink.Append(output.Span);
+                }
+                else
+                {
+                    inPlace.Advance(length);
+                }
             }
         }
     }
