@@ -147,15 +147,17 @@ internal static class OrderStatistics
             {
                 SortValues<TLanes, TVec>(values, network.Pairs);
 
-                // Centre on the smallest kept value so identical inputs come back bit for bit.
+                // Centre on the smallest kept value so identical inputs come back bit for bit. The differences are
+                // taken reference − value and subtracted at the end: equal values then leave a −0 reference as −0
+                // (adding +0 to it would give +0); every other result has the same bits as the forward form.
                 var reference = values[trim];
                 var sum = TLanes.Zero;
                 for (var k = trim + 1; k < n - trim; k++)
                 {
-                    sum = TLanes.Add(sum, TLanes.Subtract(values[k], reference));
+                    sum = TLanes.Add(sum, TLanes.Subtract(reference, values[k]));
                 }
 
-                result = TLanes.MultiplyAdd(sum, inverseKept, reference);
+                result = TLanes.Subtract(reference, TLanes.Multiply(sum, inverseKept));
             }
             else
             {
@@ -170,11 +172,11 @@ internal static class OrderStatistics
                 var weightSum = lanes[trim];
                 for (var k = trim + 1; k < n - trim; k++)
                 {
-                    sum = TLanes.MultiplyAdd(lanes[k], TLanes.Subtract(values[k], reference), sum);
+                    sum = TLanes.MultiplyAdd(lanes[k], TLanes.Subtract(reference, values[k]), sum);
                     weightSum = TLanes.Add(weightSum, lanes[k]);
                 }
 
-                result = TLanes.Add(reference, TLanes.Divide(sum, weightSum));
+                result = TLanes.Subtract(reference, TLanes.Divide(sum, weightSum));
             }
 
             TLanes.Store(result, ref MemoryMarshal.GetReference(output), (nuint)p);
