@@ -80,7 +80,7 @@ internal static class OrderStatistics
                 // Equal weights: the rule reduces to the middle value (odd n) or the mean of the two middle ones.
                 result = (n & 1) == 1
                     ? values[n / 2]
-                    : TLanes.MultiplyAdd(values[(n / 2) - 1], point5, TLanes.Multiply(values[n / 2], point5));
+                    : Midpoint<TLanes, TVec>(values[(n / 2) - 1], values[n / 2], point5);
             }
             else
             {
@@ -115,7 +115,7 @@ internal static class OrderStatistics
         {
             var v = values[k];
             var resolve = TLanes.AndNot(pending, done);
-            result = TLanes.Select(resolve, TLanes.MultiplyAdd(result, point5, TLanes.Multiply(v, point5)), result);
+            result = TLanes.Select(resolve, Midpoint<TLanes, TVec>(result, v, point5), result);
             done = TLanes.Or(done, resolve);
 
             cumulative = TLanes.Add(cumulative, weights[k]);
@@ -129,6 +129,15 @@ internal static class OrderStatistics
 
         return result;
     }
+
+    /// <summary>
+    /// (a + b) / 2 as a/2 + b/2, which cannot overflow. Equal values are returned as they are: halving a subnormal
+    /// rounds (the smallest one would become 0), and identical inputs must come back bit for bit.
+    /// </summary>
+    private static TVec Midpoint<TLanes, TVec>(TVec a, TVec b, TVec point5)
+        where TLanes : ILanes<TVec>
+        where TVec : unmanaged =>
+        TLanes.Select(TLanes.Equal(a, b), a, TLanes.MultiplyAdd(a, point5, TLanes.Multiply(b, point5)));
 
     private static int TrimmedMean<TLanes, TVec>(ReadOnlySpan<float> matrix, int stride, int n, ReadOnlySpan<float> weights, bool equalWeights, int trim, SortingNetwork network, Span<float> output, Span<float> scratch, int start)
         where TLanes : ILanes<TVec>
