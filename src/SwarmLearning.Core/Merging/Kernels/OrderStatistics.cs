@@ -80,7 +80,7 @@ internal static class OrderStatistics
                 // Equal weights: the rule reduces to the middle value (odd n) or the mean of the two middle ones.
                 result = (n & 1) == 1
                     ? values[n / 2]
-                    : TLanes.MultiplyAdd(values[(n / 2) - 1], point5, TLanes.Multiply(values[n / 2], point5));
+                    : Midpoint<TLanes, TVec>(values[(n / 2) - 1], values[n / 2], point5);
             }
             else
             {
@@ -115,7 +115,7 @@ internal static class OrderStatistics
         {
             var v = values[k];
             var resolve = TLanes.AndNot(pending, done);
-            result = TLanes.Select(resolve, TLanes.MultiplyAdd(result, point5, TLanes.Multiply(v, point5)), result);
+            result = TLanes.Select(resolve, Midpoint<TLanes, TVec>(result, v, point5), result);
             done = TLanes.Or(done, resolve);
 
             cumulative = TLanes.Add(cumulative, weights[k]);
@@ -129,6 +129,15 @@ internal static class OrderStatistics
 
         return result;
     }
+
+    /// <summary>
+    /// (a + b) / 2 as a/2 + b/2, which cannot overflow. Equal values are returned as they are: halving a subnormal
+    /// rounds (the smallest one would become 0), and identical inputs must come back bit for bit.
+    /// </summary>
+    private static TVec Midpoint<TLanes, TVec>(TVec a, TVec b, TVec point5)
+        where TLanes : ILanes<TVec>
+        where TVec : unmanaged =>
+        TLanes.Select(TLanes.Equal(a, b), a, TLanes.MultiplyAdd(a, point5, TLanes.Multiply(b, point5)));
 
     private static int TrimmedMean<TLanes, TVec>(ReadOnlySpan<float> matrix, int stride, int n, ReadOnlySpan<float> weights, bool equalWeights, int trim, SortingNetwork network, Span<float> output, Span<float> scratch, int start)
         where TLanes : ILanes<TVec>
@@ -147,15 +156,17 @@ internal static class OrderStatistics
             {
                 SortValues<TLanes, TVec>(values, network.Pairs);
 
-                // Centre on the smallest kept value so identical inputs come back bit for bit.
+                // Centre on the smallest kept value so identical inputs come back bit for bit. The differences are
+                // taken reference − value and subtracted at the end: equal values then leave a −0 reference as −0
+                // (adding +0 to it would give +0); every other result has the same bits as the forward form.
                 var reference = values[trim];
                 var sum = TLanes.Zero;
                 for (var k = trim + 1; k < n - trim; k++)
                 {
-                    sum = TLanes.Add(sum, TLanes.Subtract(values[k], reference));
+                    sum = TLanes.Add(sum, TLanes.Subtract(reference, values[k]));
                 }
 
-                result = TLanes.MultiplyAdd(sum, inverseKept, reference);
+                result = TLanes.Subtract(reference, TLanes.Multiply(sum, inverseKept));
             }
             else
             {
@@ -170,11 +181,11 @@ internal static class OrderStatistics
                 var weightSum = lanes[trim];
                 for (var k = trim + 1; k < n - trim; k++)
                 {
-                    sum = TLanes.MultiplyAdd(lanes[k], TLanes.Subtract(values[k], reference), sum);
+                    sum = TLanes.MultiplyAdd(lanes[k], TLanes.Subtract(reference, values[k]), sum);
                     weightSum = TLanes.Add(weightSum, lanes[k]);
                 }
 
-                result = TLanes.Add(reference, TLanes.Divide(sum, weightSum));
+                result = TLanes.Subtract(reference, TLanes.Divide(sum, weightSum));
             }
 
             TLanes.Store(result, ref MemoryMarshal.GetReference(output), (nuint)p);

@@ -52,7 +52,11 @@ internal static class WeightedSum
         return best;
     }
 
-    /// <summary>output[j] += c · (x[j] − reference[j]) from <paramref name="start"/> on, one vector at a time.</summary>
+    /// <summary>
+    /// output[j] −= c · (reference[j] − x[j]) from <paramref name="start"/> on, one vector at a time. Subtracting the
+    /// reversed difference gives the same bits as adding c · (x[j] − reference[j]) except for zeros: when x[j] equals
+    /// reference[j] the product is +0, and −0 − (+0) stays −0 where −0 + (+0) would turn it into +0.
+    /// </summary>
     private static int AddScaledDifference<TLanes, TVec>(ReadOnlySpan<float> x, ReadOnlySpan<float> reference, float c, Span<float> output, int start)
         where TLanes : ILanes<TVec>
         where TVec : unmanaged
@@ -65,8 +69,8 @@ internal static class WeightedSum
         for (; p <= output.Length - TLanes.Count; p += TLanes.Count)
         {
             var offset = (nuint)p;
-            var difference = TLanes.Subtract(TLanes.Load(in xs, offset), TLanes.Load(in rs, offset));
-            TLanes.Store(TLanes.MultiplyAdd(difference, scale, TLanes.Load(in os, offset)), ref os, offset);
+            var difference = TLanes.Subtract(TLanes.Load(in rs, offset), TLanes.Load(in xs, offset));
+            TLanes.Store(TLanes.Subtract(TLanes.Load(in os, offset), TLanes.Multiply(difference, scale)), ref os, offset);
         }
 
         return p;

@@ -37,8 +37,8 @@ public sealed record GeoMedianSolution(double[] Coefficients, int Iterations, Ge
 ///
 /// Stopping rule: start at the weighted mean; stop when a step moves the estimate by at most
 /// <c>tolerance × spread</c> (spread = weighted mean distance of the inputs from the weighted mean), when the
-/// optimality test says the estimate is an input that is the median, when the objective has not decreased for
-/// three steps, or after <c>maxIterations</c> steps.
+/// optimality test, applied at the input nearest the estimate, says that input is the median, when the objective
+/// has not decreased for three steps, or after <c>maxIterations</c> steps.
 /// </summary>
 public static class Weiszfeld
 {
@@ -71,6 +71,18 @@ public static class Weiszfeld
         var step = new double[n];
         for (var iteration = 1; iteration <= maxIterations; iteration++)
         {
+            // An input that is the median is approached only linearly (or, from an estimate that lands on it, is
+            // seen through distances that cancel to ~1e-8 × spread, far above the landing threshold below), so test
+            // the nearest input exactly and return it as it is.
+            var nearest = IndexOfMin(distances);
+            if (IsMedianAt(d, w, nearest, spread, step))
+            {
+                Array.Clear(c);
+                c[nearest] = 1;
+                objective = DistancesTo(d, c, w, distances);
+                return new GeoMedianSolution(c, iteration, GeoMedianStop.AtInput, objective);
+            }
+
             // Weiszfeld step: T = Σ ηᵢ xᵢ / Σ ηᵢ with ηᵢ = wᵢ / ‖xᵢ − y‖ over inputs the estimate does not sit on.
             var atInput = -1;
             var etaSum = 0.0;
@@ -143,6 +155,51 @@ public static class Weiszfeld
         }
 
         return new GeoMedianSolution(c, maxIterations, GeoMedianStop.IterationCap, objective);
+    }
+
+    /// <summary>
+    /// Vardi–Zhang's optimality test evaluated at input k itself, from the distances between inputs rather than from
+    /// an estimate near it: xₖ is the unique median when the weight at xₖ exceeds the pull of the other inputs,
+    /// ‖Σ_{xᵢ≠xₖ} wᵢ (xᵢ − xₖ)/‖xᵢ − xₖ‖‖ &lt; Σ_{xᵢ=xₖ} wᵢ. The test is strict, with a margin for rounding: on
+    /// equality (two inputs of equal weight) every point between them is a median, and the iteration's answer stands.
+    /// </summary>
+    private static bool IsMedianAt(double[] d, double[] w, int k, double spread, double[] u)
+    {
+        var n = w.Length;
+        var weightAtK = 0.0;
+        var pull = 0.0;
+        for (var i = 0; i < n; i++)
+        {
+            var distance = Math.Sqrt(d[(k * n) + i]);
+            if (distance <= 1e-12 * spread)
+            {
+                weightAtK += w[i];
+                u[i] = 0;
+            }
+            else
+            {
+                u[i] = w[i] / distance;
+                pull += u[i];
+            }
+        }
+
+        // Σ uᵢ (xᵢ − xₖ) as coefficients summing to zero.
+        u[k] = -pull;
+        return Norm(d, u) < weightAtK * (1 - 1e-9);
+    }
+
+    private static int IndexOfMin(double[] values)
+    {
+        var best = 0;
+        for (var i = 1; i < values.Length; i++)
+        {
+            if (values[i] < values[best])
+            {
+                best = i;
+            }
+        }
+
+        return best;
     }
 
     /// <summary>Fills ‖xᵢ − y‖ for y = Σ cⱼ xⱼ and returns Σ wᵢ ‖xᵢ − y‖.</summary>
