@@ -80,7 +80,8 @@ public static class ModelMerger
                 break;
 
             case MergeMethod.TrimmedMean:
-                var trim = (int)Math.Floor(options.TrimFraction * n);
+                // In decimal, so that β = 0.29 with n = 100 trims 29 as a user expects (0.29 × 100 is 28.999… in binary).
+                var trim = TrimCount(options.TrimFraction, n);
                 result = result with { TrimmedPerSide = trim };
                 runner.Produce(sink, "merge", (block, tensor, start, output) =>
                 {
@@ -146,6 +147,9 @@ public static class ModelMerger
         PairwiseDistances.Symmetrize(d, (int)Math.Sqrt(d.Length));
         return d;
     }
+
+    /// <summary>⌊β·n⌋ computed on the decimal value of β as the user wrote it.</summary>
+    internal static int TrimCount(double fraction, int n) => (int)Math.Floor((decimal)fraction * n);
 
     private static float[] Normalize(double[] weights)
     {
