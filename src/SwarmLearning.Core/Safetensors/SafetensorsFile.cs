@@ -145,7 +145,8 @@ public sealed class SafetensorsFile : IModelSource, IDisposable
     {
         var entry = _entries[tensorIndex];
         var info = entry.Info;
-        if (elementOffset < 0 || elementOffset + destination.Length > info.ElementCount)
+        // Written so that it cannot overflow: a huge offset must not wrap around into another tensor's bytes.
+        if (elementOffset < 0 || elementOffset > info.ElementCount - destination.Length)
         {
             throw new ArgumentOutOfRangeException(nameof(elementOffset), $"elements [{elementOffset}, {elementOffset + destination.Length}) are outside tensor '{info.Name}' ({info.ElementCount} elements)");
         }
@@ -177,7 +178,8 @@ public sealed class SafetensorsFile : IModelSource, IDisposable
             }
         }
 
-        if (!TensorPrimitives.IsFiniteAll<float>(destination))
+        // TensorPrimitives.IsFiniteAll returns false for an empty span, so an empty read must not reach it.
+        if (!destination.IsEmpty && !TensorPrimitives.IsFiniteAll<float>(destination))
         {
             var i = FloatConversions.IndexOfNonFinite(destination);
             throw new ModelFormatException(Name, info.Name, $"element {elementOffset + i} is {FloatConversions.DescribeNonFinite(destination[i])}; models must hold finite values");

@@ -233,7 +233,7 @@ internal static class SafetensorsHeader
 
         if (Encoding.UTF8.GetByteCount(name) > limits.MaxNameBytes)
         {
-            throw new ModelFormatException(file, null, $"a tensor name is longer than {limits.MaxNameBytes} bytes: '{name[..40]}…'");
+            throw new ModelFormatException(file, null, $"a tensor name is longer than {limits.MaxNameBytes} bytes: '{name[..Math.Min(40, name.Length)]}…'");
         }
 
         return name;
