@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Numerics.Tensors;
 using SwarmLearning.Merging.Engine;
 using SwarmLearning.Merging.Kernels;
 using SwarmLearning.Merging.Robust;
@@ -127,7 +126,7 @@ public static class ModelMerger
 
             // A NaN or infinity in any input with a non-zero coefficient makes the sum non-finite, so checking the
             // output (in cache) is enough to catch bad inputs; the rare failure path then finds the culprit.
-            if (!TensorPrimitives.IsFiniteAll<float>(output))
+            if (!FloatConversions.AllFinite(output))
             {
                 block.EnsureFinite(tensor, start);
                 var i = FloatConversions.IndexOfNonFinite(output);

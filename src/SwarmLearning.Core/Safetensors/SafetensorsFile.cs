@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Buffers.Binary;
-using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 using SwarmLearning.Tensors;
@@ -178,8 +177,7 @@ public sealed class SafetensorsFile : IModelSource, IDisposable
             }
         }
 
-        // TensorPrimitives.IsFiniteAll returns false for an empty span, so an empty read must not reach it.
-        if (!destination.IsEmpty && !TensorPrimitives.IsFiniteAll<float>(destination))
+        if (!FloatConversions.AllFinite(destination))
         {
             var i = FloatConversions.IndexOfNonFinite(destination);
             throw new ModelFormatException(Name, info.Name, $"element {elementOffset + i} is {FloatConversions.DescribeNonFinite(destination[i])}; models must hold finite values");

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Buffers.Binary;
-using System.Numerics.Tensors;
 using System.Security.Cryptography;
 using System.Text.Json;
 using SwarmLearning.Tensors;
@@ -105,7 +104,7 @@ public sealed class SafetensorsWriter : IModelSink, IDisposable
             var info = _tensors[_tensor];
             var n = (int)Math.Min(Math.Min(values.Length, ChunkElements), info.ElementCount - _written);
             var chunk = values[..n];
-            if (!TensorPrimitives.IsFiniteAll<float>(chunk))
+            if (!FloatConversions.AllFinite(chunk))
             {
                 var i = FloatConversions.IndexOfNonFinite(chunk);
                 throw new ModelFormatException(Path, info.Name, $"element {_written + i} is {FloatConversions.DescribeNonFinite(chunk[i])}; refusing to write a non-finite model");

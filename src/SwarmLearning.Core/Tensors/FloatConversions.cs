@@ -43,7 +43,7 @@ internal static class FloatConversions
             case TensorDType.F16:
                 var halves = MemoryMarshal.Cast<byte, Half>(destination)[..source.Length];
                 TensorPrimitives.ConvertToHalf(source, halves);
-                return TensorPrimitives.IsFiniteAll<Half>(halves) ? -1 : IndexOfNonFinite(halves);
+                return halves.IsEmpty || TensorPrimitives.IsFiniteAll<Half>(halves) ? -1 : IndexOfNonFinite(halves);
             case TensorDType.BF16:
                 return SingleToBFloat16(source, MemoryMarshal.Cast<byte, ushort>(destination));
             default:
@@ -104,6 +104,12 @@ internal static class FloatConversions
 
         return overflow;
     }
+
+    /// <summary>
+    /// True when no value is NaN or infinite. Empty spans are all finite (<see cref="TensorPrimitives.IsFiniteAll"/>
+    /// answers false for them, so every finiteness check goes through here).
+    /// </summary>
+    public static bool AllFinite(ReadOnlySpan<float> values) => values.IsEmpty || TensorPrimitives.IsFiniteAll(values);
 
     /// <summary>Index of the first NaN or infinity, or -1.</summary>
     public static int IndexOfNonFinite(ReadOnlySpan<float> values)

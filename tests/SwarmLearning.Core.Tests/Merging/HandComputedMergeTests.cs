@@ -10,6 +10,16 @@ namespace SwarmLearning.Tests.Merging;
 /// </summary>
 public sealed class HandComputedMergeTests
 {
+    [Theory]
+    [InlineData(0.29, 100, 29)]
+    [InlineData(0.1, 10, 1)]
+    [InlineData(0.1, 9, 0)]
+    [InlineData(0.2, 6, 1)]
+    [InlineData(0.49, 7, 3)]
+    [InlineData(0.0, 50, 0)]
+    public void Trim_count_is_the_floor_of_beta_times_n_as_written(double beta, int n, int expected) =>
+        Assert.Equal(expected, ModelMerger.TrimCount(beta, n));
+
     private const int Length = 37;
 
     // coordmedian: sort, accumulate weights, the first value whose cumulative weight reaches half the total; exactly

@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using SwarmLearning.Merging.Kernels;
 using SwarmLearning.Tensors;
 
@@ -88,7 +87,7 @@ internal sealed class InputBlock
         for (var p = 0; p < _views.Length; p++)
         {
             var row = _views[p].Span;
-            if (!TensorPrimitives.IsFiniteAll<float>(row))
+            if (!FloatConversions.AllFinite(row))
             {
                 var i = FloatConversions.IndexOfNonFinite(row);
                 throw new MergeException(
