@@ -98,7 +98,7 @@ internal static class DemoCommand
                 {
                     // An honest site's own model lies about 1 spread from the consensus; the poisoned one far beyond.
                     var verdict = relative < 3 ? "robust" : "dragged by the poisoned site";
-                    o.WriteLine($"  {name,-12} {result.Elapsed.TotalMilliseconds,7:F1}ms  {relative,8:F2} x spread  {verdict,-20} {output}");
+                    o.WriteLine($"  {name,-12} {result.Elapsed.TotalMilliseconds,7:F1}ms  {relative,8:F2} x spread  {verdict,-28} {output}");
                 }
             }
 
