@@ -48,7 +48,7 @@ public static class ModelMerger
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(sink);
         var clock = Stopwatch.StartNew();
-        var runner = new BlockRunner(plan, progress, cancellationToken);
+        BlockRunner Runner(BlockLayout layout) => new(plan, layout, progress, cancellationToken);
         var options = plan.Options;
         var n = plan.Sources.Length;
         var width = options.KernelWidth;
@@ -66,11 +66,11 @@ public static class ModelMerger
         switch (options.Method)
         {
             case MergeMethod.Mean:
-                Combine(runner, plan, sink, Normalize(plan.Weights), width);
+                Combine(Runner(BlockLayout.Streaming), plan, sink, Normalize(plan.Weights), width);
                 break;
 
             case MergeMethod.CoordMedian:
-                runner.Produce(sink, "merge", (block, tensor, start, output) =>
+                Runner(BlockLayout.CacheResident).Produce(sink, "merge", (block, tensor, start, output) =>
                 {
                     block.LoadMatrix(tensor, start, output.Length);
                     block.EnsureFinite(tensor, start);
@@ -82,7 +82,7 @@ public static class ModelMerger
                 // In decimal, so that β = 0.29 with n = 100 trims 29 as a user expects (0.29 × 100 is 28.999… in binary).
                 var trim = TrimCount(options.TrimFraction, n);
                 result = result with { TrimmedPerSide = trim };
-                runner.Produce(sink, "merge", (block, tensor, start, output) =>
+                Runner(BlockLayout.CacheResident).Produce(sink, "merge", (block, tensor, start, output) =>
                 {
                     block.LoadMatrix(tensor, start, output.Length);
                     block.EnsureFinite(tensor, start);
@@ -91,14 +91,14 @@ public static class ModelMerger
                 break;
 
             case MergeMethod.GeoMedian:
-                var solution = Weiszfeld.Solve(SquaredDistances(runner), plan.Weights, options.GeoMedianMaxIterations, options.GeoMedianTolerance);
+                var solution = Weiszfeld.Solve(SquaredDistances(Runner(BlockLayout.CacheResident)), plan.Weights, options.GeoMedianMaxIterations, options.GeoMedianTolerance);
                 result = result with { GeoMedian = solution };
-                Combine(runner, plan, sink, [.. solution.Coefficients.Select(c => (float)c)], width);
+                Combine(Runner(BlockLayout.Streaming), plan, sink, [.. solution.Coefficients.Select(c => (float)c)], width);
                 break;
 
             case MergeMethod.Krum:
                 var f = MergePlan.ByzantineFor(options, n);
-                var selection = Krum.Select(SquaredDistances(runner), n, f, options.KrumSelect);
+                var selection = Krum.Select(SquaredDistances(Runner(BlockLayout.CacheResident)), n, f, options.KrumSelect);
                 var chosen = new double[n];
                 foreach (var i in selection.Selected)
                 {
@@ -106,7 +106,7 @@ public static class ModelMerger
                 }
 
                 result = result with { Krum = selection, ByzantineCount = f };
-                Combine(runner, plan, sink, Normalize(chosen), width);
+                Combine(Runner(BlockLayout.Streaming), plan, sink, Normalize(chosen), width);
                 break;
 
             default:

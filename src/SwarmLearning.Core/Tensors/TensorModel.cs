@@ -81,7 +81,8 @@ public sealed class TensorModelBuilder : IInPlaceModelSink
     {
         ArgumentNullException.ThrowIfNull(tensors);
         _infos = [.. tensors];
-        _values = [.. _infos.Select(t => new float[checked((int)t.ElementCount)])];
+        // Uninitialised: every element is written before Build() succeeds, so the GC need not zero them first.
+        _values = [.. _infos.Select(t => GC.AllocateUninitializedArray<float>(checked((int)t.ElementCount)))];
         SkipEmptyTensors();
     }
 

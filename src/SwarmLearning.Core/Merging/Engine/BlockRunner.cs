@@ -11,6 +11,22 @@ internal delegate void BlockKernel(InputBlock block, int tensor, long start, Spa
 /// <summary>Adds one block's contribution to the worker's accumulator.</summary>
 internal delegate void BlockReduction(InputBlock block, int tensor, long start, int length);
 
+/// <summary>How large the blocks a core works on are.</summary>
+internal enum BlockLayout
+{
+    /// <summary>
+    /// One block of every input (n rows) fits in about 256 KiB, a core's L2 cache: for kernels that visit the rows
+    /// many times (sorting networks, pairwise distances).
+    /// </summary>
+    CacheResident,
+
+    /// <summary>
+    /// Large blocks (up to 64 Ki elements, at most 16 MiB of rows per core for file inputs) for kernels that stream
+    /// each input once and tile internally; fewer, larger blocks mean less scheduling per byte.
+    /// </summary>
+    Streaming,
+}
+
 /// <summary>
 /// Drives a merge pass over the merged tensors: the data are cut into windows (the unit written to the sink, in
 /// order) and each window into blocks that the cores process in parallel, each core with its own
@@ -25,7 +41,7 @@ internal sealed class BlockRunner
     private readonly ConcurrentBag<InputBlock> _all = [];
     private readonly int _blockElements;
 
-    public BlockRunner(MergePlan plan, IProgress<MergeProgress>? progress, CancellationToken cancellationToken)
+    public BlockRunner(MergePlan plan, BlockLayout layout, IProgress<MergeProgress>? progress, CancellationToken cancellationToken)
     {
         _plan = plan;
         _progress = progress;
@@ -35,9 +51,10 @@ internal sealed class BlockRunner
             CancellationToken = cancellationToken,
         };
 
-        // Keep one block of every input (n rows) within about 256 KiB so it stays in a core's L2 cache.
         var n = plan.Sources.Length;
-        _blockElements = Math.Clamp(65536 / n / 64 * 64, 1024, 16384);
+        _blockElements = layout == BlockLayout.CacheResident
+            ? Math.Clamp(65536 / n / 64 * 64, 1024, 16384)
+            : Math.Clamp((1 << 22) / n / 64 * 64, 2048, 65536);
     }
 
     /// <summary>
