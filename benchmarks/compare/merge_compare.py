@@ -47,6 +47,9 @@ ALL_METHODS = ["mean", "coordmedian", "geomedian", "trimmedmean", "krum"]
 # Flower's FedAvg and our geomedian use the clients' sample counts; Flower's median, trimmed mean and Krum ignore them.
 WEIGHTED_METHODS = {"mean", "geomedian"}
 GIB = 1 << 30
+# NumPy's peak working set over the input size, measured: Flower's Krum builds a list of flattened models and then
+# np.array() copies it, so inputs, list and matrix are alive at once.
+NUMPY_MEMORY_FACTOR = 3.0
 
 # The issue's targets: (method, what, threshold, description).
 TARGETS = [
@@ -94,6 +97,8 @@ def parse_args(argv):
     parser.add_argument("--repeat", type=int, default=5, help="timed repetitions per side, at least (default 5)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed runs per side first (default 1)")
     parser.add_argument("--min-seconds", type=float, default=1.0, help="repeat until the timed runs add up to this (default 1)")
+    parser.add_argument("--warmup-seconds", type=float, default=1.0,
+                        help="ours: keep warming up at least this long, so the JIT and the GC reach steady state (default 1)")
     parser.add_argument("--quick", action="store_true", help="smoke test: 2,8 models of 256K,1M params, 3 repetitions")
     parser.add_argument("--trim", type=float, default=0.2, help="trimmedmean fraction per side, both sides (default 0.2, Flower's)")
     parser.add_argument("--seed", type=int, default=42)
@@ -113,6 +118,7 @@ def parse_args(argv):
     if args.quick:
         args.models, args.params = "2,8", "256K,1M"
         args.repeat, args.min_seconds = min(args.repeat, 3), min(args.min_seconds, 0.2)
+        args.warmup_seconds = min(args.warmup_seconds, 0.5)
     args.model_counts = [int(x) for x in args.models.split(",") if x.strip()]
     args.param_counts = [parse_count(x) for x in args.params.split(",") if x.strip()]
     args.method_list = [m.strip() for m in args.methods.split(",") if m.strip()]
@@ -174,7 +180,24 @@ def machine_info():
         "numpy_blas": numpy_blas(),
         "gcc": run_text(["gcc", "-dumpfullversion"]),
         "load_average_start": open("/proc/loadavg").read().split()[:3],
+        "cpu_start": cpu_snapshot(),
     }
+
+
+def cpu_snapshot():
+    """Busy CPU seconds of the whole machine, and CPU seconds of this script and its finished children."""
+    fields = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    busy = (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")  # user nice system idle iowait irq softirq steal
+    times = os.times()
+    return {"busy": busy, "ours": times.user + times.system + times.children_user + times.children_system,
+            "wall": time.time()}
+
+
+def other_load(start, end):
+    """Cores kept busy on average by other processes (everything but this script and its children) during the run."""
+    wall = end["wall"] - start["wall"]
+    return max(0.0, (end["busy"] - start["busy"]) - (end["ours"] - start["ours"])) / wall if wall > 0 else 0.0
 
 
 def print_machine(info):
@@ -411,6 +434,7 @@ def run_ours(args, directory, methods, weights, output):
         "--weights", ",".join(str(w) for w in weights),
         "--unweighted", ",".join(m for m in ALL_METHODS if m not in WEIGHTED_METHODS),
         "--repeat", str(args.repeat), "--warmup", str(args.warmup), "--min-seconds", str(args.min_seconds),
+        "--warmup-seconds", str(args.warmup_seconds),
         "--trim", str(args.trim),
     ]
     if output:
@@ -450,7 +474,6 @@ def run_numpy(args, directory, methods, weights, n, ours_dir):
         results[method] = {"flower": summary(seconds, input_bytes), "difference": check(method, result)}
         del result
 
-    reference = {}
     wants_flat = ("krum" in methods and not args.no_prestacked) or ("geomedian" in methods and not args.no_numpy_geomedian)
     if args.no_prestacked and not wants_flat:
         return results, input_bytes
@@ -502,7 +525,7 @@ def run_configuration(args, workdir, n, parameters, budget, log):
     if "krum" in args.method_list and n < 3:
         rows["krum"]["note"] = "krum needs at least 3 models"
     ours_fits = input_bytes + 2 * parameters * 4 + GIB // 4 <= budget
-    numpy_fits = input_bytes * 2.5 <= budget
+    numpy_fits = input_bytes * NUMPY_MEMORY_FACTOR <= budget
     if not ours_fits:
         for m in methods:
             rows[m]["ours_skipped"] = "memory"
@@ -615,19 +638,22 @@ def markdown_table(rows, bandwidth, cache_bytes):
     return "\n".join(lines)
 
 
-def evaluate_targets(rows, bandwidth):
+def evaluate_targets(rows, bandwidth, cache_bytes):
     verdicts = []
     for method, what, threshold, description in TARGETS:
         measured = []
         for row in rows:
             if row["method"] != method:
                 continue
+            if what == "bandwidth" and row["input_bytes"] <= cache_bytes:
+                continue  # read from cache, not memory: says nothing about the bandwidth target
             d = derived(row, bandwidth)
             value = {"bandwidth": d["vs_bandwidth"], "numpy": d["vs_numpy"], "iterations": d["iterations"]}[what]
             if value is not None:
                 measured.append((value, row, d))
         if not measured:
-            verdicts.append((description, "NOT MEASURED", ""))
+            why = f"every input fits in the {format_bytes(cache_bytes)} last-level cache" if what == "bandwidth" else ""
+            verdicts.append((description, "NOT MEASURED", why))
             continue
         lower_is_better = what == "iterations"
         worst_value, worst_row, worst = (max if lower_is_better else min)(measured, key=lambda item: item[0])
@@ -649,15 +675,19 @@ def report(args, info, bandwidth, rows, started):
     threads = {row["ours"]["threads"] for row in rows if "ours" in row}
     triad = bandwidth["triad_gbps"]
     table = markdown_table(rows, triad, info["last_level_cache_bytes"])
-    verdicts = evaluate_targets(rows, triad)
+    verdicts = evaluate_targets(rows, triad, info["last_level_cache_bytes"])
+    info["other_cores_busy"] = other_load(info["cpu_start"], cpu_snapshot())
     runs = ", ".join(f"{k} thread(s) {v['triad_gbps']:.1f}" for k, v in bandwidth.get("runs", {}).items())
     lines = [
         f"Memory bandwidth (STREAM-style triad, best of 10, 24 bytes/element): {triad:.1f} GB/s" + (f" [{runs}]" if runs else ""),
         f"Ours: {', '.join(sorted(runtimes)) or '?'}, kernels {', '.join(sorted(kernels)) or '?'}, "
         f"{', '.join(str(t) for t in sorted(threads)) or '?'} thread(s). NumPy {info['numpy']}: single-threaded except BLAS calls.",
-        f"Repetitions: best of at least {args.repeat} after {args.warmup} warm-up run(s), and at least {args.min_seconds} s of timed runs.",
-        f"Load average {' '.join(info['load_average_start'])} at start, {' '.join(info['load_average_end'])} at end "
-        f"(on {info['cores']} cores; a load near or above the core count means the numbers are noisy).",
+        f"Repetitions: best of at least {args.repeat} after {args.warmup} warm-up run(s) (ours: and at least "
+        f"{args.warmup_seconds} s of warm-up), and at least {args.min_seconds} s of timed runs; ours forces a full GC "
+        "before each timed merge (not timed).",
+        f"Other processes kept {info['other_cores_busy']:.2f} of {info['cores']} cores busy on average during the run "
+        f"(load average {' '.join(info['load_average_start'])} at start, {' '.join(info['load_average_end'])} at end, "
+        "this run included).",
         "",
         table,
         "",
@@ -669,7 +699,12 @@ def report(args, info, bandwidth, rows, started):
         "",
         "Targets (worst configuration measured):",
     ]
-    lines += [f"  {status:<12} {description}: {detail}" for description, status, detail in verdicts]
+    lines += [f"  {status:<12} {description}" + (f": {detail}" if detail else "") for description, status, detail in verdicts]
+    if info["other_cores_busy"] >= 0.1:
+        lines.append(f"  CAUTION: other processes kept {info['other_cores_busy']:.2f} of {info['cores']} cores busy during "
+                     "the run, so these numbers are indicative only.")
+    if all(row["input_bytes"] <= info["last_level_cache_bytes"] for row in rows):
+        lines.append("  CAUTION: every input fits in the last-level cache; the targets are about inputs that do not.")
     lines.append(f"Total time {time.time() - started:.0f} s.")
     text = "\n".join(lines)
     print()

@@ -28,11 +28,11 @@ if ((${#missing[@]})); then
 fi
 
 echo "Building the harness (Release)..."
-dotnet build "$root/benchmarks/SwarmLearning.Benchmarks/SwarmLearning.Benchmarks.csproj" -c Release -nologo -v quiet \
-    -clp:ErrorsOnly >/dev/null || {
-    echo "build failed; rerun: dotnet build -c Release benchmarks/SwarmLearning.Benchmarks" >&2
+if ! build_log="$(dotnet build "$root/benchmarks/SwarmLearning.Benchmarks/SwarmLearning.Benchmarks.csproj" -c Release -nologo 2>&1)"; then
+    echo "$build_log" | grep -E 'error|Error' >&2 || echo "$build_log" >&2
+    echo "The harness did not build; see the errors above (dotnet build -c Release benchmarks/SwarmLearning.Benchmarks)." >&2
     exit 1
-}
+fi
 
 echo ".NET runtime: $(dotnet --list-runtimes | grep Microsoft.NETCore.App | tail -1)"
 exec "$python" "$here/merge_compare.py" "$@"

@@ -21,7 +21,8 @@ internal sealed record CompareOptions
           --repeat N              timed repetitions, at least (default 5)
           --min-seconds S         keep repeating until the timed runs add up to S seconds (default 1, max 1000 runs)
           --warmup N              untimed merges first, at least (default 1)
-          --warmup-seconds S      keep warming up for at least S seconds, so the JIT reaches its final code (default 0.5)
+          --warmup-seconds S      keep warming up for at least S seconds, so the JIT and the GC reach steady state
+                                  (default 1)
           --trim BETA             trimmedmean: fraction trimmed from each end (default 0.2, Flower's default)
           --byzantine F           krum: models tolerated (default: the largest f with n >= 2f + 3)
           --threads N             merge workers (default: all cores)
@@ -43,7 +44,7 @@ internal sealed record CompareOptions
 
     public int Warmup { get; init; } = 1;
 
-    public double WarmupSeconds { get; init; } = 0.5;
+    public double WarmupSeconds { get; init; } = 1;
 
     public double TrimFraction { get; init; } = 0.2;
 
@@ -82,7 +83,7 @@ internal sealed record CompareOptions
             Repeat = ParseInt("repeat", Take("repeat") ?? "5", 1),
             MinSeconds = ParseDouble("min-seconds", Take("min-seconds") ?? "1"),
             Warmup = ParseInt("warmup", Take("warmup") ?? "1", 0),
-            WarmupSeconds = ParseDouble("warmup-seconds", Take("warmup-seconds") ?? "0.5"),
+            WarmupSeconds = ParseDouble("warmup-seconds", Take("warmup-seconds") ?? "1"),
             TrimFraction = ParseDouble("trim", Take("trim") ?? "0.2"),
             ByzantineCount = Take("byzantine") is { } f ? ParseInt("byzantine", f, 0) : null,
             Threads = ParseInt("threads", Take("threads") ?? Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture), 1),
