@@ -97,8 +97,8 @@ def parse_args(argv):
     parser.add_argument("--repeat", type=int, default=5, help="timed repetitions per side, at least (default 5)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed runs per side first (default 1)")
     parser.add_argument("--min-seconds", type=float, default=1.0, help="repeat until the timed runs add up to this (default 1)")
-    parser.add_argument("--warmup-seconds", type=float, default=1.0,
-                        help="ours: keep warming up at least this long, so the JIT and the GC reach steady state (default 1)")
+    parser.add_argument("--warmup-seconds", type=float, default=3.0,
+                        help="ours: keep warming up at least this long, so the JIT and the GC reach steady state (default 3)")
     parser.add_argument("--quick", action="store_true", help="smoke test: 2,8 models of 256K,1M params, 3 repetitions")
     parser.add_argument("--trim", type=float, default=0.2, help="trimmedmean fraction per side, both sides (default 0.2, Flower's)")
     parser.add_argument("--seed", type=int, default=42)

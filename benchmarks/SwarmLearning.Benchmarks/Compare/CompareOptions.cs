@@ -22,7 +22,8 @@ internal sealed record CompareOptions
           --min-seconds S         keep repeating until the timed runs add up to S seconds (default 1, max 1000 runs)
           --warmup N              untimed merges first, at least (default 1)
           --warmup-seconds S      keep warming up for at least S seconds, so the JIT and the GC reach steady state
-                                  (default 1)
+                                  (default 3: a process's first merges run 2-5x slower while the output's fresh
+                                  memory is faulted in)
           --trim BETA             trimmedmean: fraction trimmed from each end (default 0.2, Flower's default)
           --byzantine F           krum: models tolerated (default: the largest f with n >= 2f + 3)
           --threads N             merge workers (default: all cores)
@@ -44,7 +45,7 @@ internal sealed record CompareOptions
 
     public int Warmup { get; init; } = 1;
 
-    public double WarmupSeconds { get; init; } = 1;
+    public double WarmupSeconds { get; init; } = 3;
 
     public double TrimFraction { get; init; } = 0.2;
 
@@ -83,7 +84,7 @@ internal sealed record CompareOptions
             Repeat = ParseInt("repeat", Take("repeat") ?? "5", 1),
             MinSeconds = ParseDouble("min-seconds", Take("min-seconds") ?? "1"),
             Warmup = ParseInt("warmup", Take("warmup") ?? "1", 0),
-            WarmupSeconds = ParseDouble("warmup-seconds", Take("warmup-seconds") ?? "1"),
+            WarmupSeconds = ParseDouble("warmup-seconds", Take("warmup-seconds") ?? "3"),
             TrimFraction = ParseDouble("trim", Take("trim") ?? "0.2"),
             ByzantineCount = Take("byzantine") is { } f ? ParseInt("byzantine", f, 0) : null,
             Threads = ParseInt("threads", Take("threads") ?? Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture), 1),
