@@ -29,16 +29,18 @@ except ImportError:
     sys.exit("merge_compare.py needs NumPy: apt-get install -y python3-numpy, then run it with /usr/bin/python3")
 
 import argparse
-import datetime
 import gc
 import glob
 import json
 import platform
 import shutil
-import struct
 import subprocess
 import tempfile
 import time
+
+from flower_numpy import FLAT, FLOWER, STACKED
+from report import format_bytes, format_count, report
+from safetensors_np import generate_models, read_safetensors
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -51,17 +53,6 @@ GIB = 1 << 30
 # np.array() copies it, so inputs, list and matrix are alive at once.
 NUMPY_MEMORY_FACTOR = 3.0
 
-# The issue's targets: (method, what, threshold, description).
-TARGETS = [
-    ("mean", "bandwidth", 0.60, "mean: ours >= 60 % of measured bandwidth"),
-    ("mean", "numpy", 3.0, "mean: ours >= 3x NumPy"),
-    ("coordmedian", "numpy", 5.0, "coordmedian: ours >= 5x NumPy"),
-    ("geomedian", "iterations", 50, "geomedian: <= 50 iterations on typical inputs"),
-]
-
-# Largest relative difference (max |ours - numpy| / max |numpy|) accepted between the two sides' results.
-CHECK_TOLERANCE = {"mean": 1e-5, "coordmedian": 1e-6, "trimmedmean": 1e-5, "krum": 0.0, "geomedian": 1e-3}
-
 
 # ----------------------------------------------------------------------------------------------------------------------
 # Command line
@@ -73,20 +64,6 @@ def parse_count(text):
     scale = {"K": 10**3, "M": 10**6, "G": 10**9}.get(text[-1:], 1)
     number = float(text[:-1]) if scale != 1 else float(text)
     return int(number * scale)
-
-
-def format_count(count):
-    for unit, scale in (("G", 10**9), ("M", 10**6), ("K", 10**3)):
-        if count >= scale:
-            return f"{count / scale:g}{unit}"
-    return str(count)
-
-
-def format_bytes(count):
-    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
-        if count >= scale:
-            return f"{count / scale:.3g} {unit}"
-    return f"{count} B"
 
 
 def parse_args(argv):
@@ -225,163 +202,6 @@ def memory_bandwidth(args, workdir):
         runs[threads] = json.loads(output.stdout)
     best = max(runs.values(), key=lambda r: r["triad_gbps"])
     return {"triad_gbps": best["triad_gbps"], "runs": {str(k): v for k, v in runs.items()}, "array_mib": args.triad_mib}
-
-
-# ----------------------------------------------------------------------------------------------------------------------
-# Models: layout, generation, a minimal safetensors writer and reader
-
-
-def layout(parameters):
-    """Three weight matrices of 40 %, 30 % and 20 % with their biases, and a head holding the rest (as the C# side)."""
-    width, used, layers = 1024, 0, []
-    for k, fraction in enumerate((0.4, 0.3, 0.2)):
-        rows = int(parameters * fraction) // width
-        layers += [(f"layer{k}.weight", (rows, width)), (f"layer{k}.bias", (width,))]
-        used += (rows + 1) * width
-    layers.append(("head.weight", (parameters - used,)))
-    return layers
-
-
-def safetensors_header(tensors):
-    header, offset = {}, 0
-    for name, shape in tensors:
-        size = int(np.prod(shape)) * 4
-        header[name] = {"dtype": "F32", "shape": list(shape), "data_offsets": [offset, offset + size]}
-        offset += size
-    encoded = json.dumps(header, separators=(",", ":")).encode()
-    return encoded + b" " * (-len(encoded) % 8)
-
-
-def generate_models(directory, count, parameters, seed):
-    """Writes node00.safetensors ... : base + per-node noise whose scale differs a little between nodes.
-    Returns the nodes' sample counts (the weights of mean and geomedian)."""
-    rng = np.random.default_rng(seed)
-    tensors = layout(parameters)
-    bases = [rng.standard_normal(shape, dtype=np.float32) * np.float32(0.05) for _, shape in tensors]
-    header = safetensors_header(tensors)
-    for node in range(count):
-        scale = np.float32(0.005 * (0.5 + rng.random()))
-        with open(os.path.join(directory, f"node{node:02d}.safetensors"), "wb") as f:
-            f.write(struct.pack("<Q", len(header)))
-            f.write(header)
-            for base in bases:
-                values = rng.standard_normal(base.shape, dtype=np.float32)
-                values *= scale
-                values += base
-                f.write(values.data)
-                del values
-    del bases
-    gc.collect()
-    return [int(x) for x in rng.integers(500, 5000, size=count)]
-
-
-def read_safetensors(path):
-    """The tensors of a little-endian F32 safetensors file, in file order, as [(name, array)]."""
-    with open(path, "rb") as f:
-        (length,) = struct.unpack("<Q", f.read(8))
-        header = json.loads(f.read(length))
-    header.pop("__metadata__", None)
-    start = 8 + length
-    tensors = []
-    for name, entry in sorted(header.items(), key=lambda item: item[1]["data_offsets"][0]):
-        if entry["dtype"] != "F32":
-            raise ValueError(f"{path}: tensor {name} is {entry['dtype']}; this reader handles F32 only")
-        begin, end = entry["data_offsets"]
-        values = np.fromfile(path, dtype="<f4", count=(end - begin) // 4, offset=start + begin)
-        tensors.append((name, values.reshape(entry["shape"])))
-    return tensors
-
-
-# ----------------------------------------------------------------------------------------------------------------------
-# NumPy merges, as Flower's server strategies compute them. A model is a list of layer arrays; `models` is one such
-# list per client, the way Flower's aggregate functions receive them.
-
-
-def flower_mean(models, weights, **_):
-    # FedAvg with np.average, as the issue asks (Flower's aggregate() is the same weighted sum over layer lists).
-    return [np.average(np.asarray(layer), axis=0, weights=weights) for layer in zip(*models)]
-
-
-def flower_coordmedian(models, **_):
-    # FedMedian: the per-layer median over clients.
-    return [np.median(np.asarray(layer), axis=0) for layer in zip(*models)]
-
-
-def trim_mean_axis0(stacked, proportion):
-    # Flower's FedTrimmedAvg: partition around both cut points along axis 0, average what lies between them.
-    count = stacked.shape[0]
-    low = int(proportion * count)
-    high = count - low
-    partitioned = np.partition(stacked, (low, high - 1), axis=0)
-    return np.mean(partitioned[low:high], axis=0)
-
-
-def flower_trimmedmean(models, trim, **_):
-    return [trim_mean_axis0(np.asarray(layer), trim) for layer in zip(*models)]
-
-
-def krum_select(flat, byzantine):
-    # Flower's Krum: all n x n squared distances with np.linalg.norm, each client scored by its n - f - 2 nearest.
-    count = flat.shape[0]
-    distances = np.zeros((count, count))
-    for i in range(count):
-        for j in range(count):
-            distances[i, j] = np.linalg.norm(flat[i] - flat[j]) ** 2
-    closest = max(1, count - byzantine - 2)
-    scores = [np.sum(row[np.argsort(row)[1:closest + 1]]) for row in distances]
-    return int(np.argmin(scores))
-
-
-def flower_krum(models, byzantine, **_):
-    flat = np.array([np.concatenate([layer.ravel() for layer in model]) for model in models])
-    return models[krum_select(flat, byzantine)]
-
-
-FLOWER = {"mean": flower_mean, "coordmedian": flower_coordmedian, "trimmedmean": flower_trimmedmean, "krum": flower_krum}
-
-
-def stacked_mean(stacks, weights, **_):
-    return [np.average(stack, axis=0, weights=weights) for stack in stacks]
-
-
-def stacked_coordmedian(stacks, **_):
-    return [np.median(stack, axis=0) for stack in stacks]
-
-
-def stacked_trimmedmean(stacks, trim, **_):
-    return [trim_mean_axis0(stack, trim) for stack in stacks]
-
-
-def flat_krum(flat, byzantine, **_):
-    return flat[krum_select(flat, byzantine)]
-
-
-def flat_weiszfeld(flat, weights, max_iterations=100, tolerance=1e-6, **_):
-    """A plain NumPy Weiszfeld with our stopping rule: start at the weighted mean, stop when a step moves less than
-    tolerance x spread (the weighted mean distance of the inputs to the start). Reads all inputs every iteration."""
-    w = weights.astype(np.float64)
-
-    def distances(y):
-        return np.array([np.linalg.norm(row - y) for row in flat], dtype=np.float64)
-
-    y = (w / w.sum()).astype(np.float32) @ flat
-    d = distances(y)
-    spread = float(w @ d / w.sum())
-    if spread == 0:
-        return y, 0
-    for iteration in range(1, max_iterations + 1):
-        eta = w / np.maximum(d, 1e-12 * spread)
-        following = (eta / eta.sum()).astype(np.float32) @ flat
-        moved = float(np.linalg.norm(following - y))
-        y = following
-        d = distances(y)
-        if moved <= tolerance * spread:
-            return y, iteration
-    return y, max_iterations
-
-
-STACKED = {"mean": stacked_mean, "coordmedian": stacked_coordmedian, "trimmedmean": stacked_trimmedmean}
-FLAT = {"krum": flat_krum, "geomedian": flat_weiszfeld}
 
 
 def time_runs(function, args):
@@ -571,165 +391,6 @@ def run_configuration(args, workdir, n, parameters, budget, log):
     return list(rows.values())
 
 
-# ----------------------------------------------------------------------------------------------------------------------
-# Report
-
-
-def ratio(a, b):
-    return a / b if a and b else None
-
-
-def derived(row, bandwidth):
-    ours = row.get("ours", {}).get("gbps")
-    numpy = row.get("numpy", {})
-    flower = numpy.get("flower", {}).get("gbps")
-    stacked = numpy.get("stacked", {}).get("gbps")
-    return {
-        "ours_gbps": ours,
-        "flower_gbps": flower,
-        "stacked_gbps": stacked,
-        "vs_numpy": ratio(ours, flower),
-        "vs_stacked": ratio(ours, stacked),
-        "vs_bandwidth": ratio(ours, bandwidth),
-        "iterations": row.get("ours", {}).get("geomedian_iterations"),
-    }
-
-
-def cell(value, digits=2, suffix=""):
-    return "—" if value is None else f"{value:.{digits}f}{suffix}"
-
-
-def markdown_table(rows, bandwidth, cache_bytes):
-    header = ["method", "n", "params", "input", "ours GB/s", "NumPy GB/s", "ours/NumPy", "NumPy pre-stacked GB/s",
-              "ours/pre-stacked", "ours/bandwidth", "geomedian iterations", "check"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    for row in rows:
-        d = derived(row, bandwidth)
-        method = row["method"]
-        ours_cell = cell(d["ours_gbps"])
-        if row.get("ours_skipped"):
-            ours_cell = f"skipped ({row['ours_skipped']})"
-        elif row.get("ours_error"):
-            ours_cell = "FAILED"
-        flower_cell = cell(d["flower_gbps"])
-        if method == "geomedian":
-            flower_cell = "no Flower peer"
-        if row.get("numpy_skipped"):
-            flower_cell = f"skipped ({row['numpy_skipped']})"
-        if row.get("note"):
-            ours_cell = flower_cell = row["note"]
-        stacked_cell = cell(d["stacked_gbps"])
-        if method == "geomedian" and d["stacked_gbps"] is not None:
-            stacked_cell += " (Weiszfeld)"
-        iterations = "—"
-        if method == "geomedian" and "ours" in row:
-            iterations = f"{row['ours']['geomedian_iterations']} ({row['ours']['geomedian_stop']})"
-            numpy_iterations = row.get("numpy", {}).get("iterations")
-            if numpy_iterations is not None:
-                iterations += f" / NumPy {numpy_iterations}"
-        difference = row.get("numpy", {}).get("difference")
-        check = "—" if difference is None else (
-            f"ok ({difference:.0e})" if difference <= CHECK_TOLERANCE[method] else f"DIFF ({difference:.1e})")
-        size = format_bytes(row["input_bytes"]) + (" ‡" if row["input_bytes"] <= cache_bytes else "")
-        lines.append("| " + " | ".join([
-            method, str(row["models"]), format_count(row["params"]), size, ours_cell, flower_cell,
-            cell(d["vs_numpy"], 1, "×"), stacked_cell, cell(d["vs_stacked"], 1, "×"), cell(d["vs_bandwidth"], 2),
-            iterations, check]) + " |")
-    return "\n".join(lines)
-
-
-def evaluate_targets(rows, bandwidth, cache_bytes):
-    verdicts = []
-    for method, what, threshold, description in TARGETS:
-        measured = []
-        for row in rows:
-            if row["method"] != method:
-                continue
-            if what == "bandwidth" and row["input_bytes"] <= cache_bytes:
-                continue  # read from cache, not memory: says nothing about the bandwidth target
-            d = derived(row, bandwidth)
-            value = {"bandwidth": d["vs_bandwidth"], "numpy": d["vs_numpy"], "iterations": d["iterations"]}[what]
-            if value is not None:
-                measured.append((value, row, d))
-        if not measured:
-            why = f"every input fits in the {format_bytes(cache_bytes)} last-level cache" if what == "bandwidth" else ""
-            verdicts.append((description, "NOT MEASURED", why))
-            continue
-        lower_is_better = what == "iterations"
-        worst_value, worst_row, worst = (max if lower_is_better else min)(measured, key=lambda item: item[0])
-        passed = worst_value <= threshold if lower_is_better else worst_value >= threshold
-        where = f"n={worst_row['models']}, {format_count(worst_row['params'])}"
-        detail = f"worst {worst_value:.0f} ({where})" if lower_is_better else f"worst {worst_value:.2f} ({where})"
-        if what == "numpy":
-            stacked = [d["vs_stacked"] for _, _, d in measured if d["vs_stacked"] is not None]
-            if stacked:
-                detail += f"; against pre-stacked NumPy worst {min(stacked):.2f}"
-        verdicts.append((description, "PASS" if passed else "MISS", detail))
-    return verdicts
-
-
-def report(args, info, bandwidth, rows, started):
-    info["load_average_end"] = open("/proc/loadavg").read().split()[:3]
-    runtimes = {row["ours"]["runtime"] for row in rows if "ours" in row}
-    kernels = {row["ours"]["kernel"] for row in rows if "ours" in row}
-    threads = {row["ours"]["threads"] for row in rows if "ours" in row}
-    triad = bandwidth["triad_gbps"]
-    table = markdown_table(rows, triad, info["last_level_cache_bytes"])
-    verdicts = evaluate_targets(rows, triad, info["last_level_cache_bytes"])
-    info["other_cores_busy"] = other_load(info["cpu_start"], cpu_snapshot())
-    runs = ", ".join(f"{k} thread(s) {v['triad_gbps']:.1f}" for k, v in bandwidth.get("runs", {}).items())
-    lines = [
-        f"Memory bandwidth (STREAM-style triad, best of 10, 24 bytes/element): {triad:.1f} GB/s" + (f" [{runs}]" if runs else ""),
-        f"Ours: {', '.join(sorted(runtimes)) or '?'}, kernels {', '.join(sorted(kernels)) or '?'}, "
-        f"{', '.join(str(t) for t in sorted(threads)) or '?'} thread(s). NumPy {info['numpy']}: single-threaded except BLAS calls.",
-        f"Repetitions: best of at least {args.repeat} after {args.warmup} warm-up run(s) (ours: and at least "
-        f"{args.warmup_seconds} s of warm-up), and at least {args.min_seconds} s of timed runs; ours forces a full GC "
-        "before each timed merge (not timed).",
-        f"Other processes kept {info['other_cores_busy']:.2f} of {info['cores']} cores busy on average during the run "
-        f"(load average {' '.join(info['load_average_start'])} at start, {' '.join(info['load_average_end'])} at end, "
-        "this run included).",
-        "",
-        table,
-        "",
-        "GB/s of input merged counts only the input bytes read (n × P × 4), so it compares directly with the triad's "
-        "streamed bytes. ours/NumPy is against Flower's way (stacking per-client layer lists inside the merge, as "
-        "Flower's aggregate functions do); ours/pre-stacked is against the same NumPy call on arrays stacked "
-        "beforehand (not timed). ‡ marks inputs that fit in the last-level cache. check: max |ours − NumPy| / "
-        "max |NumPy| (geomedian: against the plain NumPy Weiszfeld).",
-        "",
-        "Targets (worst configuration measured):",
-    ]
-    lines += [f"  {status:<12} {description}" + (f": {detail}" if detail else "") for description, status, detail in verdicts]
-    if info["other_cores_busy"] >= 0.1:
-        lines.append(f"  CAUTION: other processes kept {info['other_cores_busy']:.2f} of {info['cores']} cores busy during "
-                     "the run, so these numbers are indicative only.")
-    if all(row["input_bytes"] <= info["last_level_cache_bytes"] for row in rows):
-        lines.append("  CAUTION: every input fits in the last-level cache; the targets are about inputs that do not.")
-    lines.append(f"Total time {time.time() - started:.0f} s.")
-    text = "\n".join(lines)
-    print()
-    print(text)
-
-    os.makedirs(args.out, exist_ok=True)
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    base = os.path.join(args.out, f"compare-{stamp}")
-    with open(base + ".json", "w") as f:
-        json.dump({"machine": info, "bandwidth": bandwidth, "arguments": vars(args), "rows": rows,
-                   "targets": verdicts}, f, indent=2, default=str)
-    with open(base + ".md", "w") as f:
-        f.write(machine_markdown(info) + "\n\n" + text + "\n")
-    print(f"Results: {base}.md, {base}.json")
-
-
-def machine_markdown(info):
-    return "\n".join([
-        f"- CPU: {info['cpu']}, {info['cores']} cores, last-level cache {format_bytes(info['last_level_cache_bytes'])}",
-        f"- Memory: {info['memory_gib']} GiB",
-        f"- Kernel: {info['kernel']} ({info['os']})",
-        f"- .NET SDK {info['dotnet_sdk']}; NumPy {info['numpy']} (Python {info['python']}, BLAS {info['numpy_blas']}); gcc {info['gcc']}",
-    ])
-
-
 def main(argv):
     args = parse_args(argv)
     started = time.time()
@@ -753,6 +414,7 @@ def main(argv):
             again = memory_bandwidth(args, workdir)
             if again["triad_gbps"] > bandwidth["triad_gbps"]:
                 bandwidth = again
+        info["other_cores_busy"] = other_load(info["cpu_start"], cpu_snapshot())
         report(args, info, bandwidth, rows, started)
     finally:
         if not args.workdir and not args.keep_data:
