@@ -119,14 +119,14 @@ public static class ModelMerger
     private static void Combine(BlockRunner runner, MergePlan plan, IModelSink sink, float[] coefficients, KernelWidth width)
     {
         var reference = WeightedSum.ReferenceIndex(coefficients);
+
         runner.Produce(sink, "merge", (block, tensor, start, output) =>
         {
             block.LoadViews(tensor, start, output.Length);
-            WeightedSum.Combine(block.Views, coefficients, reference, output, width);
-
             // A NaN or infinity in any input with a non-zero coefficient makes the sum non-finite, so checking the
-            // output (in cache) is enough to catch bad inputs; the rare failure path then finds the culprit.
-            if (!FloatConversions.AllFinite(output))
+            // output (the kernel does, tile by tile in cache) is enough to catch bad inputs; the rare failure path
+            // then finds the culprit.
+            if (!WeightedSum.Combine(block.Views, coefficients, reference, output, width))
             {
                 block.EnsureFinite(tensor, start);
                 var i = FloatConversions.IndexOfNonFinite(output);

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using SwarmLearning.Tensors;
 
 namespace SwarmLearning.Merging.Kernels;
 
@@ -19,9 +20,13 @@ internal static class WeightedSum
     /// <summary>Elements per tile: a tile of the output and of the reference take 16 KiB, half an L1 data cache.</summary>
     private const int Tile = 2048;
 
-    /// <summary>Combines rows (equal lengths) with coefficients summing to one; zero coefficients are skipped.</summary>
-    public static void Combine(ReadOnlySpan<ReadOnlyMemory<float>> rows, ReadOnlySpan<float> coefficients, int reference, Span<float> output, KernelWidth width)
+    /// <summary>
+    /// Combines rows (equal lengths) with coefficients summing to one; zero coefficients are skipped. Returns false
+    /// if any output value is NaN or infinite, checked tile by tile while the tile is still in L1.
+    /// </summary>
+    public static bool Combine(ReadOnlySpan<ReadOnlyMemory<float>> rows, ReadOnlySpan<float> coefficients, int reference, Span<float> output, KernelWidth width)
     {
+        var finite = true;
         Span<int> active = rows.Length <= 512 ? stackalloc int[rows.Length] : new int[rows.Length];
         var count = 0;
         for (var i = 0; i < rows.Length; i++)
@@ -72,7 +77,11 @@ internal static class WeightedSum
                 };
                 SubtractOne<ScalarLanes, float>(xi, c, refTile, outTile, done);
             }
+
+            finite &= FloatConversions.AllFinite(outTile);
         }
+
+        return finite;
     }
 
     /// <summary>The index of the largest coefficient (the first one on ties).</summary>
