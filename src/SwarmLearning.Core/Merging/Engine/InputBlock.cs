@@ -12,7 +12,8 @@ namespace SwarmLearning.Merging.Engine;
 internal sealed class InputBlock
 {
     private readonly MergePlan _plan;
-    private readonly float[] _matrix;
+    private readonly int _rows;
+    private float[]? _matrix;
     private readonly ReadOnlyMemory<float>[] _views;
     private readonly float[] _scratch;
 
@@ -21,7 +22,7 @@ internal sealed class InputBlock
         _plan = plan;
         var n = plan.Sources.Length;
         Stride = blockElements;
-        _matrix = GC.AllocateUninitializedArray<float>(n * blockElements);
+        _rows = n;
         _views = new ReadOnlyMemory<float>[n];
         _scratch = new float[OrderStatistics.ScratchLength(n)];
         Accumulator = new double[n * n];
@@ -31,10 +32,16 @@ internal sealed class InputBlock
     public int Stride { get; }
 
     /// <summary>Row i holds the block of participant i after <see cref="LoadMatrix"/>.</summary>
-    public ReadOnlySpan<float> Matrix => _matrix;
+    public ReadOnlySpan<float> Matrix => RowStorage;
 
     /// <summary>Participant i's values after <see cref="LoadViews"/> or <see cref="LoadMatrix"/>.</summary>
     public ReadOnlySpan<ReadOnlyMemory<float>> Views => _views;
+
+    /// <summary>
+    /// The rows, allocated on first use: a merge whose inputs are all in memory and whose kernel reads them in place
+    /// never needs them.
+    /// </summary>
+    private float[] RowStorage => _matrix ??= GC.AllocateUninitializedArray<float>(_rows * Stride);
 
     /// <summary>Kernel scratch space.</summary>
     public Span<float> Scratch => _scratch;
@@ -54,7 +61,7 @@ internal sealed class InputBlock
             }
             else
             {
-                var row = _matrix.AsMemory(p * Stride, length);
+                var row = RowStorage.AsMemory(p * Stride, length);
                 source.ReadF32(index, start, row.Span);
                 _views[p] = row;
             }
@@ -67,7 +74,7 @@ internal sealed class InputBlock
         {
             var source = _plan.Sources[p];
             var index = _plan.SourceTensor(tensor, p);
-            var row = _matrix.AsMemory(p * Stride, length);
+            var row = RowStorage.AsMemory(p * Stride, length);
             if (source.TryGetF32(index, out var values))
             {
                 values.Span.Slice((int)start, length).CopyTo(row.Span);
