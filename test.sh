@@ -21,15 +21,20 @@ run() {  # run LABEL [ENV=VALUE ...] -- dotnet test ARGS...
     while [[ "$1" != "--" ]]; do envs+=("$1"); shift; done
     shift
     echo "== $label"
-    if env "${envs[@]}" "$@" 2>&1 | tee "$log" | grep -E "^(Passed|Failed)!|error|Failed [A-Za-z]" ; then :; fi
+    local rc=0
+    env "${envs[@]}" "$@" >"$log" 2>&1 || rc=$?
+    grep -E "^(Passed|Failed|Skipped)!|error|Failed [A-Za-z]|Test Run Aborted|aborted|crashed" "$log" || true
     local summary
-    summary="$(grep -E "^(Passed|Failed)! +- Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+" "$log" || true)"
-    if [[ -z "$summary" ]]; then
-        echo "   no test summary from: $label" >&2
+    summary="$(grep -E "^(Passed|Failed|Skipped)! +- Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+" "$log" || true)"
+    # A crashed test host still prints a summary of the results it sent before dying, so the exit code and the
+    # abort message count too: a run that did not finish cleanly is broken whatever its summary says.
+    if [[ -z "$summary" ]] || grep -qiE "Test Run Aborted|test run was aborted|Test host process crashed" "$log" \
+        || { ((rc != 0)) && ! grep -qE "^Failed!" <<<"$summary"; }; then
+        echo "   the run did not finish cleanly (exit code $rc): $label" >&2
         tail -20 "$log" >&2
         broken=$((broken + 1))
-        return
     fi
+    [[ -z "$summary" ]] && return
     while read -r line; do
         failed=$((failed + $(sed -E 's/.*Failed: +([0-9]+),.*/\1/' <<<"$line")))
         passed=$((passed + $(sed -E 's/.*Passed: +([0-9]+),.*/\1/' <<<"$line")))

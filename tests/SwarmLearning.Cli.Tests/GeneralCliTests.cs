@@ -41,6 +41,18 @@ public sealed class GeneralCliTests
     }
 
     [Fact]
+    public async Task Demo_refuses_a_directory_it_cannot_create()
+    {
+        using var harness = new CliHarness();
+        var file = Path.Combine(harness.Directory, "a-file");
+        await File.WriteAllTextAsync(file, "not a directory");
+        var (code, _, error) = await CliHarness.RunAsync("demo", "--dir", file);
+        Assert.Equal(SwarmCli.Failure, code);
+        Assert.Contains("--dir", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("internal error", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Demo_merges_a_poisoned_round_and_the_robust_methods_resist()
     {
         using var harness = new CliHarness();

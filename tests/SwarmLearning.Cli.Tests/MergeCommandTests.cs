@@ -164,6 +164,26 @@ public sealed class MergeCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task An_empty_output_path_is_a_clear_error()
+    {
+        var a = _harness.Simple("a.safetensors", 0);
+        var (code, _, error) = await CliHarness.RunAsync("merge", "--out", "", a);
+        Assert.Equal(SwarmCli.Failure, code);
+        Assert.Contains("file name is empty", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("internal error", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Freeze_takes_one_name_per_occurrence_and_leaves_the_models_alone()
+    {
+        string[] inputs = [_harness.Simple("a.safetensors", 0), _harness.Simple("b.safetensors", 2)];
+        var output = Path.Combine(_harness.Directory, "out.safetensors");
+        var (code, _, error) = await CliHarness.RunAsync(["merge", "-o", output, "--freeze", "b", .. inputs]);
+        Assert.True(code == 0, error);
+        Assert.Equal(0f, CliHarness.Values(output, "b")[0]);
+    }
+
+    [Fact]
     public async Task Models_without_tensors_merge_to_an_empty_model()
     {
         string[] inputs = [_harness.Model("a.safetensors"), _harness.Model("b.safetensors")];

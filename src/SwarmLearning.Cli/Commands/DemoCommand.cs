@@ -46,7 +46,14 @@ internal static class DemoCommand
     private static int Run(CliIo io, string directory, int siteCount, bool json, CancellationToken cancellationToken)
     {
         var round = Path.Combine(directory, "round-1");
-        Directory.CreateDirectory(round);
+        try
+        {
+            Directory.CreateDirectory(round);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            throw new SwarmException($"{round}: cannot create the demo's directory: {e.Message}; choose another with --dir", e);
+        }
         var o = io.Out;
         if (!json)
         {

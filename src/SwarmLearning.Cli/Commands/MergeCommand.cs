@@ -60,7 +60,6 @@ internal static class MergeCommand
         var freeze = new Option<string[]>("--freeze")
         {
             Description = "Tensor names not to merge (frozen layers); they pass through from the first model. Repeat or separate with commas.",
-            AllowMultipleArgumentsPerToken = true,
         };
         var output = new Option<string>("--out", "-o")
         {
@@ -99,12 +98,12 @@ internal static class MergeCommand
             };
             var weightValues = ParseWeights(parse.GetValue(weights), paths.Length);
             CheckOutput(outPath, paths, parse.GetValue(force));
-            return Task.FromResult(Run(io, paths, weightValues, options, outPath, parse.GetValue(json), parse.GetValue(quiet), cancellationToken));
+            return Task.FromResult(Run(io, paths, weightValues, options, outPath, parse.GetValue(force), parse.GetValue(json), parse.GetValue(quiet), cancellationToken));
         }));
         return command;
     }
 
-    private static int Run(CliIo io, string[] paths, double[] weights, MergeOptions options, string outPath, bool json, bool quiet, CancellationToken cancellationToken)
+    private static int Run(CliIo io, string[] paths, double[] weights, MergeOptions options, string outPath, bool force, bool json, bool quiet, CancellationToken cancellationToken)
     {
         var files = new List<SafetensorsFile>();
         try
@@ -123,7 +122,7 @@ internal static class MergeCommand
             };
             var bytesPerElement = (double)files.Sum(f => f.Tensors.Count == 0 ? 0 : f.Tensors[0].DType.SizeInBytes());
             using var bar = new ProgressBar(io.Error, !quiet && !json && io.CanShowProgress);
-            var (file, result) = ModelMerger.MergeToFile(inputs, options, outPath, metadata, new SynchronousProgress(bar, bytesPerElement), cancellationToken);
+            var (file, result) = ModelMerger.MergeToFile(inputs, options, outPath, metadata, new SynchronousProgress(bar, bytesPerElement), overwrite: force, cancellationToken);
             bar.Dispose();
             Report(io, paths, weights, file, result, json);
             return SwarmCli.Success;
@@ -206,6 +205,11 @@ internal static class MergeCommand
 
     private static void CheckOutput(string outPath, string[] inputs, bool force)
     {
+        if (string.IsNullOrWhiteSpace(outPath) || inputs.Any(string.IsNullOrWhiteSpace))
+        {
+            throw new SwarmException("a file name is empty; give the path of every model and of --out");
+        }
+
         var full = Path.GetFullPath(outPath);
         if (inputs.Any(i => string.Equals(Path.GetFullPath(i), full, StringComparison.Ordinal)))
         {

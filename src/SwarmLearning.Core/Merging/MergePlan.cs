@@ -126,6 +126,11 @@ public sealed class MergePlan
             }
         }
 
+        if (!double.IsFinite(inputs.Sum(i => i.Weight)))
+        {
+            throw new MergeException("the weights' total overflows; use smaller weights (only their ratios matter)");
+        }
+
         int[] participants = [.. Enumerable.Range(0, inputs.Count).Where(i => inputs[i].Weight > 0)];
         if (participants.Length == 0)
         {

@@ -27,19 +27,23 @@ public static class ModelMerger
         return (builder.Build(name: $"{options.Method.ToName()} of {inputs.Count} models"), result);
     }
 
-    /// <summary>Merges into a safetensors file, which appears only if the merge succeeds.</summary>
+    /// <summary>
+    /// Merges into a safetensors file, which appears only if the merge succeeds; with <paramref name="overwrite"/>
+    /// false an existing file is never replaced.
+    /// </summary>
     public static (ModelFileInfo File, MergeResult Result) MergeToFile(
         IReadOnlyList<MergeInput> inputs,
         MergeOptions options,
         string outputPath,
         IReadOnlyDictionary<string, string>? metadata = null,
         IProgress<MergeProgress>? progress = null,
+        bool overwrite = true,
         CancellationToken cancellationToken = default)
     {
         var plan = Plan(inputs, options);
         using var writer = SafetensorsWriter.Create(outputPath, plan.OutputTensors, metadata);
         var result = Execute(plan, writer, progress, cancellationToken);
-        return (writer.Complete(), result);
+        return (writer.Complete(overwrite), result);
     }
 
     /// <summary>Runs a planned merge, appending the output to <paramref name="sink"/> tensor by tensor.</summary>
@@ -52,7 +56,10 @@ public static class ModelMerger
         var options = plan.Options;
         var n = plan.Sources.Length;
         var width = options.KernelWidth;
-        var weights = plan.Weights.Select(w => (float)w).ToArray();
+        // The order statistics run in f32; scaling by a power of two first keeps any finite total in range and
+        // integer weights exact (the exact-half tie test depends on it).
+        var scale = Math.ScaleB(1.0, -Math.ILogB(plan.Weights.Max()));
+        var weights = plan.Weights.Select(w => (float)(w * scale)).ToArray();
         var result = new MergeResult
         {
             Method = options.Method,
@@ -75,6 +82,7 @@ public static class ModelMerger
                     block.LoadMatrix(tensor, start, output.Length);
                     block.EnsureFinite(tensor, start);
                     OrderStatistics.Median(block.Matrix, block.Stride, n, weights, output, block.Scratch, width);
+                    EnsureNoOverflow(plan, tensor, start, output);
                 });
                 break;
 
@@ -87,6 +95,7 @@ public static class ModelMerger
                     block.LoadMatrix(tensor, start, output.Length);
                     block.EnsureFinite(tensor, start);
                     OrderStatistics.TrimmedMean(block.Matrix, block.Stride, n, weights, trim, output, block.Scratch, width);
+                    EnsureNoOverflow(plan, tensor, start, output);
                 });
                 break;
 
@@ -147,8 +156,21 @@ public static class ModelMerger
         return d;
     }
 
-    /// <summary>⌊β·n⌋ computed on the decimal value of β as the user wrote it.</summary>
-    internal static int TrimCount(double fraction, int n) => (int)Math.Floor((decimal)fraction * n);
+    /// <summary>
+    /// ⌊β·n⌋ computed on the decimal value of β as the user wrote it, and never so large that no value is left
+    /// (β just under 0.5 can round to 0.5 in decimal).
+    /// </summary>
+    internal static int TrimCount(double fraction, int n) => Math.Min((int)Math.Floor((decimal)fraction * n), (n - 1) / 2);
+
+    /// <summary>Refuses a merged block holding a value that overflowed f32 (the inputs were checked finite).</summary>
+    private static void EnsureNoOverflow(MergePlan plan, int tensor, long start, ReadOnlySpan<float> output)
+    {
+        if (!FloatConversions.AllFinite(output))
+        {
+            var i = FloatConversions.IndexOfNonFinite(output);
+            throw new MergeException($"tensor '{plan.OutputTensors[tensor].Name}': the merged value of element {start + i} overflows f32; the inputs hold values too large to merge");
+        }
+    }
 
     private static float[] Normalize(double[] weights)
     {

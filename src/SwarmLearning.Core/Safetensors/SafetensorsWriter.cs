@@ -124,8 +124,11 @@ public sealed class SafetensorsWriter : IModelSink, IDisposable
         }
     }
 
-    /// <summary>Flushes the file to disk, moves it to its final name and returns its size and SHA-256.</summary>
-    public ModelFileInfo Complete()
+    /// <summary>
+    /// Flushes the file to disk, moves it to its final name and returns its size and SHA-256. With
+    /// <paramref name="overwrite"/> false an existing file at the target is kept and the write fails instead.
+    /// </summary>
+    public ModelFileInfo Complete(bool overwrite = true)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (_completed)
@@ -139,12 +142,26 @@ public sealed class SafetensorsWriter : IModelSink, IDisposable
             throw new InvalidOperationException($"{Path}: tensor '{info.Name}' received {_written} of {info.ElementCount} values");
         }
 
-        var length = _stream.Length;
-        _stream.Flush(flushToDisk: true);
-        _stream.Dispose();
+        long length;
         try
         {
-            File.Move(_tempPath, Path, overwrite: true);
+            length = _stream.Length;
+            _stream.Flush(flushToDisk: true);
+            _stream.Dispose();
+        }
+        catch (IOException e)
+        {
+            throw new SwarmException($"{Path}: writing the model failed: {e.Message}", e);
+        }
+
+        if (!overwrite && File.Exists(Path))
+        {
+            throw new SwarmException($"{Path}: the file exists (it appeared while the model was being written); it was kept");
+        }
+
+        try
+        {
+            File.Move(_tempPath, Path, overwrite);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -164,7 +181,16 @@ public sealed class SafetensorsWriter : IModelSink, IDisposable
         }
 
         _disposed = true;
-        _stream.Dispose();
+        try
+        {
+            // Disposing flushes what is still buffered; after a failed write (disk full) that fails again. The
+            // partial file is deleted below either way, so the second failure carries no news.
+            _stream.Dispose();
+        }
+        catch (IOException)
+        {
+        }
+
         _hash.Dispose();
         ArrayPool<byte>.Shared.Return(_encoded);
         if (!_completed)
@@ -173,7 +199,7 @@ public sealed class SafetensorsWriter : IModelSink, IDisposable
             {
                 File.Delete(_tempPath);
             }
-            catch (IOException)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 // Best effort: the temporary name starts with a dot and ends in .tmp, so it is recognisable.
             }
