@@ -63,24 +63,17 @@ public sealed class ExtremeInputTests
     [Fact]
     public void A_merge_that_may_not_overwrite_keeps_an_existing_file()
     {
-        var directory = Directory.CreateTempSubdirectory("swarm-overwrite-");
-        try
-        {
-            var path = Path.Combine(directory.FullName, "out.safetensors");
-            File.WriteAllText(path, "precious");
-            var e = Assert.Throws<SwarmException>(() =>
-                ModelMerger.MergeToFile([Input("a", 1, 1), Input("b", 3, 1)], new MergeOptions(), path, overwrite: false));
-            Assert.Contains("exists", e.Message, StringComparison.Ordinal);
-            Assert.Equal("precious", File.ReadAllText(path));
-            Assert.Single(directory.GetFiles());
+        using var directory = new TempDirectory();
+        var path = directory.File("out.safetensors");
+        File.WriteAllText(path, "precious");
+        var e = Assert.Throws<SwarmException>(() =>
+            ModelMerger.MergeToFile([Input("a", 1, 1), Input("b", 3, 1)], new MergeOptions(), path, overwrite: false));
+        Assert.Contains("exists", e.Message, StringComparison.Ordinal);
+        Assert.Equal("precious", File.ReadAllText(path));
+        Assert.Equal(["out.safetensors"], directory.Entries());
 
-            var (file, _) = ModelMerger.MergeToFile([Input("a", 1, 1), Input("b", 3, 1)], new MergeOptions(), path, overwrite: true);
-            using var merged = SafetensorsFile.Open(file.Path);
-            Assert.Equal(TensorDType.F32, merged.Tensors[0].DType);
-        }
-        finally
-        {
-            directory.Delete(recursive: true);
-        }
+        var (file, _) = ModelMerger.MergeToFile([Input("a", 1, 1), Input("b", 3, 1)], new MergeOptions(), path, overwrite: true);
+        using var merged = SafetensorsFile.Open(file.Path);
+        Assert.Equal(TensorDType.F32, merged.Tensors[0].DType);
     }
 }

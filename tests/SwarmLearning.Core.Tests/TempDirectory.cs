@@ -1,11 +1,11 @@
-namespace SwarmLearning.Tests.Safetensors;
+namespace SwarmLearning.Tests;
 
 /// <summary>A fresh directory under the system temp path, deleted with everything in it on dispose.</summary>
 internal sealed class TempDirectory : IDisposable
 {
     public TempDirectory()
     {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "swarm-st-" + Guid.NewGuid().ToString("N"));
+        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "swarm-tests-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(Path);
     }
 
