@@ -146,11 +146,11 @@ public static class ModelMerger
 
     private static double[] SquaredDistances(BlockRunner runner)
     {
-        var d = runner.Reduce("distances", (block, tensor, start, length) =>
+        var d = runner.Reduce("distances", (block, tensor, start, length, partial) =>
         {
             block.LoadViews(tensor, start, length);
             block.EnsureFinite(tensor, start);
-            PairwiseDistances.Accumulate(block.Views, block.Accumulator);
+            PairwiseDistances.Accumulate(block.Views, partial);
         });
         PairwiseDistances.Symmetrize(d, (int)Math.Sqrt(d.Length));
         return d;

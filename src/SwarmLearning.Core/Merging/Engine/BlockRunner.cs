@@ -8,8 +8,8 @@ namespace SwarmLearning.Merging.Engine;
 /// <summary>Computes one block of output: values of tensor <c>tensor</c> from element <c>start</c> on.</summary>
 internal delegate void BlockKernel(InputBlock block, int tensor, long start, Span<float> output);
 
-/// <summary>Adds one block's contribution to the worker's accumulator.</summary>
-internal delegate void BlockReduction(InputBlock block, int tensor, long start, int length);
+/// <summary>Adds one block's contribution to <c>partial</c>, the block's own n×n accumulator (zeroed).</summary>
+internal delegate void BlockReduction(InputBlock block, int tensor, long start, int length, Span<double> partial);
 
 /// <summary>How large the blocks a core works on are.</summary>
 internal enum BlockLayout
@@ -38,7 +38,6 @@ internal sealed class BlockRunner
     private readonly IProgress<MergeProgress>? _progress;
     private readonly ParallelOptions _parallel;
     private readonly ConcurrentBag<InputBlock> _idle = [];
-    private readonly ConcurrentBag<InputBlock> _all = [];
     private readonly int _blockElements;
 
     public BlockRunner(MergePlan plan, BlockLayout layout, IProgress<MergeProgress>? progress, CancellationToken cancellationToken)
@@ -104,11 +103,20 @@ internal sealed class BlockRunner
         }
     }
 
-    /// <summary>Runs <paramref name="reduction"/> over every merged tensor and returns the summed n×n accumulators.</summary>
+    /// <summary>
+    /// Runs <paramref name="reduction"/> over every merged tensor and returns the n×n sum of its contributions.
+    /// Each block accumulates into its own partial and the partials are added in block order, so the sum does not
+    /// depend on which core ran which block: the same inputs and options give the same bits on every run and with
+    /// any number of threads, and anyone can recompute a merge and check its hash.
+    /// </summary>
     public double[] Reduce(string phase, BlockReduction reduction)
     {
-        long done = 0;
+        var n = _plan.Sources.Length;
+        var cells = n * n;
         var windowElements = _plan.Options.WindowElements;
+        var partials = new double[(windowElements + _blockElements - 1) / _blockElements * cells];
+        var sum = new double[cells];
+        long done = 0;
         for (var t = 0; t < _plan.OutputTensors.Count; t++)
         {
             if (_plan.Frozen[t])
@@ -121,21 +129,20 @@ internal sealed class BlockRunner
             {
                 _parallel.CancellationToken.ThrowIfCancellationRequested();
                 var length = (int)Math.Min(windowElements, count - offset);
+                var blocks = (length + _blockElements - 1) / _blockElements;
+                Array.Clear(partials, 0, blocks * cells);
                 var tensor = t;
                 var windowStart = offset;
                 ForEachBlock(length, (block, blockOffset, blockLength) =>
-                    reduction(block, tensor, windowStart + blockOffset, blockLength));
+                    reduction(block, tensor, windowStart + blockOffset, blockLength, partials.AsSpan(blockOffset / _blockElements * cells, cells)));
+                for (var b = 0; b < blocks; b++)
+                {
+                    TensorPrimitives.Add(sum, partials.AsSpan(b * cells, cells), sum);
+                }
+
                 done += length;
                 _progress?.Report(new MergeProgress(phase, done, _plan.MergedElements));
             }
-        }
-
-        var n = _plan.Sources.Length;
-        var sum = new double[n * n];
-        foreach (var block in _all)
-        {
-            TensorPrimitives.Add(sum, block.Accumulator, sum);
-            Array.Clear(block.Accumulator);
         }
 
         return sum;
@@ -168,13 +175,6 @@ internal sealed class BlockRunner
 
     private InputBlock Rent()
     {
-        if (_idle.TryTake(out var block))
-        {
-            return block;
-        }
-
-        block = new InputBlock(_plan, _blockElements);
-        _all.Add(block);
-        return block;
+        return _idle.TryTake(out var block) ? block : new InputBlock(_plan, _blockElements);
     }
 }

@@ -25,7 +25,6 @@ internal sealed class InputBlock
         _rows = n;
         _views = new ReadOnlyMemory<float>[n];
         _scratch = new float[OrderStatistics.ScratchLength(n)];
-        Accumulator = new double[n * n];
     }
 
     /// <summary>Distance between consecutive rows of <see cref="Matrix"/>.</summary>
@@ -45,9 +44,6 @@ internal sealed class InputBlock
 
     /// <summary>Kernel scratch space.</summary>
     public Span<float> Scratch => _scratch;
-
-    /// <summary>Per-worker partial sums of a reduction pass (n×n).</summary>
-    public double[] Accumulator { get; }
 
     public void LoadViews(int tensor, long start, int length)
     {
