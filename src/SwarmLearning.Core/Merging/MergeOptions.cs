@@ -32,7 +32,8 @@ public sealed record MergeOptions
 
     /// <summary>
     /// Output elements computed between two writes to the sink: with the per-worker blocks, this bounds the memory
-    /// a merge uses whatever the model size or the number of inputs. Default 1 Mi elements (4 MiB).
+    /// a merge uses whatever the model size or the number of inputs. Default 1 Mi elements (4 MiB). A merge into an
+    /// in-memory model needs no window buffer and schedules batches of at least 16 Mi elements instead.
     /// </summary>
     public int WindowElements { get; init; } = 1 << 20;
 

@@ -48,7 +48,21 @@ public sealed class MergeEngineTests
             var (actual, actualResult) = ModelMerger.Merge(TestModels.Inputs(models, weights), options with { WindowElements = window, MaxDegreeOfParallelism = threads });
 
             AssertSameMerge(method, expected, actual, expectedResult, actualResult, $"{method}, window {window}, {threads} threads");
+
+            // An append-only sink (like a file) takes the windowed path; an in-memory model is written in place.
+            var plan = ModelMerger.Plan(TestModels.Inputs(models, weights), options with { WindowElements = window, MaxDegreeOfParallelism = threads });
+            var builder = new TensorModelBuilder(plan.OutputTensors);
+            var appendResult = ModelMerger.Execute(plan, new AppendOnlySink(builder));
+            AssertSameMerge(method, expected, builder.Build(), expectedResult, appendResult, $"{method}, window {window}, {threads} threads, appended");
         }
+    }
+
+    /// <summary>Hides the builder's in-place storage, so the engine must append window by window.</summary>
+    private sealed class AppendOnlySink(TensorModelBuilder builder) : IModelSink
+    {
+        public IReadOnlyList<TensorInfo> Tensors => builder.Tensors;
+
+        public void Append(ReadOnlySpan<float> values) => builder.Append(values);
     }
 
     [Theory]

@@ -40,6 +40,9 @@ internal sealed class BlockRunner
     private readonly ConcurrentBag<InputBlock> _idle = [];
     private readonly int _blockElements;
 
+    /// <summary>Elements per parallel batch when the output is written in place (16 Mi: ~64 MiB of f32 output).</summary>
+    private const int InPlaceBatchElements = 1 << 24;
+
     public BlockRunner(MergePlan plan, BlockLayout layout, IProgress<MergeProgress>? progress, CancellationToken cancellationToken)
     {
         _plan = plan;
@@ -65,7 +68,8 @@ internal sealed class BlockRunner
         var inPlace = sink as IInPlaceModelSink;
         var largest = _plan.OutputTensors.Select(t => t.ElementCount).DefaultIfEmpty(0).Max();
         var window = inPlace is null ? new float[(int)Math.Min(_plan.Options.WindowElements, Math.Max(1, largest))] : [];
-        var windowElements = inPlace is null ? window.Length : _plan.Options.WindowElements;
+        // In place there is no window buffer to bound, so hand the cores bigger batches: fewer barriers per merge.
+        var windowElements = inPlace is null ? window.Length : Math.Max(_plan.Options.WindowElements, InPlaceBatchElements);
         var first = _plan.Inputs[0].Model;
         long done = 0;
         for (var t = 0; t < _plan.OutputTensors.Count; t++)
