@@ -50,9 +50,11 @@ done
 # .NET 10 names the AVX-512 switch DOTNET_EnableAVX512; DOTNET_EnableAVX512F (older runtimes) alone no longer turns
 # it off, so both are set. KernelDispatchTests fails if a setting does not move the kernels to a narrower path.
 for setting in "DOTNET_EnableAVX512F=0 DOTNET_EnableAVX512=0" DOTNET_EnableAVX2=0 DOTNET_EnableHWIntrinsic=0; do
-    # shellcheck disable=SC2086 # the setting is a list of VAR=VALUE words
-    run "SIMD kernels with $setting" $setting -- \
-        dotnet test tests/SwarmLearning.Core.Tests/SwarmLearning.Core.Tests.csproj -c Release --no-build --nologo --filter "Category=Kernel"
+    for project in tests/SwarmLearning.Core.Tests/SwarmLearning.Core.Tests.csproj tests/SwarmLearning.Training.Tests/SwarmLearning.Training.Tests.csproj; do
+        # shellcheck disable=SC2086 # the setting is a list of VAR=VALUE words
+        run "SIMD kernels of $(basename "$project" .Tests.csproj) with $setting" $setting -- \
+            dotnet test "$project" -c Release --no-build --nologo --filter "Category=Kernel"
+    done
 done
 
 echo
