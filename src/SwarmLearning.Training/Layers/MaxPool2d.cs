@@ -51,36 +51,90 @@ public sealed class MaxPool2d : Layer
         }
 
         var argmax = _argmax;
-        Parallel.For(0, planes, p =>
+        var channels = InputShape.Channels;
+        Parallel.For(0, batch, b =>
         {
-            var inBase = p * inH * inW;
-            var outBase = p * outH * outW;
-            for (var oy = 0; oy < outH; oy++)
+            for (var p = b * channels; p < (b + 1) * channels; p++)
             {
-                for (var ox = 0; ox < outW; ox++)
+                var plane = input.AsSpan(p * inH * inW, inH * inW);
+                var outPlane = output.AsSpan(p * outH * outW, outH * outW);
+                var argPlane = argmax.AsSpan(p * outH * outW, outH * outW);
+                if (Size == 2 && Stride == 2)
                 {
-                    var first = inBase + (oy * Stride * inW) + (ox * Stride);
-                    var best = first;
-                    var max = input[first];
-                    for (var i = 0; i < Size; i++)
-                    {
-                        for (var j = 0; j < Size; j++)
-                        {
-                            var at = first + (i * inW) + j;
-                            if (input[at] > max || float.IsNaN(input[at]))
-                            {
-                                max = input[at];
-                                best = at;
-                            }
-                        }
-                    }
-
-                    output[outBase + (oy * outW) + ox] = max;
-                    argmax[outBase + (oy * outW) + ox] = best;
+                    Pool2x2(plane, inW, outH, outW, p * inH * inW, outPlane, argPlane);
+                }
+                else
+                {
+                    Pool(plane, inW, outH, outW, p * inH * inW, outPlane, argPlane);
                 }
             }
         });
         return output;
+    }
+
+    /// <summary>The common 2×2, stride 2 case, unrolled. A NaN wins its window, as in PyTorch.</summary>
+    private static void Pool2x2(ReadOnlySpan<float> plane, int inW, int outH, int outW, int planeOffset, Span<float> output, Span<int> argmax)
+    {
+        for (var oy = 0; oy < outH; oy++)
+        {
+            var top = plane.Slice(2 * oy * inW, inW);
+            var bottom = plane.Slice(((2 * oy) + 1) * inW, inW);
+            var topIndex = planeOffset + (2 * oy * inW);
+            for (var ox = 0; ox < outW; ox++)
+            {
+                var x = 2 * ox;
+                var max = top[x];
+                var best = topIndex + x;
+                if (top[x + 1] > max || float.IsNaN(top[x + 1]))
+                {
+                    max = top[x + 1];
+                    best = topIndex + x + 1;
+                }
+
+                if (bottom[x] > max || float.IsNaN(bottom[x]))
+                {
+                    max = bottom[x];
+                    best = topIndex + inW + x;
+                }
+
+                if (bottom[x + 1] > max || float.IsNaN(bottom[x + 1]))
+                {
+                    max = bottom[x + 1];
+                    best = topIndex + inW + x + 1;
+                }
+
+                output[(oy * outW) + ox] = max;
+                argmax[(oy * outW) + ox] = best;
+            }
+        }
+    }
+
+    private void Pool(ReadOnlySpan<float> plane, int inW, int outH, int outW, int planeOffset, Span<float> output, Span<int> argmax)
+    {
+        for (var oy = 0; oy < outH; oy++)
+        {
+            for (var ox = 0; ox < outW; ox++)
+            {
+                var first = (oy * Stride * inW) + (ox * Stride);
+                var best = first;
+                var max = plane[first];
+                for (var i = 0; i < Size; i++)
+                {
+                    var row = plane.Slice(first + (i * inW), Size);
+                    for (var j = 0; j < Size; j++)
+                    {
+                        if (row[j] > max || float.IsNaN(row[j]))
+                        {
+                            max = row[j];
+                            best = first + (i * inW) + j;
+                        }
+                    }
+                }
+
+                output[(oy * outW) + ox] = max;
+                argmax[(oy * outW) + ox] = planeOffset + best;
+            }
+        }
     }
 
     internal override float[]? Backward(float[] outputGradient, int batch, bool needInputGradient)
@@ -95,10 +149,12 @@ public sealed class MaxPool2d : Layer
         var outSize = OutputShape.Height * OutputShape.Width;
         var gradient = Ensure(ref _inputGradient, planes * inSize);
         var argmax = _argmax!;
-        Parallel.For(0, planes, p =>
+        var channels = InputShape.Channels;
+        Parallel.For(0, batch, b =>
         {
-            gradient.AsSpan(p * inSize, inSize).Clear();
-            for (var i = p * outSize; i < (p + 1) * outSize; i++)
+            // Windows of one plane only reach into that plane, so each sample's planes are one thread's alone.
+            gradient.AsSpan(b * channels * inSize, channels * inSize).Clear();
+            for (var i = b * channels * outSize; i < (b + 1) * channels * outSize; i++)
             {
                 gradient[argmax[i]] += outputGradient[i];
             }
