@@ -89,15 +89,17 @@ internal static class DataCommand
             };
             var asJson = parse.GetValue(json);
             var count = parse.GetValue(nodes);
+            var source = DataDirectory.ResolvePath(parse.GetValue(data)!);
             using var bar = new ProgressBar(io.Error, !asJson && !parse.GetValue(quiet) && io.CanShowProgress);
+            var bytesPerNode = (double)SourceTrainBytes(source) / count;
             var result = DataSplitter.Split(
-                parse.GetValue(data)!,
+                source,
                 parse.GetValue(output)!,
                 count,
                 options,
                 parse.GetValue(force),
                 parse.GetValue(labelColumn),
-                new InlineProgress(done => bar.Report("split", done, count, 0)),
+                new InlineProgress(done => bar.Report("split", done, count, bytesPerNode)),
                 cancellationToken);
             bar.Dispose();
             if (asJson)
@@ -113,6 +115,10 @@ internal static class DataCommand
         }));
         return command;
     }
+
+    /// <summary>The size of the source's training files, so the progress bar can show the rate at which they are split.</summary>
+    private static long SourceTrainBytes(string directory) =>
+        Directory.Exists(directory) ? new DirectoryInfo(directory).EnumerateFiles("train*").Sum(f => f.Length) : 0;
 
     private static void WriteSplitJson(CliIo io, SplitResult result)
     {
