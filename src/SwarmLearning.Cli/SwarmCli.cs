@@ -57,6 +57,7 @@ internal static class SwarmCli
         root.Options.OfType<VersionOption>().Single().Action = new PrintVersion(io);
         root.Subcommands.Add(MergeCommand.Create(io));
         root.Subcommands.Add(ModelCommand.Create(io));
+        root.Subcommands.Add(DataCommand.Create(io));
         root.Subcommands.Add(DemoCommand.Create(io));
         return root;
     }
