@@ -28,7 +28,7 @@ public sealed class Network
 
         InputShape = input;
         var counts = new Dictionary<string, int>(StringComparer.Ordinal);
-        var random = Prng.For(seed, "init");
+        var random = Xoshiro256StarStar.For(seed, "init");
         var shape = input;
         foreach (var layer in _layers)
         {

@@ -125,7 +125,7 @@ public sealed class Trainer
             order[i] = i;
         }
 
-        Prng.For(Seed, "shuffle", epoch).Shuffle(order.AsSpan());
+        Xoshiro256StarStar.For(Seed, "shuffle", epoch).Shuffle(order.AsSpan());
         var batches = (data.Count + BatchSize - 1) / BatchSize;
         var clock = Stopwatch.StartNew();
         var lossSum = 0.0;

@@ -13,7 +13,7 @@ public sealed class ReLU : Layer
     /// <inheritdoc/>
     public override string Describe() => "ReLU";
 
-    private protected override SampleShape OnBuild(SampleShape input, Prng random) => input;
+    private protected override SampleShape OnBuild(SampleShape input, Xoshiro256StarStar random) => input;
 
     internal override float[] Forward(float[] input, int batch, bool training)
     {
@@ -59,7 +59,7 @@ public sealed class ReLU : Layer
 /// </summary>
 public sealed class Dropout : Layer
 {
-    private Prng? _random;
+    private Xoshiro256StarStar? _random;
     private float[]? _mask;
     private float[]? _output;
     private float[]? _inputGradient;
@@ -81,9 +81,9 @@ public sealed class Dropout : Layer
     /// <inheritdoc/>
     public override string Describe() => FormattableString.Invariant($"Dropout({Rate:0.##})");
 
-    private protected override SampleShape OnBuild(SampleShape input, Prng random)
+    private protected override SampleShape OnBuild(SampleShape input, Xoshiro256StarStar random)
     {
-        _random = new Prng(random.NextUInt64());
+        _random = new Xoshiro256StarStar(random.NextUInt64());
         return input;
     }
 
@@ -128,7 +128,7 @@ public sealed class Flatten : Layer
     /// <inheritdoc/>
     public override string Describe() => "Flatten";
 
-    private protected override SampleShape OnBuild(SampleShape input, Prng random) => SampleShape.Tabular(input.FeatureCount);
+    private protected override SampleShape OnBuild(SampleShape input, Xoshiro256StarStar random) => SampleShape.Tabular(input.FeatureCount);
 
     internal override float[] Forward(float[] input, int batch, bool training) => input;
 

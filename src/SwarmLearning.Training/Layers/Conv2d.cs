@@ -65,7 +65,7 @@ public sealed class Conv2d : Layer
     /// <inheritdoc/>
     public override string Describe() => $"Conv2d({InputShape.Channels} → {OutChannels}, {KernelSize}×{KernelSize}, stride {Stride}, padding {Padding})";
 
-    private protected override SampleShape OnBuild(SampleShape input, Prng random)
+    private protected override SampleShape OnBuild(SampleShape input, Xoshiro256StarStar random)
     {
         var height = ((input.Height + (2 * Padding) - KernelSize) / Stride) + 1;
         var width = ((input.Width + (2 * Padding) - KernelSize) / Stride) + 1;

@@ -36,7 +36,7 @@ public sealed class Dense : Layer
     /// <inheritdoc/>
     public override string Describe() => $"Dense({InputShape.FeatureCount} → {Outputs})";
 
-    private protected override SampleShape OnBuild(SampleShape input, Prng random)
+    private protected override SampleShape OnBuild(SampleShape input, Xoshiro256StarStar random)
     {
         if (input.Channels != 1 || input.Height != 1)
         {

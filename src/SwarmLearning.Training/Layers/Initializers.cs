@@ -4,7 +4,7 @@ namespace SwarmLearning.Training.Layers;
 internal static class Initializers
 {
     /// <summary>Fills <paramref name="values"/> uniformly in [-bound, bound).</summary>
-    public static void Uniform(Span<float> values, float bound, Prng random)
+    public static void Uniform(Span<float> values, float bound, Xoshiro256StarStar random)
     {
         for (var i = 0; i < values.Length; i++)
         {

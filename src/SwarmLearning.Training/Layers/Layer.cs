@@ -29,14 +29,14 @@ public abstract class Layer
     /// <summary>A short description for summaries, e.g. <c>Dense(784 → 256)</c>.</summary>
     public abstract string Describe();
 
-    internal void Build(SampleShape input, Prng random)
+    internal void Build(SampleShape input, Xoshiro256StarStar random)
     {
         InputShape = input;
         OutputShape = OnBuild(input, random);
     }
 
     /// <summary>Checks the input shape, creates and initialises parameters, and returns the output shape.</summary>
-    private protected abstract SampleShape OnBuild(SampleShape input, Prng random);
+    private protected abstract SampleShape OnBuild(SampleShape input, Xoshiro256StarStar random);
 
     /// <summary>Computes the output of <paramref name="batch"/> samples. <paramref name="training"/> switches dropout on.</summary>
     internal abstract float[] Forward(float[] input, int batch, bool training);

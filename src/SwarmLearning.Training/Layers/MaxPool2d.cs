@@ -30,7 +30,7 @@ public sealed class MaxPool2d : Layer
     /// <inheritdoc/>
     public override string Describe() => $"MaxPool2d({Size}×{Size}, stride {Stride})";
 
-    private protected override SampleShape OnBuild(SampleShape input, Prng random)
+    private protected override SampleShape OnBuild(SampleShape input, Xoshiro256StarStar random)
     {
         if (!input.IsImage || input.Height < Size || input.Width < Size)
         {

@@ -40,7 +40,7 @@ public sealed class GradientCheckTests
     {
         var layer = new Dropout(0.4f);
         var shape = SampleShape.Tabular(4000);
-        layer.Build(shape, new Prng(3));
+        layer.Build(shape, new Xoshiro256StarStar(3));
         var x = Enumerable.Range(0, shape.FeatureCount).Select(i => 1f + (i % 5)).ToArray();
         var y = (float[])layer.Forward(x, 1, training: true).Clone();
         var dy = Enumerable.Repeat(2f, shape.FeatureCount).ToArray();
@@ -102,7 +102,7 @@ public sealed class GradientCheckTests
     /// <summary>Builds the layer, runs forward and backward once, and compares every gradient with finite differences.</summary>
     private static void Check(Layer layer, SampleShape shape, int batch, bool awayFromZero = false, bool distinctValues = false)
     {
-        layer.Build(shape, new Prng(17));
+        layer.Build(shape, new Xoshiro256StarStar(17));
         var random = new Random(23);
         var x = new float[batch * shape.FeatureCount];
         if (distinctValues)

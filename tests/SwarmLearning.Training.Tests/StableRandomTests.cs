@@ -1,5 +1,3 @@
-using SwarmLearning.Training.Data.Partitioning;
-
 namespace SwarmLearning.Training.Tests;
 
 public sealed class StableRandomTests

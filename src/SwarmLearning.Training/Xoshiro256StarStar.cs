@@ -1,7 +1,8 @@
-namespace SwarmLearning.Training.Data.Partitioning;
+namespace SwarmLearning.Training;
 
 /// <summary>
-/// A small, fully specified pseudo-random generator, so that a seed gives the same partitions on every machine and
+/// A small, fully specified pseudo-random generator, so that a seed gives the same partitions, initial weights,
+/// shuffles and dropout masks on every machine and
 /// every .NET version (<see cref="Random"/>'s algorithm is an implementation detail that may change). The state is
 /// xoshiro256** (Blackman and Vigna, 2018), seeded with four outputs of SplitMix64 from the 64-bit seed.
 /// Derived draws: <see cref="NextDouble"/> takes the top 53 bits; <see cref="NextInt"/> is Lemire's unbiased
@@ -28,6 +29,22 @@ public sealed class Xoshiro256StarStar
         _s3 = SplitMix64(ref x);
     }
 
+    /// <summary>
+    /// A generator for one purpose (a network's initial weights, one epoch's shuffle), independent of the others
+    /// drawn from the same seed: the seed is mixed with an FNV-1a hash of the purpose and the index.
+    /// </summary>
+    public static Xoshiro256StarStar For(ulong seed, string purpose, long index = 0)
+    {
+        ArgumentNullException.ThrowIfNull(purpose);
+        var h = 14695981039346656037UL;
+        foreach (var ch in purpose)
+        {
+            h = (h ^ ch) * 1099511628211UL;
+        }
+
+        return new Xoshiro256StarStar(seed ^ h ^ ((ulong)index * 0x9E3779B97F4A7C15UL));
+    }
+
     /// <summary>The next 64 random bits.</summary>
     public ulong NextUInt64()
     {
@@ -44,6 +61,9 @@ public sealed class Xoshiro256StarStar
 
     /// <summary>A uniform double in [0, 1): the top 53 bits times 2^-53.</summary>
     public double NextDouble() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));
+
+    /// <summary>A uniform float in [0, 1): the top 24 bits times 2^-24, so every value is exact.</summary>
+    public float NextSingle() => (NextUInt64() >> 40) * (1f / (1 << 24));
 
     /// <summary>A uniform double in (0, 1): the top 53 bits plus one half, times 2^-53.</summary>
     public double NextOpenDouble() => ((NextUInt64() >> 11) + 0.5) * (1.0 / (1UL << 53));

@@ -1,0 +1,213 @@
+using System.CommandLine;
+using System.Globalization;
+using SwarmLearning.Cli.Terminal;
+using SwarmLearning.Safetensors;
+using SwarmLearning.Training;
+using SwarmLearning.Training.Data;
+using SwarmLearning.Training.Evaluation;
+using SwarmLearning.Training.Models;
+using SwarmLearning.Training.Optimizers;
+
+namespace SwarmLearning.Cli.Commands;
+
+/// <summary>
+/// <c>swarm train</c>: trains one node on its own data, with no swarm: the "local only" baseline when pointed at a
+/// node's data directory, the "centralized" one when pointed at the whole dataset.
+/// </summary>
+internal static class TrainCommand
+{
+    public static Command Create(CliIo io)
+    {
+        var data = new Option<string>("--data", "-d")
+        {
+            Description = "A data directory (IDX or CSV files, e.g. one node's directory from 'swarm data split'), or 'fashion-mnist' for Debian's copy.",
+            Required = true,
+        };
+        var model = new Option<string>("--model", "-m") { Description = "Architecture: mlp | cnn.", DefaultValueFactory = _ => "mlp" };
+        model.AcceptOnlyFromAmong([.. Architectures.Names]);
+        var epochs = new Option<int>("--epochs", "-e") { Description = "Passes over the training data (0 evaluates only, e.g. a model given by --init).", DefaultValueFactory = _ => 10 };
+        var output = new Option<string?>("--out", "-o") { Description = "Write the trained model here (safetensors)." };
+        var force = new Option<bool>("--force") { Description = "Overwrite --out if it exists." };
+        var init = new Option<string?>("--init") { Description = "Start from this model (safetensors, same architecture), e.g. a swarm's merged model." };
+        var batchSize = new Option<int>("--batch-size", "-b") { Description = "Samples per step.", DefaultValueFactory = _ => 64 };
+        var optimizer = new Option<string>("--optimizer") { Description = "adam | sgd (SGD with momentum 0.9).", DefaultValueFactory = _ => "adam" };
+        optimizer.AcceptOnlyFromAmong("adam", "sgd");
+        var learningRate = new Option<float?>("--lr") { Description = "Learning rate. Default: 0.001 for adam, 0.01 for sgd." };
+        var seed = new Option<ulong>("--seed") { Description = "Seeds the initial weights, the shuffles and dropout.", DefaultValueFactory = _ => 42 };
+        var limit = new Option<int?>("--limit") { Description = "Train on only the first N training samples (quick runs)." };
+        var labelColumn = new Option<string?>("--label-column") { Description = "CSV data: the label column's name (default 'label')." };
+        var json = new Option<bool>("--json") { Description = "Print the results as one JSON object and no progress." };
+        var command = new Command("train", "Train one node's model on its own data, with no swarm (the local and centralized baselines), and report test loss, accuracy and macro-F1.")
+        {
+            data, model, epochs, output, force, init, batchSize, optimizer, learningRate, seed, limit, labelColumn, json,
+        };
+        AtLeast(epochs, 0);
+        AtLeast(batchSize, 1);
+        limit.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int?>() is < 1)
+            {
+                r.AddError("--limit must be at least 1");
+            }
+        });
+        learningRate.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<float?>() is { } lr && !(lr > 0 && float.IsFinite(lr)))
+            {
+                r.AddError("--lr must be a positive number");
+            }
+        });
+        command.SetAction((parse, cancellationToken) => io.RunAsync(() =>
+        {
+            var settings = new Settings(
+                parse.GetValue(data)!, parse.GetValue(model)!, parse.GetValue(epochs), parse.GetValue(output), parse.GetValue(force), parse.GetValue(init),
+                parse.GetValue(batchSize), parse.GetValue(optimizer)!, parse.GetValue(learningRate), parse.GetValue(seed), parse.GetValue(limit),
+                parse.GetValue(labelColumn), parse.GetValue(json));
+            return Task.FromResult(Run(io, settings, cancellationToken));
+        }));
+        return command;
+    }
+
+    private static void AtLeast(Option<int> option, int minimum) =>
+        option.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() < minimum)
+            {
+                r.AddError($"{option.Name} must be at least {minimum}");
+            }
+        });
+
+    private sealed record Settings(
+        string Data, string Model, int Epochs, string? Out, bool Force, string? Init, int BatchSize, string Optimizer, float? LearningRate, ulong Seed,
+        int? Limit, string? LabelColumn, bool Json);
+
+    private sealed record EpochLine(int Epoch, double Loss, long Samples, double Seconds, double SamplesPerSecond, double TestLoss, double TestAccuracy);
+
+    private static int Run(CliIo io, Settings s, CancellationToken cancellationToken)
+    {
+        if (s.Out is { } outPath)
+        {
+            CheckOutput(outPath, s.Force);
+        }
+
+        var directory = DataDirectory.ResolvePath(s.Data);
+        var data = DataDirectory.Load(directory, s.LabelColumn);
+        var train = s.Limit is { } limit && limit < data.Train.Count ? data.Train.Subset([.. Enumerable.Range(0, limit)]) : data.Train;
+        var classes = Math.Max(train.ClassCount, data.Test.ClassCount);
+        var network = Architectures.Create(s.Model, train.Shape, classes, s.Seed);
+        if (s.Init is { } initPath)
+        {
+            using var initial = SafetensorsFile.Open(initPath);
+            network.Load(initial);
+        }
+
+        var learningRate = s.LearningRate ?? (s.Optimizer == "sgd" ? 0.01f : 0.001f);
+        Optimizer optimizer = s.Optimizer == "sgd" ? new Sgd(learningRate, momentum: 0.9f) : new Adam(learningRate);
+        var trainer = new Trainer(network, optimizer, s.BatchSize, s.Seed);
+        var o = io.Out;
+        if (!s.Json)
+        {
+            o.WriteLine(Invariant($"data     {directory}: {train.Count:N0} training and {data.Test.Count:N0} test samples of {train.Shape}, {classes} classes"));
+            o.WriteLine(Invariant($"model    {s.Model}, {network.ParameterCount:N0} parameters: {network.Describe()}"));
+            o.WriteLine(Invariant($"training {s.Epochs} epochs, batch {s.BatchSize}, {s.Optimizer} lr {learningRate:G4}, seed {s.Seed}, {Environment.ProcessorCount} cores"));
+        }
+
+        var lines = new List<EpochLine>();
+        using (var bar = new ProgressBar(io.Error, !s.Json && io.CanShowProgress))
+        {
+            var callback = new BarCallback(bar);
+            for (var epoch = 1; epoch <= s.Epochs; epoch++)
+            {
+                var result = trainer.TrainEpoch(train, epoch, s.Epochs, callback, cancellationToken);
+                var test = trainer.Evaluate(data.Test, cancellationToken: cancellationToken);
+                var line = new EpochLine(epoch, result.Loss, result.Samples, result.Elapsed.TotalSeconds, result.SamplesPerSecond, test.Loss, test.Accuracy);
+                lines.Add(line);
+                if (!s.Json)
+                {
+                    bar.Clear();
+                    o.WriteLine(Invariant(
+                        $"epoch {epoch,3}/{s.Epochs}  loss {line.Loss:F4}  {line.Samples:N0} samples in {line.Seconds:F1} s ({line.SamplesPerSecond:N0} samples/s)  test loss {test.Loss:F4}  accuracy {test.Accuracy * 100:F2} %"));
+                }
+            }
+        }
+
+        var final = trainer.Evaluate(data.Test, cancellationToken: cancellationToken);
+        ModelFileInfo? saved = null;
+        if (s.Out is { } path)
+        {
+            var metadata = new Dictionary<string, string>(StringComparer.Ordinal)
+            {
+                ["swarm.model"] = s.Model,
+                ["swarm.input"] = Invariant($"{train.Shape.Channels}x{train.Shape.Height}x{train.Shape.Width}"),
+                ["swarm.classes"] = classes.ToString(CultureInfo.InvariantCulture),
+                ["swarm.epochs"] = s.Epochs.ToString(CultureInfo.InvariantCulture),
+                ["swarm.test_accuracy"] = final.Accuracy.ToString("R", CultureInfo.InvariantCulture),
+                ["swarm.version"] = SwarmCli.Version,
+            };
+            saved = SafetensorsWriter.Write(path, network.ToModel(metadata));
+        }
+
+        if (s.Json)
+        {
+            io.WriteJson(new
+            {
+                model = s.Model,
+                data = directory,
+                parameters = network.ParameterCount,
+                batchSize = s.BatchSize,
+                optimizer = s.Optimizer,
+                learningRate,
+                seed = s.Seed,
+                trainSamples = train.Count,
+                epochs = lines,
+                test = Summary(final),
+                @out = saved?.Path,
+                sha256 = saved?.Sha256,
+            });
+            return SwarmCli.Success;
+        }
+
+        o.WriteLine(Invariant($"test     loss {final.Loss:F4}  accuracy {final.Accuracy * 100:F2} %  macro-F1 {final.MacroF1:F4}  ({final.Samples:N0} samples)"));
+        if (saved is not null)
+        {
+            o.WriteLine(Invariant($"saved    {saved.Path} ({saved.Length:N0} bytes, sha256 {saved.Sha256})"));
+        }
+
+        return SwarmCli.Success;
+    }
+
+    private static object Summary(EvaluationResult r) => new { loss = r.Loss, accuracy = r.Accuracy, macroF1 = r.MacroF1, samples = r.Samples };
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+
+    private static void CheckOutput(string outPath, bool force)
+    {
+        if (string.IsNullOrWhiteSpace(outPath))
+        {
+            throw new SwarmException("--out is empty; give the path of the model file to write");
+        }
+
+        var full = Path.GetFullPath(outPath);
+        if (File.Exists(full) && !force)
+        {
+            throw new SwarmException($"{outPath}: the file exists; pass --force to overwrite it");
+        }
+
+        var directory = Path.GetDirectoryName(full);
+        if (directory is not null && !Directory.Exists(directory))
+        {
+            throw new SwarmException($"{outPath}: the directory {directory} does not exist");
+        }
+    }
+
+    /// <summary>Draws the epoch's progress: batch, running loss and speed.</summary>
+    private sealed class BarCallback(ProgressBar bar) : TrainingCallback
+    {
+        public override void OnBatchEnd(Trainer trainer, BatchProgress p) =>
+            bar.Report(
+                Invariant($"epoch {p.Epoch}/{p.Epochs}"),
+                p.Batch,
+                p.Batches,
+                Invariant($"batch {p.Batch}/{p.Batches}  loss {p.MeanLoss:F4}  {p.SamplesPerSecond:N0} samples/s"));
+    }
+}
