@@ -54,8 +54,8 @@ public sealed class NetworkTests
         var data = Stripes(count: 40, seed: 8);
         float[][] Train(int threads, ulong seed)
         {
-            var saved = Training.Kernels.Gemm.MaxThreads;
-            Training.Kernels.Gemm.MaxThreads = threads;
+            var saved = Parallelism.MaxThreads;
+            Parallelism.MaxThreads = threads;
             try
             {
                 var network = new Network(
@@ -67,7 +67,7 @@ public sealed class NetworkTests
             }
             finally
             {
-                Training.Kernels.Gemm.MaxThreads = saved;
+                Parallelism.MaxThreads = saved;
             }
         }
 

@@ -36,13 +36,15 @@ internal static class TrainCommand
         var seed = new Option<ulong>("--seed") { Description = "Seeds the initial weights, the shuffles and dropout.", DefaultValueFactory = _ => 42 };
         var limit = new Option<int?>("--limit") { Description = "Train on only the first N training samples (quick runs)." };
         var labelColumn = new Option<string?>("--label-column") { Description = "CSV data: the label column's name (default 'label')." };
+        var threads = new Option<int>("--threads") { Description = "Threads for training (default: every core). Lower it when other training processes share the machine.", DefaultValueFactory = _ => Environment.ProcessorCount };
         var json = new Option<bool>("--json") { Description = "Print the results as one JSON object and no progress." };
         var command = new Command("train", "Train one node's model on its own data, with no swarm (the local and centralized baselines), and report test loss, accuracy and macro-F1.")
         {
-            data, model, epochs, output, force, init, batchSize, optimizer, learningRate, seed, limit, labelColumn, json,
+            data, model, epochs, output, force, init, batchSize, optimizer, learningRate, seed, limit, labelColumn, threads, json,
         };
         AtLeast(epochs, 0);
         AtLeast(batchSize, 1);
+        AtLeast(threads, 1);
         limit.Validators.Add(r =>
         {
             if (r.GetValueOrDefault<int?>() is < 1)
@@ -62,7 +64,7 @@ internal static class TrainCommand
             var settings = new Settings(
                 parse.GetValue(data)!, parse.GetValue(model)!, parse.GetValue(epochs), parse.GetValue(output), parse.GetValue(force), parse.GetValue(init),
                 parse.GetValue(batchSize), parse.GetValue(optimizer)!, parse.GetValue(learningRate), parse.GetValue(seed), parse.GetValue(limit),
-                parse.GetValue(labelColumn), parse.GetValue(json));
+                parse.GetValue(labelColumn), parse.GetValue(threads), parse.GetValue(json));
             return Task.FromResult(Run(io, settings, cancellationToken));
         }));
         return command;
@@ -79,7 +81,7 @@ internal static class TrainCommand
 
     private sealed record Settings(
         string Data, string Model, int Epochs, string? Out, bool Force, string? Init, int BatchSize, string Optimizer, float? LearningRate, ulong Seed,
-        int? Limit, string? LabelColumn, bool Json);
+        int? Limit, string? LabelColumn, int Threads, bool Json);
 
     private sealed record EpochLine(int Epoch, double Loss, long Samples, double Seconds, double SamplesPerSecond, double TestLoss, double TestAccuracy);
 
@@ -90,6 +92,7 @@ internal static class TrainCommand
             CheckOutput(outPath, s.Force);
         }
 
+        Parallelism.MaxThreads = s.Threads;
         var directory = DataDirectory.ResolvePath(s.Data);
         var data = DataDirectory.Load(directory, s.LabelColumn);
         var train = s.Limit is { } limit && limit < data.Train.Count ? data.Train.Subset([.. Enumerable.Range(0, limit)]) : data.Train;
@@ -109,7 +112,7 @@ internal static class TrainCommand
         {
             o.WriteLine(Invariant($"data     {directory}: {train.Count:N0} training and {data.Test.Count:N0} test samples of {train.Shape}, {classes} classes"));
             o.WriteLine(Invariant($"model    {s.Model}, {network.ParameterCount:N0} parameters: {network.Describe()}"));
-            o.WriteLine(Invariant($"training {s.Epochs} epochs, batch {s.BatchSize}, {s.Optimizer} lr {learningRate:G4}, seed {s.Seed}, {Environment.ProcessorCount} cores"));
+            o.WriteLine(Invariant($"training {s.Epochs} epochs, batch {s.BatchSize}, {s.Optimizer} lr {learningRate:G4}, seed {s.Seed}, {s.Threads} threads"));
         }
 
         var lines = new List<EpochLine>();
@@ -158,6 +161,7 @@ internal static class TrainCommand
                 optimizer = s.Optimizer,
                 learningRate,
                 seed = s.Seed,
+                threads = s.Threads,
                 trainSamples = train.Count,
                 epochs = lines,
                 test = Summary(final),

@@ -43,9 +43,6 @@ internal static class Gemm
         : Vector128.IsHardwareAccelerated ? GemmWidth.V128
         : GemmWidth.Scalar;
 
-    /// <summary>Threads used for large products (the processor count, unless set lower, e.g. for measurements).</summary>
-    internal static int MaxThreads { get; set; } = Environment.ProcessorCount;
-
     /// <summary>C = A·B (or C += A·B with <paramref name="accumulate"/>). C must not be a transposed view.</summary>
     public static void Multiply(Matrix a, Matrix b, Matrix c, bool accumulate = false)
     {
@@ -100,7 +97,7 @@ internal static class Gemm
         }
 
         var nr = 2 * TLanes.Count;
-        var threads = (long)m * n * k < ParallelThreshold ? 1 : Math.Max(1, MaxThreads);
+        var threads = (long)m * n * k < ParallelThreshold ? 1 : Parallelism.MaxThreads;
         var byColumns = n >= m;
         var tiles = byColumns ? (n + nr - 1) / nr : (m + MR - 1) / MR;
         threads = Math.Min(threads, tiles);
@@ -111,7 +108,7 @@ internal static class Gemm
         }
 
         var tilesPerThread = (tiles + threads - 1) / threads;
-        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+        Parallelism.For(0, threads, t =>
         {
             if (byColumns)
             {

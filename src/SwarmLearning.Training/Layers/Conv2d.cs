@@ -106,7 +106,7 @@ public sealed class Conv2d : Layer
         // The product is channel-major over the whole chunk; the output is sample-major (NCHW). Add the bias on the way.
         var pixels = OutputPixels;
         var bias = _bias!.Values;
-        Parallel.For(0, count, b =>
+        Parallelism.For(0, count, b =>
         {
             for (var c = 0; c < OutChannels; c++)
             {
@@ -121,7 +121,7 @@ public sealed class Conv2d : Layer
         var pixels = OutputPixels;
         var columnCount = batch * pixels;
         var dy = Ensure(ref _product, OutChannels * columnCount);
-        Parallel.For(0, batch, b =>
+        Parallelism.For(0, batch, b =>
         {
             for (var c = 0; c < OutChannels; c++)
             {
@@ -152,7 +152,7 @@ public sealed class Conv2d : Layer
     private void Unfold(float[] input, int first, int count, float[] columns)
     {
         var columnCount = count * OutputPixels;
-        Parallel.For(0, count, b =>
+        Parallelism.For(0, count, b =>
         {
             var sample = input.AsSpan((first + b) * InputShape.FeatureCount, InputShape.FeatureCount);
             for (var c = 0; c < InputShape.Channels; c++)
@@ -200,7 +200,7 @@ public sealed class Conv2d : Layer
     private void Fold(float[] columnGradient, int batch, float[] inputGradient)
     {
         var columnCount = batch * OutputPixels;
-        Parallel.For(0, batch, b =>
+        Parallelism.For(0, batch, b =>
         {
             var sample = inputGradient.AsSpan(b * InputShape.FeatureCount, InputShape.FeatureCount);
             sample.Clear();

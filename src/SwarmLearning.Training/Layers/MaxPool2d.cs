@@ -52,7 +52,7 @@ public sealed class MaxPool2d : Layer
 
         var argmax = _argmax;
         var channels = InputShape.Channels;
-        Parallel.For(0, batch, b =>
+        Parallelism.For(0, batch, b =>
         {
             for (var p = b * channels; p < (b + 1) * channels; p++)
             {
@@ -150,7 +150,7 @@ public sealed class MaxPool2d : Layer
         var gradient = Ensure(ref _inputGradient, planes * inSize);
         var argmax = _argmax!;
         var channels = InputShape.Channels;
-        Parallel.For(0, batch, b =>
+        Parallelism.For(0, batch, b =>
         {
             // Windows of one plane only reach into that plane, so each sample's planes are one thread's alone.
             gradient.AsSpan(b * channels * inSize, channels * inSize).Clear();

@@ -84,17 +84,17 @@ public sealed class GemmTests
         var (b, _) = RandomMatrix(k, n, transposed: false, random);
         var one = new float[m * n];
         var all = new float[m * n];
-        var saved = Gemm.MaxThreads;
+        var saved = Parallelism.MaxThreads;
         try
         {
-            Gemm.MaxThreads = 1;
+            Parallelism.MaxThreads = 1;
             Gemm.Multiply(a, b, Matrix.Dense(one, m, n));
-            Gemm.MaxThreads = 4;
+            Parallelism.MaxThreads = 4;
             Gemm.Multiply(a, b, Matrix.Dense(all, m, n));
         }
         finally
         {
-            Gemm.MaxThreads = saved;
+            Parallelism.MaxThreads = saved;
         }
 
         Assert.Equal(one, all);
