@@ -1,4 +1,7 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using SwarmLearning.Tensors;
 using SwarmLearning.Training.Data;
 using SwarmLearning.Training.Kernels;
@@ -165,8 +168,12 @@ public sealed class Conv2d : Layer
                         var row = (((c * KernelSize) + ki) * KernelSize) + kj;
                         var destination = columns.AsSpan((row * columnCount) + (b * OutputPixels), OutputPixels);
                         var (ox0, ox1, ix0) = ColumnRange(kj);
+                        var inside = ox1 - ox0;
+                        ref var plane0 = ref MemoryMarshal.GetReference(plane);
                         for (var oy = 0; oy < OutputShape.Height; oy++)
                         {
+                            // Rows are short (a few dozen values), so this loop is all per-row overhead unless it
+                            // works on references: no slices, no bounds checks, one block copy per row.
                             var line = destination.Slice(oy * OutputShape.Width, OutputShape.Width);
                             var iy = (oy * Stride) - Padding + ki;
                             if (iy < 0 || iy >= InputShape.Height)
@@ -175,18 +182,33 @@ public sealed class Conv2d : Layer
                                 continue;
                             }
 
-                            line[..ox0].Clear();
-                            line[ox1..].Clear();
-                            var source = plane.Slice(iy * InputShape.Width);
+                            ref var target = ref MemoryMarshal.GetReference(line);
+                            for (var ox = 0; ox < ox0; ox++)
+                            {
+                                Unsafe.Add(ref target, ox) = 0f;
+                            }
+
+                            for (var ox = ox1; ox < line.Length; ox++)
+                            {
+                                Unsafe.Add(ref target, ox) = 0f;
+                            }
+
+                            if (inside == 0)
+                            {
+                                continue;
+                            }
+
+                            ref var source = ref Unsafe.Add(ref plane0, (iy * InputShape.Width) + ix0);
                             if (Stride == 1)
                             {
-                                source.Slice(ix0, ox1 - ox0).CopyTo(line[ox0..ox1]);
+                                Unsafe.CopyBlockUnaligned(
+                                    ref Unsafe.As<float, byte>(ref Unsafe.Add(ref target, ox0)), ref Unsafe.As<float, byte>(ref source), (uint)(inside * sizeof(float)));
                             }
                             else
                             {
-                                for (var ox = ox0; ox < ox1; ox++)
+                                for (var i = 0; i < inside; i++)
                                 {
-                                    line[ox] = source[ix0 + ((ox - ox0) * Stride)];
+                                    Unsafe.Add(ref target, ox0 + i) = Unsafe.Add(ref source, i * Stride);
                                 }
                             }
                         }
@@ -217,30 +239,37 @@ public sealed class Conv2d : Layer
                         for (var oy = 0; oy < OutputShape.Height; oy++)
                         {
                             var iy = (oy * Stride) - Padding + ki;
-                            if (iy < 0 || iy >= InputShape.Height)
+                            if (iy < 0 || iy >= InputShape.Height || ox1 == ox0)
                             {
                                 continue;
                             }
 
-                            var line = source.Slice((oy * OutputShape.Width) + ox0, ox1 - ox0);
-                            var target = plane.Slice(iy * InputShape.Width);
-                            if (Stride == 1)
-                            {
-                                var span = target.Slice(ix0, ox1 - ox0);
-                                TensorPrimitives.Add(span, line, span);
-                            }
-                            else
-                            {
-                                for (var ox = 0; ox < line.Length; ox++)
-                                {
-                                    target[ix0 + (ox * Stride)] += line[ox];
-                                }
-                            }
+                            ref var line = ref Unsafe.Add(ref MemoryMarshal.GetReference(source), (oy * OutputShape.Width) + ox0);
+                            ref var target = ref Unsafe.Add(ref MemoryMarshal.GetReference(plane), (iy * InputShape.Width) + ix0);
+                            AddRow(ref target, ref line, ox1 - ox0, Stride);
                         }
                     }
                 }
             }
         });
+    }
+
+    /// <summary>target[i·stride] += source[i] for i in [0, n): a short row, so vectors of 8 and a scalar tail on references.</summary>
+    private static void AddRow(ref float target, ref float source, int n, int stride)
+    {
+        var i = 0;
+        if (stride == 1 && Vector256.IsHardwareAccelerated)
+        {
+            for (; i + Vector256<float>.Count <= n; i += Vector256<float>.Count)
+            {
+                (Vector256.LoadUnsafe(ref target, (nuint)i) + Vector256.LoadUnsafe(ref source, (nuint)i)).StoreUnsafe(ref target, (nuint)i);
+            }
+        }
+
+        for (; i < n; i++)
+        {
+            Unsafe.Add(ref target, i * stride) += Unsafe.Add(ref source, i);
+        }
     }
 
     /// <summary>
