@@ -175,13 +175,24 @@ def run_json(command, env, what):
         raise RuntimeError(f"{what} printed no JSON object:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}") from None
 
 
+def out_path(workdir, side, model):
+    """A new file name for each run: `swarm train` refuses to overwrite without --force."""
+    for n in range(1, 10000):
+        path = os.path.join(workdir, f"{side}-{model}-{n}.safetensors")
+        if not os.path.exists(path):
+            return path
+    raise RuntimeError(f"too many files in {workdir}")
+
+
 def run_dotnet(args, model, epochs, workdir):
     """`./swarm train ... --json`. This is the one place that knows the .NET command line: adapt it here if the
     command's options change. Returns the parsed JSON: {"model", "epochs": [{"epoch", "loss", "samples", "seconds",
-    "samplesPerSecond"}], "test": {"loss", "accuracy", "macroF1", "samples"}, "parameters", "out"}."""
+    "samplesPerSecond", ...}], "test": {"loss", "accuracy", "macroF1", "samples"}, "parameters", "out", ...}.
+    --threads holds the training library to that many threads; DOTNET_PROCESSOR_COUNT (side_environment) does the
+    same for the runtime's thread pool and anything else sized from Environment.ProcessorCount."""
     command = pin_prefix(args) + [
         args.swarm, "train", "--data", args.data, "--model", model, "--epochs", str(epochs),
-        "--out", os.path.join(workdir, f"dotnet-{model}.safetensors"),
+        "--out", out_path(workdir, "dotnet", model), "--threads", str(args.threads),
         "--batch-size", str(args.batch_size), "--lr", str(args.lr), "--seed", str(args.seed), "--json",
     ]
     if args.limit:
@@ -193,7 +204,7 @@ def run_torch(args, model, epochs, workdir, config="default"):
     """train_torch.py with the same settings in configuration `config`; same JSON shape, plus torch/BLAS details."""
     command = pin_prefix(args) + [
         args.python, TORCH_SCRIPT, "--data", args.data, "--model", model, "--epochs", str(epochs),
-        "--out", os.path.join(workdir, f"torch-{model}.safetensors"),
+        "--out", out_path(workdir, "torch", model),
         "--batch-size", str(args.batch_size), "--lr", str(args.lr), "--seed", str(args.seed),
         "--threads", str(args.threads), "--quiet",
     ]
@@ -355,7 +366,8 @@ def report(args, info, rows, started):
     lines = [
         f"- CPU: {info['cpu']} ({info['cpu_family_model']}), {info['cores']} cores ({info['threads_per_core']} thread(s) "
         f"per core), AVX-512 {'yes' if info['flags_avx512f'] else 'no'}; kernel {info['kernel']} ({info['os']})",
-        f"- .NET: {info['dotnet_runtime']}; `{os.path.relpath(args.swarm, ROOT)} train`, DOTNET_PROCESSOR_COUNT={args.threads}",
+        f"- .NET: {info['dotnet_runtime']}; `{os.path.relpath(args.swarm, ROOT)} train --threads {args.threads}`, "
+        f"DOTNET_PROCESSOR_COUNT={args.threads}",
         *torch_lines(info, rows),
         f"- Cores per side: {args.threads} ({pinned}); PyTorch: torch.set_num_threads({args.threads}), OpenBLAS "
         f"{args.threads} thread(s). Batch {args.batch_size}, Adam lr {args.lr}, seed {args.seed}, training samples "
