@@ -262,6 +262,8 @@ def parse_args(argv):
     parser.add_argument("--test-limit", type=int, default=None, help="evaluate on the first N test samples only")
     parser.add_argument("--threads", type=int, default=2,
                         help="torch.set_num_threads and OpenBLAS's thread count (default 2)")
+    parser.add_argument("--eval-each-epoch", action="store_true",
+                        help="also evaluate on the test set after every epoch (not timed), as ./swarm train does")
     parser.add_argument("--out", default=None, help="save the trained model as safetensors (needs the package)")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     return parser.parse_args(argv)
@@ -291,9 +293,15 @@ def main(argv):
     epochs = []
     for epoch in range(1, args.epochs + 1):
         loss, samples, seconds = train_epoch(model, optimizer, x, y, args.batch_size, generator)
-        epochs.append({"epoch": epoch, "loss": loss, "samples": samples, "seconds": seconds,
-                       "samplesPerSecond": samples / max(seconds, 1e-9)})
-        log(f"epoch {epoch}/{args.epochs}: loss {loss:.4f}, {seconds:.2f} s, {samples / max(seconds, 1e-9):,.0f} samples/s")
+        line = {"epoch": epoch, "loss": loss, "samples": samples, "seconds": seconds,
+                "samplesPerSecond": samples / max(seconds, 1e-9)}
+        text = f"epoch {epoch}/{args.epochs}: loss {loss:.4f}, {seconds:.2f} s, {samples / max(seconds, 1e-9):,.0f} samples/s"
+        if args.eval_each_epoch:  # after the clock stopped, as ./swarm train does
+            test = evaluate(model, x_test, y_test)
+            line.update(testLoss=test["loss"], testAccuracy=test["accuracy"])
+            text += f", test loss {test['loss']:.4f}, accuracy {test['accuracy'] * 100:.2f} %"
+        epochs.append(line)
+        log(text)
     test = evaluate(model, x_test, y_test)
     log(f"test: loss {test['loss']:.4f}, accuracy {test['accuracy']:.4f}, macro-F1 {test['macroF1']:.4f}")
     out = save(model, args.out) if args.out else None
