@@ -105,6 +105,8 @@ def parse_args(argv):
                         help="runs per side and configuration, alternating sides; the fastest is kept (default 1)")
     parser.add_argument("--steady", choices=["mean", "median"], default="mean",
                         help="steady-state samples/s over the epochs after the first: mean or median (default mean)")
+    parser.add_argument("--no-cross-check", action="store_true",
+                        help="do not evaluate PyTorch's trained weights with ./swarm train --init (same architecture check)")
     parser.add_argument("--out", default=os.path.join(HERE, "out"), help="where to write results (default benchmarks/compare/out)")
     args = parser.parse_args(argv)
     args.run_list = parse_runs(args.runs)
@@ -221,6 +223,19 @@ def run_torch(args, model, epochs, workdir, config="default"):
     if args.limit:
         command += ["--limit", str(args.limit)]
     return run_json(command, side_environment(args, "torch", config), f"PyTorch ({config}) {model}")
+
+
+def cross_check(args, torch_result):
+    """Evaluates PyTorch's trained weights with `./swarm train --init FILE --epochs 0`: the same test accuracy and
+    macro-F1 (and loss to float rounding) mean the two sides train the same architecture, layer order, names,
+    layouts and flatten order included. Returns {"loss", "accuracy", "macroF1", "samples", "match"}."""
+    command = [args.swarm, "train", "--data", args.data, "--model", torch_result["model"], "--init", torch_result["out"],
+               "--epochs", "0", "--threads", str(args.threads), "--json"]
+    test = run_json(command, side_environment(args, "dotnet"), "cross-check")["test"]
+    ours = torch_result["test"]
+    test["match"] = (test["accuracy"] == ours["accuracy"] and abs(test["macroF1"] - ours["macroF1"]) < 1e-9
+                     and abs(test["loss"] - ours["loss"]) <= 1e-5 * max(1.0, abs(ours["loss"])))
+    return test
 
 
 def warm_up_swarm(args):
@@ -401,6 +416,18 @@ def report(args, info, rows, started):
         "Targets:",
     ]
     lines += [f"  {status:<12} {description}" + (f": {detail}" if detail else "") for description, status, detail in checks]
+    for row in rows:
+        check = row.get("cross_check")
+        if not check:
+            continue
+        if "error" in check:
+            lines.append(f"  FAILED       {row['model']}: same architecture (PyTorch's weights evaluated by ./swarm): "
+                         "could not run it")
+            continue
+        lines.append(f"  {'PASS' if check['match'] else 'MISS':<12} {row['model']}: same architecture: {check['of']}'s "
+                     f"trained weights evaluated by `swarm train --init` give accuracy {check['accuracy'] * 100:.2f} %, "
+                     f"macro-F1 {check['macroF1']:.4f}, loss {check['loss']:.6f} "
+                     f"({'as' if check['match'] else 'NOT as'} in PyTorch)")
     if info["other_cores_busy"] >= 0.1:
         lines.append(f"  CAUTION: other processes kept {info['other_cores_busy']:.2f} of {info['cores']} cores busy during "
                      "the run, so these numbers are indicative only (see the last column for each run).")
@@ -462,6 +489,16 @@ def main(argv):
                 if entry["runs"]:
                     entry["best"] = max(entry["runs"], key=lambda r: throughput(r, args.steady)[0] or 0)
                     entry["speed"] = throughput(entry["best"], args.steady)
+            label, entry = best_torch(row)
+            if not args.no_cross_check and "dotnet" in args.side_list and entry and entry["best"].get("out"):
+                try:
+                    row["cross_check"] = dict(cross_check(args, entry["best"]), of=label)
+                    print(f"  cross-check: {label}'s weights evaluated by .NET: accuracy "
+                          f"{row['cross_check']['accuracy'] * 100:.2f} % "
+                          f"({'same as PyTorch' if row['cross_check']['match'] else 'DIFFERENT from PyTorch'})", flush=True)
+                except (RuntimeError, OSError) as error:
+                    print(f"  cross-check: {error}", file=sys.stderr, flush=True)
+                    row["cross_check"] = {"error": str(error), "of": label}
             rows.append(row)
         info["other_cores_busy"] = other_load(info.pop("cpu_start"), cpu_snapshot())
         report(args, info, rows, started)
