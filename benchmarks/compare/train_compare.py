@@ -378,7 +378,7 @@ def torch_lines(info, rows):
             settings = ", ".join(f"{k}={v}" for k, v in sorted(blas.get("env", {}).items())) or "none"
             lines.append(f"- {label}: {result.get('threads', '?')} ATen thread(s), BLAS {blas.get('kind', '?')}"
                          + (f" ({core['core']} kernels, {core['threads']} thread(s))" if core else "")
-                         + f", loaded {', '.join(blas.get('libraries', [])) or '?'}; environment {settings}")
+                         + f", sgemm from {blas.get('sgemm') or '?'}; environment {settings}")
     return [f"- PyTorch {info['torch']} (CPU): build BLAS_INFO={build} (the libblas.so.3 alternative, now "
             f"{info['libblas_alternative']}); {mkldnn}; {capability or 'CPU capability ?'}"] + lines
 
@@ -431,6 +431,11 @@ def report(args, info, rows, started):
     if info["other_cores_busy"] >= 0.1:
         lines.append(f"  CAUTION: other processes kept {info['other_cores_busy']:.2f} of {info['cores']} cores busy during "
                      "the run, so these numbers are indicative only (see the last column for each run).")
+    slow = sorted({label for row in rows for label, entry in row["sides"].items()
+                   if entry.get("best", {}).get("blas", {}).get("kind", "OpenBLAS") != "OpenBLAS"})
+    if slow:
+        lines.append(f"  CAUTION: {', '.join(slow)} did not run its matrix products on OpenBLAS (see above): the "
+                     "comparison flatters .NET. Install libopenblas0-pthread and point libblas.so.3 at it.")
     if any(row["epochs"] == 1 for row in rows):
         lines.append("  NOTE: runs of one epoch include each side's warm-up in their samples/s.")
     lines.append(f"Total time {time.time() - started:.0f} s.")

@@ -260,13 +260,37 @@ def openblas(libraries, threads=None):
     return None
 
 
+def sgemm_provider():
+    """The file whose sgemm_ libtorch_cpu calls, as the dynamic linker resolves it from libtorch_cpu (its own
+    dependency order), or None. Several BLAS libraries can be loaded at once (OpenBLAS comes in through LAPACK even
+    when libblas.so.3 is the reference one), so which are loaded does not say which one runs the products."""
+    import ctypes
+
+    class DlInfo(ctypes.Structure):
+        _fields_ = [("dli_fname", ctypes.c_char_p), ("dli_fbase", ctypes.c_void_p),
+                    ("dli_sname", ctypes.c_char_p), ("dli_saddr", ctypes.c_void_p)]
+
+    try:
+        path = next(line.split()[-1] for line in open("/proc/self/maps") if "libtorch_cpu.so" in line)
+        address = ctypes.cast(ctypes.CDLL(path).sgemm_, ctypes.c_void_p).value
+        info = DlInfo()
+        if not ctypes.CDLL(None).dladdr(ctypes.c_void_p(address), ctypes.byref(info)) or not info.dli_fname:
+            return None
+        return os.path.realpath(info.dli_fname.decode())
+    except (OSError, AttributeError, StopIteration):
+        return None
+
+
 def blas_description(threads=None):
     libraries = blas_libraries()
-    kind = ("OpenBLAS" if any("openblas" in p for p in libraries)
-            else "reference BLAS (slow)" if any("/blas/" in p for p in libraries) else "unknown")
+    sgemm = sgemm_provider()
+    deciding = [sgemm] if sgemm else libraries
+    kind = ("OpenBLAS" if any("openblas" in p for p in deciding)
+            else "reference BLAS (slow)" if any("/blas/" in p for p in deciding) else "unknown")
     build = [line.strip() for line in torch.__config__.show().splitlines() if "BLAS_INFO" in line]
     info = build[0].split("BLAS_INFO=")[1].split(",")[0] if build else "?"
-    return {"kind": kind, "libraries": libraries, "torch_blas_info": info, "openblas": openblas(libraries, threads),
+    return {"kind": kind, "sgemm": sgemm, "libraries": libraries, "torch_blas_info": info,
+            "openblas": openblas(libraries, threads) if kind == "OpenBLAS" else None,
             "mkldnn": torch.backends.mkldnn.is_available(),
             "env": {k: v for k, v in os.environ.items() if k.startswith(("OPENBLAS", "OMP_", "GOMP_"))}}
 
