@@ -47,15 +47,24 @@ TORCH_SCRIPT = os.path.join(HERE, "train_torch.py")
 # The issue's target: (model, minimum .NET/PyTorch ratio of steady-state samples/s, description).
 TARGETS = [("mlp", 0.5, "mlp: .NET >= 0.5x PyTorch samples/s")]
 
-# PyTorch's configurations: environment changes on top of the thread counts (None removes a variable).
-# On 2 cores, ATen's OpenMP workers spin-wait (libgomp's default) while OpenBLAS's own pthreads run each GEMM, and
-# the two pools fight over the cores: measured here, PASSIVE makes the MLP 2-3x faster on a quiet machine and ~10x
-# faster when anything else runs. OPENBLAS_CORETYPE (set to Haswell in some environments) pins OpenBLAS to AVX2
-# kernels; without it OpenBLAS picks its AVX-512 ones on an AVX-512 CPU.
+# PyTorch's configurations: (environment changes on top of the thread counts, None removing a variable; threads,
+# None meaning --threads). Measured on a 2-core AVX-512 VM, MLP, batch 64, 60000 samples:
+# - On 2 cores, ATen's OpenMP workers spin-wait (libgomp's default) while OpenBLAS's own pthreads run each GEMM, and
+#   the two pools fight over the cores: OMP_WAIT_POLICY=PASSIVE makes the MLP ~3x faster on a quiet machine (about
+#   20,000 -> 60,000 samples/s) and 10-50x faster when another process keeps a core busy.
+# - OPENBLAS_CORETYPE (set to Haswell in some environments) pins OpenBLAS to AVX2 kernels; without it OpenBLAS 0.3.21
+#   picks its AVX-512 ones (Cooperlake) on this CPU: a few percent either way, within the noise.
+# - With batches of 64 the MLP is bound by per-operator overhead, not arithmetic: one thread (~72,000 samples/s) beats
+#   two (~60,000). 'tuned-1t' uses one thread, and still has the same cores available as everything else.
 TORCH_CONFIGS = {
-    "default": {},
-    "tuned": {"OMP_WAIT_POLICY": "PASSIVE", "OPENBLAS_CORETYPE": None},
+    "default": ({}, None),
+    "tuned": ({"OMP_WAIT_POLICY": "PASSIVE", "OPENBLAS_CORETYPE": None}, None),
+    "tuned-1t": ({"OMP_WAIT_POLICY": "PASSIVE", "OPENBLAS_CORETYPE": None}, 1),
 }
+
+
+def torch_threads(args, config):
+    return TORCH_CONFIGS[config][1] or args.threads
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -87,15 +96,17 @@ def parse_args(argv):
     parser.add_argument("--swarm", default=os.path.join(ROOT, "swarm"), help="the swarm command (default ./swarm)")
     parser.add_argument("--python", default=SYSTEM_PYTHON, help="interpreter for train_torch.py (default /usr/bin/python3)")
     parser.add_argument("--sides", default="dotnet,torch", help="which sides to run (default dotnet,torch)")
-    parser.add_argument("--torch-configs", default="default,tuned",
-                        help="PyTorch configurations, comma-separated (default default,tuned): 'default' is the "
-                             "environment as it is plus the thread counts; 'tuned' also sets OMP_WAIT_POLICY=PASSIVE "
-                             "and lets OpenBLAS pick its kernels (no OPENBLAS_CORETYPE). The target is judged "
-                             "against the fastest")
+    parser.add_argument("--torch-configs", default=",".join(TORCH_CONFIGS),
+                        help="PyTorch configurations, comma-separated (default all): 'default' is the environment "
+                             "as it is plus the thread counts; 'tuned' also sets OMP_WAIT_POLICY=PASSIVE and lets "
+                             "OpenBLAS pick its kernels (no OPENBLAS_CORETYPE); 'tuned-1t' is 'tuned' with one "
+                             "thread. The target is judged against the fastest")
     parser.add_argument("--repeat", type=int, default=1,
                         help="runs per side and configuration, alternating sides; the fastest is kept (default 1)")
     parser.add_argument("--steady", choices=["mean", "median"], default="mean",
                         help="steady-state samples/s over the epochs after the first: mean or median (default mean)")
+    parser.add_argument("--no-cross-check", action="store_true",
+                        help="do not evaluate PyTorch's trained weights with ./swarm train --init (same architecture check)")
     parser.add_argument("--out", default=os.path.join(HERE, "out"), help="where to write results (default benchmarks/compare/out)")
     args = parser.parse_args(argv)
     args.run_list = parse_runs(args.runs)
@@ -130,8 +141,9 @@ def side_environment(args, side, config="default"):
     else:
         # train_torch.py calls torch.set_num_threads(threads) for ATen's OpenMP pool, and sizes OpenBLAS's own pool
         # (pthread build) to the same count; the variables say the same for anything that reads them first.
+        threads = str(torch_threads(args, config))
         env.update(OMP_NUM_THREADS=threads, OPENBLAS_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
-        for name, value in TORCH_CONFIGS[config].items():
+        for name, value in TORCH_CONFIGS[config][0].items():
             if value is None:
                 env.pop(name, None)
             else:
@@ -206,11 +218,24 @@ def run_torch(args, model, epochs, workdir, config="default"):
         args.python, TORCH_SCRIPT, "--data", args.data, "--model", model, "--epochs", str(epochs),
         "--out", out_path(workdir, "torch", model),
         "--batch-size", str(args.batch_size), "--lr", str(args.lr), "--seed", str(args.seed),
-        "--threads", str(args.threads), "--quiet",
+        "--threads", str(torch_threads(args, config)), "--quiet",
     ]
     if args.limit:
         command += ["--limit", str(args.limit)]
     return run_json(command, side_environment(args, "torch", config), f"PyTorch ({config}) {model}")
+
+
+def cross_check(args, torch_result):
+    """Evaluates PyTorch's trained weights with `./swarm train --init FILE --epochs 0`: the same test accuracy and
+    macro-F1 (and loss to float rounding) mean the two sides train the same architecture, layer order, names,
+    layouts and flatten order included. Returns {"loss", "accuracy", "macroF1", "samples", "match"}."""
+    command = [args.swarm, "train", "--data", args.data, "--model", torch_result["model"], "--init", torch_result["out"],
+               "--epochs", "0", "--threads", str(args.threads), "--json"]
+    test = run_json(command, side_environment(args, "dotnet"), "cross-check")["test"]
+    ours = torch_result["test"]
+    test["match"] = (test["accuracy"] == ours["accuracy"] and abs(test["macroF1"] - ours["macroF1"]) < 1e-9
+                     and abs(test["loss"] - ours["loss"]) <= 1e-5 * max(1.0, abs(ours["loss"])))
+    return test
 
 
 def warm_up_swarm(args):
@@ -351,9 +376,9 @@ def torch_lines(info, rows):
             blas = result.get("blas", {})
             core = blas.get("openblas") or {}
             settings = ", ".join(f"{k}={v}" for k, v in sorted(blas.get("env", {}).items())) or "none"
-            lines.append(f"- {label}: BLAS {blas.get('kind', '?')}"
+            lines.append(f"- {label}: {result.get('threads', '?')} ATen thread(s), BLAS {blas.get('kind', '?')}"
                          + (f" ({core['core']} kernels, {core['threads']} thread(s))" if core else "")
-                         + f", loaded {', '.join(blas.get('libraries', [])) or '?'}; environment {settings}")
+                         + f", sgemm from {blas.get('sgemm') or '?'}; environment {settings}")
     return [f"- PyTorch {info['torch']} (CPU): build BLAS_INFO={build} (the libblas.so.3 alternative, now "
             f"{info['libblas_alternative']}); {mkldnn}; {capability or 'CPU capability ?'}"] + lines
 
@@ -369,8 +394,9 @@ def report(args, info, rows, started):
         f"- .NET: {info['dotnet_runtime']}; `{os.path.relpath(args.swarm, ROOT)} train --threads {args.threads}`, "
         f"DOTNET_PROCESSOR_COUNT={args.threads}",
         *torch_lines(info, rows),
-        f"- Cores per side: {args.threads} ({pinned}); PyTorch: torch.set_num_threads({args.threads}), OpenBLAS "
-        f"{args.threads} thread(s). Batch {args.batch_size}, Adam lr {args.lr}, seed {args.seed}, training samples "
+        f"- Cores per side: {args.threads} ({pinned}); .NET and PyTorch use {args.threads} thread(s) (PyTorch: "
+        "torch.set_num_threads and OpenBLAS's pool), except tuned-1t: 1. "
+        f"Batch {args.batch_size}, Adam lr {args.lr}, seed {args.seed}, training samples "
         f"{args.limit or 'all'}, test samples all",
         f"- Other processes kept {info['other_cores_busy']:.2f} of {info['cores']} cores busy on average during the run "
         f"(load average {' '.join(info['load_average_start'])} at start, {' '.join(info['load_average_end'])} at end)",
@@ -381,7 +407,8 @@ def report(args, info, rows, started):
         "the per-epoch samples/s over the epochs after the first (the first carries JIT and warm-up); with one "
         "epoch, that epoch. '.NET ÷ this' is the .NET steady state over this row's; the target is judged against "
         "the fastest PyTorch configuration (in bold). 'default' runs PyTorch in the environment as it is (plus the "
-        "thread counts); 'tuned' adds OMP_WAIT_POLICY=PASSIVE and lets OpenBLAS choose its kernels. Test metrics on "
+        "thread counts); 'tuned' adds OMP_WAIT_POLICY=PASSIVE and lets OpenBLAS choose its kernels; 'tuned-1t' is "
+        "'tuned' on one thread (PyTorch's fastest use of 2 cores for small batches). Test metrics on "
         "the 10,000 test images after the last epoch; the sides start from different random weights and shuffles, "
         "so accuracies differ by a few tenths of a percent from that alone. 'other cores busy': by other processes "
         "during that run.",
@@ -389,9 +416,26 @@ def report(args, info, rows, started):
         "Targets:",
     ]
     lines += [f"  {status:<12} {description}" + (f": {detail}" if detail else "") for description, status, detail in checks]
+    for row in rows:
+        check = row.get("cross_check")
+        if not check:
+            continue
+        if "error" in check:
+            lines.append(f"  FAILED       {row['model']}: same architecture (PyTorch's weights evaluated by ./swarm): "
+                         "could not run it")
+            continue
+        lines.append(f"  {'PASS' if check['match'] else 'MISS':<12} {row['model']}: same architecture: {check['of']}'s "
+                     f"trained weights evaluated by `swarm train --init` give accuracy {check['accuracy'] * 100:.2f} %, "
+                     f"macro-F1 {check['macroF1']:.4f}, loss {check['loss']:.6f} "
+                     f"({'as' if check['match'] else 'NOT as'} in PyTorch)")
     if info["other_cores_busy"] >= 0.1:
         lines.append(f"  CAUTION: other processes kept {info['other_cores_busy']:.2f} of {info['cores']} cores busy during "
                      "the run, so these numbers are indicative only (see the last column for each run).")
+    slow = sorted({label for row in rows for label, entry in row["sides"].items()
+                   if entry.get("best", {}).get("blas", {}).get("kind", "OpenBLAS") != "OpenBLAS"})
+    if slow:
+        lines.append(f"  CAUTION: {', '.join(slow)} did not run its matrix products on OpenBLAS (see above): the "
+                     "comparison flatters .NET. Install libopenblas0-pthread and point libblas.so.3 at it.")
     if any(row["epochs"] == 1 for row in rows):
         lines.append("  NOTE: runs of one epoch include each side's warm-up in their samples/s.")
     lines.append(f"Total time {time.time() - started:.0f} s.")
@@ -450,6 +494,16 @@ def main(argv):
                 if entry["runs"]:
                     entry["best"] = max(entry["runs"], key=lambda r: throughput(r, args.steady)[0] or 0)
                     entry["speed"] = throughput(entry["best"], args.steady)
+            label, entry = best_torch(row)
+            if not args.no_cross_check and "dotnet" in args.side_list and entry and entry["best"].get("out"):
+                try:
+                    row["cross_check"] = dict(cross_check(args, entry["best"]), of=label)
+                    print(f"  cross-check: {label}'s weights evaluated by .NET: accuracy "
+                          f"{row['cross_check']['accuracy'] * 100:.2f} % "
+                          f"({'same as PyTorch' if row['cross_check']['match'] else 'DIFFERENT from PyTorch'})", flush=True)
+                except (RuntimeError, OSError) as error:
+                    print(f"  cross-check: {error}", file=sys.stderr, flush=True)
+                    row["cross_check"] = {"error": str(error), "of": label}
             rows.append(row)
         info["other_cores_busy"] = other_load(info.pop("cpu_start"), cpu_snapshot())
         report(args, info, rows, started)

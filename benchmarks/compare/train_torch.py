@@ -19,8 +19,9 @@ predicted are left out of the average).
   /usr/bin/python3 benchmarks/compare/train_torch.py --model mlp --epochs 3
   /usr/bin/python3 benchmarks/compare/train_torch.py --model cnn --epochs 1 --threads 2 --out cnn.safetensors
 
-Progress goes to stderr, the JSON to stdout. --out needs the `safetensors` package and is skipped silently (with
-"out": null in the JSON) when it is not installed.
+Progress goes to stderr, the JSON to stdout. --out writes the trained weights as safetensors, with the `safetensors`
+package if it is installed and with NumPy otherwise; the names and layouts are SwarmLearning's, so
+`./swarm train --init FILE --epochs 0` evaluates a PyTorch-trained model in .NET.
 """
 
 import os
@@ -188,13 +189,36 @@ def evaluate(model, x, y, batch_size=256):
 
 
 def save(model, path):
-    """Writes the state_dict as safetensors if the package is there; returns the path written, or None."""
+    """Writes the state_dict as safetensors (F32, PyTorch's names and layouts, which are SwarmLearning's too) with
+    the safetensors package if it is installed, else with a few lines of NumPy (Debian 12 has no package for it).
+    Returns the absolute path."""
+    tensors = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
     try:
         from safetensors.torch import save_file
     except ImportError:
-        return None
-    save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, path)
+        save_file = save_numpy
+    save_file(tensors, path, metadata={"format": "pt"})
     return os.path.abspath(path)
+
+
+def save_numpy(tensors, path, metadata=None):
+    """A minimal safetensors writer: 8-byte little-endian header length, JSON header padded with spaces to a
+    multiple of 8, then the little-endian F32 data of each tensor in order."""
+    header, arrays, offset = {}, [], 0
+    if metadata:
+        header["__metadata__"] = metadata
+    for name, tensor in tensors.items():
+        array = np.ascontiguousarray(tensor.numpy(), dtype="<f4")
+        header[name] = {"dtype": "F32", "shape": list(array.shape), "data_offsets": [offset, offset + array.nbytes]}
+        offset += array.nbytes
+        arrays.append(array)
+    encoded = json.dumps(header, separators=(",", ":")).encode()
+    encoded += b" " * (-len(encoded) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(encoded)))
+        f.write(encoded)
+        for array in arrays:
+            f.write(array.tobytes())
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -236,13 +260,37 @@ def openblas(libraries, threads=None):
     return None
 
 
+def sgemm_provider():
+    """The file whose sgemm_ libtorch_cpu calls, as the dynamic linker resolves it from libtorch_cpu (its own
+    dependency order), or None. Several BLAS libraries can be loaded at once (OpenBLAS comes in through LAPACK even
+    when libblas.so.3 is the reference one), so which are loaded does not say which one runs the products."""
+    import ctypes
+
+    class DlInfo(ctypes.Structure):
+        _fields_ = [("dli_fname", ctypes.c_char_p), ("dli_fbase", ctypes.c_void_p),
+                    ("dli_sname", ctypes.c_char_p), ("dli_saddr", ctypes.c_void_p)]
+
+    try:
+        path = next(line.split()[-1] for line in open("/proc/self/maps") if "libtorch_cpu.so" in line)
+        address = ctypes.cast(ctypes.CDLL(path).sgemm_, ctypes.c_void_p).value
+        info = DlInfo()
+        if not ctypes.CDLL(None).dladdr(ctypes.c_void_p(address), ctypes.byref(info)) or not info.dli_fname:
+            return None
+        return os.path.realpath(info.dli_fname.decode())
+    except (OSError, AttributeError, StopIteration):
+        return None
+
+
 def blas_description(threads=None):
     libraries = blas_libraries()
-    kind = ("OpenBLAS" if any("openblas" in p for p in libraries)
-            else "reference BLAS (slow)" if any("/blas/" in p for p in libraries) else "unknown")
+    sgemm = sgemm_provider()
+    deciding = [sgemm] if sgemm else libraries
+    kind = ("OpenBLAS" if any("openblas" in p for p in deciding)
+            else "reference BLAS (slow)" if any("/blas/" in p for p in deciding) else "unknown")
     build = [line.strip() for line in torch.__config__.show().splitlines() if "BLAS_INFO" in line]
     info = build[0].split("BLAS_INFO=")[1].split(",")[0] if build else "?"
-    return {"kind": kind, "libraries": libraries, "torch_blas_info": info, "openblas": openblas(libraries, threads),
+    return {"kind": kind, "sgemm": sgemm, "libraries": libraries, "torch_blas_info": info,
+            "openblas": openblas(libraries, threads) if kind == "OpenBLAS" else None,
             "mkldnn": torch.backends.mkldnn.is_available(),
             "env": {k: v for k, v in os.environ.items() if k.startswith(("OPENBLAS", "OMP_", "GOMP_"))}}
 
@@ -264,7 +312,7 @@ def parse_args(argv):
                         help="torch.set_num_threads and OpenBLAS's thread count (default 2)")
     parser.add_argument("--eval-each-epoch", action="store_true",
                         help="also evaluate on the test set after every epoch (not timed), as ./swarm train does")
-    parser.add_argument("--out", default=None, help="save the trained model as safetensors (needs the package)")
+    parser.add_argument("--out", default=None, help="save the trained model as safetensors")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     return parser.parse_args(argv)
 
