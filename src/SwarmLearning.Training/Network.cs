@@ -16,6 +16,9 @@ public sealed class Network
     private readonly Layer[] _layers;
     private readonly Parameter[] _parameters;
 
+    // Layers before the first one with parameters need no gradient of their input: nothing upstream learns.
+    private readonly int _firstTrainable;
+
     /// <summary>Builds the network for samples of <paramref name="input"/> and initialises its weights from <paramref name="seed"/>.</summary>
     public Network(SampleShape input, IEnumerable<Layer> layers, ulong seed)
     {
@@ -48,6 +51,7 @@ public sealed class Network
         }
 
         _parameters = [.. _layers.SelectMany(l => l.Parameters)];
+        _firstTrainable = Array.FindIndex(_layers, l => l.Parameters.Count > 0);
         Seed = seed;
     }
 
@@ -163,7 +167,7 @@ public sealed class Network
         for (var i = _layers.Length - 1; i >= 0; i--)
         {
             // The first layer's input gradient would be d(loss)/d(data): nobody needs it.
-            var needInput = i > 0 && _layers[..i].Any(l => l.Parameters.Count > 0);
+            var needInput = i > _firstTrainable && _firstTrainable >= 0;
             gradient = _layers[i].Backward(gradient!, batch, needInput);
             if (gradient is null)
             {

@@ -116,13 +116,14 @@ internal static class TrainCommand
         }
 
         var lines = new List<EpochLine>();
+        EvaluationResult? final = null;
         using (var bar = new ProgressBar(io.Error, !s.Json && io.CanShowProgress))
         {
             var callback = new BarCallback(bar);
             for (var epoch = 1; epoch <= s.Epochs; epoch++)
             {
                 var result = trainer.TrainEpoch(train, epoch, s.Epochs, callback, cancellationToken);
-                var test = trainer.Evaluate(data.Test, cancellationToken: cancellationToken);
+                var test = final = trainer.Evaluate(data.Test, cancellationToken: cancellationToken);
                 var line = new EpochLine(epoch, result.Loss, result.Samples, result.Elapsed.TotalSeconds, result.SamplesPerSecond, test.Loss, test.Accuracy);
                 lines.Add(line);
                 if (!s.Json)
@@ -134,7 +135,8 @@ internal static class TrainCommand
             }
         }
 
-        var final = trainer.Evaluate(data.Test, cancellationToken: cancellationToken);
+        // The last epoch's evaluation is of the final weights already; only --epochs 0 needs one here.
+        final ??= trainer.Evaluate(data.Test, cancellationToken: cancellationToken);
         ModelFileInfo? saved = null;
         if (s.Out is { } path)
         {

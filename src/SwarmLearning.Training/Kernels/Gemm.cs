@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using SwarmLearning.Merging.Kernels;
 
 namespace SwarmLearning.Training.Kernels;
 
@@ -37,11 +38,7 @@ internal static class Gemm
     private static float[]? _packB;
 
     /// <summary>The vector width the kernel runs at, chosen from the hardware once.</summary>
-    internal static GemmWidth Width { get; } =
-        Vector512.IsHardwareAccelerated ? GemmWidth.V512
-        : Vector256.IsHardwareAccelerated ? GemmWidth.V256
-        : Vector128.IsHardwareAccelerated ? GemmWidth.V128
-        : GemmWidth.Scalar;
+    internal static KernelWidth Width { get; } = KernelWidths.Best;
 
     /// <summary>C = A·B (or C += A·B with <paramref name="accumulate"/>). C must not be a transposed view.</summary>
     public static void Multiply(Matrix a, Matrix b, Matrix c, bool accumulate = false)
@@ -58,23 +55,23 @@ internal static class Gemm
 
         switch (Width)
         {
-            case GemmWidth.V512:
-                Run<Fma512, Vector512<float>>(a, b, c, accumulate);
+            case KernelWidth.V512:
+                Run<Lanes512, Vector512<float>>(a, b, c, accumulate);
                 break;
-            case GemmWidth.V256:
-                Run<Fma256, Vector256<float>>(a, b, c, accumulate);
+            case KernelWidth.V256:
+                Run<Lanes256, Vector256<float>>(a, b, c, accumulate);
                 break;
-            case GemmWidth.V128:
-                Run<Fma128, Vector128<float>>(a, b, c, accumulate);
+            case KernelWidth.V128:
+                Run<Lanes128, Vector128<float>>(a, b, c, accumulate);
                 break;
             default:
-                Run<FmaScalar, float>(a, b, c, accumulate);
+                Run<ScalarLanes, float>(a, b, c, accumulate);
                 break;
         }
     }
 
     private static void Run<TLanes, TVec>(Matrix a, Matrix b, Matrix c, bool accumulate)
-        where TLanes : struct, IFmaLanes<TVec>
+        where TLanes : struct, ILanes<TVec>
         where TVec : unmanaged
     {
         int m = c.Rows, n = c.Cols, k = a.Cols;
@@ -133,7 +130,7 @@ internal static class Gemm
 
     /// <summary>The sequential BLIS loop nest over rows [rowStart, rowEnd) and columns [colStart, colEnd) of C.</summary>
     private static void Block<TLanes, TVec>(Matrix a, Matrix b, Matrix c, bool accumulate, int rowStart, int rowEnd, int colStart, int colEnd)
-        where TLanes : struct, IFmaLanes<TVec>
+        where TLanes : struct, ILanes<TVec>
         where TVec : unmanaged
     {
         var nr = 2 * TLanes.Count;
@@ -283,7 +280,7 @@ internal static class Gemm
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void MicroKernel<TLanes, TVec>(int kc, ref float a, ref float b, Matrix c, int cIndex, int rows, int cols, bool accumulate)
-        where TLanes : struct, IFmaLanes<TVec>
+        where TLanes : struct, ILanes<TVec>
         where TVec : unmanaged
     {
         var w = (nuint)TLanes.Count;
@@ -296,23 +293,23 @@ internal static class Gemm
             var b0 = TLanes.Load(in b, bi);
             var b1 = TLanes.Load(in b, bi + w);
             var x = TLanes.Broadcast(Unsafe.Add(ref a, ai));
-            c00 = TLanes.MultiplyAdd(x, b0, c00);
-            c01 = TLanes.MultiplyAdd(x, b1, c01);
+            c00 = TLanes.FastMultiplyAdd(x, b0, c00);
+            c01 = TLanes.FastMultiplyAdd(x, b1, c01);
             x = TLanes.Broadcast(Unsafe.Add(ref a, ai + 1));
-            c10 = TLanes.MultiplyAdd(x, b0, c10);
-            c11 = TLanes.MultiplyAdd(x, b1, c11);
+            c10 = TLanes.FastMultiplyAdd(x, b0, c10);
+            c11 = TLanes.FastMultiplyAdd(x, b1, c11);
             x = TLanes.Broadcast(Unsafe.Add(ref a, ai + 2));
-            c20 = TLanes.MultiplyAdd(x, b0, c20);
-            c21 = TLanes.MultiplyAdd(x, b1, c21);
+            c20 = TLanes.FastMultiplyAdd(x, b0, c20);
+            c21 = TLanes.FastMultiplyAdd(x, b1, c21);
             x = TLanes.Broadcast(Unsafe.Add(ref a, ai + 3));
-            c30 = TLanes.MultiplyAdd(x, b0, c30);
-            c31 = TLanes.MultiplyAdd(x, b1, c31);
+            c30 = TLanes.FastMultiplyAdd(x, b0, c30);
+            c31 = TLanes.FastMultiplyAdd(x, b1, c31);
             x = TLanes.Broadcast(Unsafe.Add(ref a, ai + 4));
-            c40 = TLanes.MultiplyAdd(x, b0, c40);
-            c41 = TLanes.MultiplyAdd(x, b1, c41);
+            c40 = TLanes.FastMultiplyAdd(x, b0, c40);
+            c41 = TLanes.FastMultiplyAdd(x, b1, c41);
             x = TLanes.Broadcast(Unsafe.Add(ref a, ai + 5));
-            c50 = TLanes.MultiplyAdd(x, b0, c50);
-            c51 = TLanes.MultiplyAdd(x, b1, c51);
+            c50 = TLanes.FastMultiplyAdd(x, b0, c50);
+            c51 = TLanes.FastMultiplyAdd(x, b1, c51);
         }
 
         if (rows == MR && cols == (int)nr)
@@ -359,13 +356,13 @@ internal static class Gemm
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StoreRow<TLanes, TVec>(TVec left, TVec right, ref float row, nuint offset, nuint w, bool accumulate)
-        where TLanes : struct, IFmaLanes<TVec>
+        where TLanes : struct, ILanes<TVec>
         where TVec : unmanaged
     {
         if (accumulate)
         {
-            left = TLanes.MultiplyAdd(TLanes.Broadcast(1f), TLanes.Load(in row, offset), left);
-            right = TLanes.MultiplyAdd(TLanes.Broadcast(1f), TLanes.Load(in row, offset + w), right);
+            left = TLanes.Add(TLanes.Load(in row, offset), left);
+            right = TLanes.Add(TLanes.Load(in row, offset + w), right);
         }
 
         TLanes.Store(left, ref row, offset);

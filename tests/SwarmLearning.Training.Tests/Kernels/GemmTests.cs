@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using SwarmLearning.Merging.Kernels;
 using SwarmLearning.Training.Kernels;
 
 namespace SwarmLearning.Training.Tests.Kernels;
@@ -114,19 +115,19 @@ public sealed class GemmTests
         var width = Gemm.Width;
         if (Environment.GetEnvironmentVariable("DOTNET_EnableHWIntrinsic") == "0")
         {
-            Assert.Equal(GemmWidth.Scalar, width);
+            Assert.Equal(KernelWidth.Scalar, width);
         }
         else if (Environment.GetEnvironmentVariable("DOTNET_EnableAVX2") == "0" && RuntimeInformation.ProcessArchitecture == Architecture.X64)
         {
-            Assert.True(width is GemmWidth.V128 or GemmWidth.Scalar, $"AVX2 is off but the GEMM uses {width}");
+            Assert.True(width is KernelWidth.V128 or KernelWidth.Scalar, $"AVX2 is off but the GEMM uses {width}");
         }
         else if (Environment.GetEnvironmentVariable("DOTNET_EnableAVX512") == "0")
         {
-            Assert.NotEqual(GemmWidth.V512, width);
+            Assert.NotEqual(KernelWidth.V512, width);
         }
         else
         {
-            Assert.NotEqual(GemmWidth.Scalar, width);
+            Assert.NotEqual(KernelWidth.Scalar, width);
         }
     }
 

@@ -32,6 +32,13 @@ internal interface ILanes<TVec>
     /// <summary>a × b + c with two roundings (no fused multiply-add), so every width rounds alike.</summary>
     static abstract TVec MultiplyAdd(TVec a, TVec b, TVec c);
 
+    /// <summary>
+    /// a × b + c, fused (one rounding) where the hardware has FMA and with two roundings otherwise: for kernels that
+    /// want speed over bit-identical results across widths (the training GEMM). Emulating a fused operation in
+    /// software would cost more than the whole kernel.
+    /// </summary>
+    static abstract TVec FastMultiplyAdd(TVec a, TVec b, TVec c);
+
     static abstract TVec Divide(TVec a, TVec b);
 
     static abstract TVec Min(TVec a, TVec b);
@@ -76,6 +83,9 @@ internal readonly struct Lanes512 : ILanes<Vector512<float>>
 
     public static Vector512<float> MultiplyAdd(Vector512<float> a, Vector512<float> b, Vector512<float> c) => (a * b) + c;
 
+    // AVX-512F carries its own fused multiply-add, so no separate FMA check is needed at this width.
+    public static Vector512<float> FastMultiplyAdd(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Vector512.FusedMultiplyAdd(a, b, c);
+
     public static Vector512<float> Divide(Vector512<float> a, Vector512<float> b) => a / b;
 
     public static Vector512<float> Min(Vector512<float> a, Vector512<float> b) => Vector512.ConditionalSelect(Vector512.LessThan(a, b), a, b);
@@ -119,6 +129,9 @@ internal readonly struct Lanes256 : ILanes<Vector256<float>>
 
     public static Vector256<float> MultiplyAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) => (a * b) + c;
 
+    public static Vector256<float> FastMultiplyAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) =>
+        System.Runtime.Intrinsics.X86.Fma.IsSupported ? Vector256.FusedMultiplyAdd(a, b, c) : (a * b) + c;
+
     public static Vector256<float> Divide(Vector256<float> a, Vector256<float> b) => a / b;
 
     public static Vector256<float> Min(Vector256<float> a, Vector256<float> b) => Vector256.ConditionalSelect(Vector256.LessThan(a, b), a, b);
@@ -161,6 +174,9 @@ internal readonly struct Lanes128 : ILanes<Vector128<float>>
     public static Vector128<float> Multiply(Vector128<float> a, Vector128<float> b) => a * b;
 
     public static Vector128<float> MultiplyAdd(Vector128<float> a, Vector128<float> b, Vector128<float> c) => (a * b) + c;
+
+    public static Vector128<float> FastMultiplyAdd(Vector128<float> a, Vector128<float> b, Vector128<float> c) =>
+        System.Runtime.Intrinsics.X86.Fma.IsSupported ? Vector128.FusedMultiplyAdd(a, b, c) : (a * b) + c;
 
     public static Vector128<float> Divide(Vector128<float> a, Vector128<float> b) => a / b;
 
@@ -207,6 +223,8 @@ internal readonly struct ScalarLanes : ILanes<float>
     public static float Multiply(float a, float b) => a * b;
 
     public static float MultiplyAdd(float a, float b, float c) => (a * b) + c;
+
+    public static float FastMultiplyAdd(float a, float b, float c) => (a * b) + c;
 
     public static float Divide(float a, float b) => a / b;
 
