@@ -59,6 +59,7 @@ internal static class SwarmCli
         root.Subcommands.Add(ModelCommand.Create(io));
         root.Subcommands.Add(DataCommand.Create(io));
         root.Subcommands.Add(TrainCommand.Create(io));
+        root.Subcommands.Add(SnCommand.Create(io));
         root.Subcommands.Add(DemoCommand.Create(io));
         return root;
     }

@@ -1,0 +1,388 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using SwarmLearning.Identity;
+using SwarmLearning.Ledger.Transactions;
+
+namespace SwarmLearning.Ledger.Contracts;
+
+// Training contracts and their rounds (design.md §5):
+//   ready → the participant set closes when at least minPeers are ready and either every active member of the
+//   contract is ready or the full-quorum wait has passed → participants submit model hashes → the leader records the
+//   merged hash and contributors → the next round opens. A leader whose heartbeat goes stale, or who does not merge
+//   within the merge timeout, is replaced by the next in the round's leader order.
+internal sealed partial class ContractEngine
+{
+    private static readonly string[] CheckinModes = ["snapshot", "active", "inactive"];
+
+    private static void ApplyContractCreate(LedgerState state, Transaction tx, MemberState sender, List<LedgerEvent> events)
+    {
+        RequireRole(tx, sender, state, adminAllowed: true, SwarmRole.Swci);
+        var payload = ParsePayload(tx, PayloadJson.Default.NamePayload);
+        RequireName(payload.Name, "contract.create: name");
+        if (state.Contracts.ContainsKey(payload.Name))
+        {
+            throw new TransactionRejectedException(RejectionKind.Conflict,
+                $"contract.create: training contract '{payload.Name}' exists; contracts cannot be deleted, reset it when completed or pick another name");
+        }
+
+        state.Contracts.Add(payload.Name, new TrainingContractState { Name = payload.Name, CreatedBy = sender.Fingerprint, CreatedAt = state.Time });
+        events.Add(new LedgerEvent(state.Height, state.Time, "contract.created", payload.Name, null, sender.Fingerprint.ToString(), $"training contract '{payload.Name}' created by '{sender.Name}'"));
+    }
+
+    private static void ApplyContractReset(LedgerState state, Transaction tx, MemberState sender, List<LedgerEvent> events)
+    {
+        RequireRole(tx, sender, state, adminAllowed: true, SwarmRole.Swci);
+        var payload = ParsePayload(tx, PayloadJson.Default.NamePayload);
+        var contract = RequireContract(state, payload.Name, tx.Type);
+        if (contract.Status != ContractStatus.Completed)
+        {
+            throw new TransactionRejectedException(RejectionKind.Conflict,
+                $"contract.reset: training contract '{contract.Name}' is {contract.Status.ToString().ToLowerInvariant()}; only a completed contract can be reset");
+        }
+
+        contract.ResetToCreated();
+        events.Add(new LedgerEvent(state.Height, state.Time, "contract.reset", contract.Name, null, sender.Fingerprint.ToString(), $"training contract '{contract.Name}' reset by '{sender.Name}'"));
+    }
+
+    private static void ApplyReady(LedgerState state, Transaction tx, MemberState sender, List<LedgerEvent> events)
+    {
+        RequireRole(tx, sender, state, adminAllowed: false, SwarmRole.Sl);
+        var payload = ParsePayload(tx, PayloadJson.Default.ReadyPayload);
+        var contract = RequireContract(state, payload.Contract, tx.Type);
+        if (contract.Status == ContractStatus.Completed)
+        {
+            throw new TransactionRejectedException(RejectionKind.Conflict, $"round.ready: training contract '{contract.Name}' is completed; reset it (swarm ctl) to train again");
+        }
+
+        var round = RequireRound(contract, payload.Round, RoundPhase.Collecting, tx.Type);
+        if (!double.IsFinite(payload.Weight) || payload.Weight is < 0 or > 1e12)
+        {
+            throw new TransactionRejectedException($"round.ready: weight {payload.Weight} must be a finite number from 0 to 1e12");
+        }
+
+        if (payload.MinPeers is < 1 or > 100_000)
+        {
+            throw new TransactionRejectedException($"round.ready: minPeers {payload.MinPeers} must be from 1 to 100000");
+        }
+
+        if (round.Ready.ContainsKey(sender.Fingerprint))
+        {
+            throw new TransactionRejectedException(RejectionKind.Conflict, $"round.ready: '{sender.Name}' is already ready for round {round.Number} of '{contract.Name}'");
+        }
+
+        round.Ready.Add(sender.Fingerprint, new ReadyRecord(payload.Weight, payload.MinPeers, payload.MakeMeAdmin, state.Time));
+        contract.Joined.Add(sender.Fingerprint);
+        contract.Finished.Remove(sender.Fingerprint);
+        if (contract.Status == ContractStatus.Created)
+        {
+            contract.Status = ContractStatus.Running;
+            events.Add(new LedgerEvent(state.Height, state.Time, "contract.running", contract.Name, round.Number, null, $"training contract '{contract.Name}' started"));
+        }
+
+        EvaluateRound(state, contract, events);
+    }
+
+    private static void ApplySubmit(LedgerState state, Transaction tx, MemberState sender, List<LedgerEvent> events)
+    {
+        RequireRole(tx, sender, state, adminAllowed: false, SwarmRole.Sl);
+        var payload = ParsePayload(tx, PayloadJson.Default.SubmitPayload);
+        var contract = RequireContract(state, payload.Contract, tx.Type);
+        var round = RequireRound(contract, payload.Round, RoundPhase.Closed, tx.Type);
+        RequireHash(payload.ModelHash, "round.submit: modelHash");
+        if (payload.Size < 0)
+        {
+            throw new TransactionRejectedException($"round.submit: size {payload.Size} is negative");
+        }
+
+        if (!round.Participants.Contains(sender.Fingerprint))
+        {
+            throw new TransactionRejectedException(RejectionKind.Forbidden,
+                $"round.submit: '{sender.Name}' is not a participant of round {round.Number} of '{contract.Name}'; it joins from the next round");
+        }
+
+        if (round.Submissions.ContainsKey(sender.Fingerprint))
+        {
+            throw new TransactionRejectedException(RejectionKind.Conflict, $"round.submit: '{sender.Name}' already submitted for round {round.Number} of '{contract.Name}'");
+        }
+
+        round.Submissions.Add(sender.Fingerprint, new SubmissionRecord(payload.ModelHash, payload.Size, state.Time));
+        events.Add(new LedgerEvent(state.Height, state.Time, "round.submitted", contract.Name, round.Number, sender.Fingerprint.ToString(),
+            $"'{sender.Name}' submitted model {payload.ModelHash[..12]} ({round.Submissions.Count} of {round.Participants.Count})"));
+    }
+
+    private static void ApplyMerged(LedgerState state, Transaction tx, MemberState sender, List<LedgerEvent> events)
+    {
+        RequireRole(tx, sender, state, adminAllowed: false, SwarmRole.Sl);
+        var payload = ParsePayload(tx, PayloadJson.Default.MergedPayload);
+        var contract = RequireContract(state, payload.Contract, tx.Type);
+        var round = RequireRound(contract, payload.Round, RoundPhase.Closed, tx.Type);
+        RequireHash(payload.ModelHash, "round.merged: modelHash");
+        RequireText(payload.MergeMethod, "round.merged: mergeMethod", 32);
+        if (payload.Size < 0)
+        {
+            throw new TransactionRejectedException($"round.merged: size {payload.Size} is negative");
+        }
+
+        if (round.Leader != sender.Fingerprint)
+        {
+            var leader = round.Leader is { } l && state.Members.TryGetValue(l, out var m) ? m.Name : "none";
+            throw new TransactionRejectedException(RejectionKind.Forbidden,
+                $"round.merged: '{sender.Name}' is not the leader of round {round.Number} of '{contract.Name}' (the leader is '{leader}')");
+        }
+
+        var contributors = new List<Fingerprint>();
+        foreach (var hex in payload.Contributors)
+        {
+            var f = ParseFingerprint(hex, "round.merged: contributors");
+            if (!round.Submissions.ContainsKey(f))
+            {
+                var name = state.Members.TryGetValue(f, out var m) ? m.Name : f.Short;
+                throw new TransactionRejectedException(RejectionKind.Conflict, $"round.merged: contributor '{name}' did not submit a model for round {round.Number}");
+            }
+
+            if (contributors.Contains(f))
+            {
+                throw new TransactionRejectedException($"round.merged: contributor {f.Short} is listed twice");
+            }
+
+            contributors.Add(f);
+        }
+
+        if (contributors.Count == 0)
+        {
+            throw new TransactionRejectedException("round.merged: a merge needs at least one contributor");
+        }
+
+        contributors.Sort();
+        contract.LastMerged = new MergedRecord(round.Number, payload.ModelHash, payload.Size, contributors, sender.Fingerprint, payload.MergeMethod, state.Time);
+        contract.Round = new RoundState { Number = round.Number + 1 };
+        events.Add(new LedgerEvent(state.Height, state.Time, "round.merged", contract.Name, round.Number, sender.Fingerprint.ToString(),
+            $"round {round.Number} of '{contract.Name}' merged by '{sender.Name}' ({payload.MergeMethod}, {contributors.Count} contributor(s)): model {payload.ModelHash[..12]}"));
+    }
+
+    private static void ApplyProgress(LedgerState state, Transaction tx, MemberState sender)
+    {
+        RequireRole(tx, sender, state, adminAllowed: false, SwarmRole.Sl);
+        var payload = ParsePayload(tx, PayloadJson.Default.ProgressPayload);
+        var contract = RequireContract(state, payload.Contract, tx.Type);
+        if (!double.IsFinite(payload.Loss) || !double.IsFinite(payload.Metric))
+        {
+            throw new TransactionRejectedException($"training.progress: loss {payload.Loss} and metric {payload.Metric} must be finite numbers");
+        }
+
+        if (payload.TotalEpochs < 0 || payload.EpochsDone < 0 || (payload.TotalEpochs > 0 && payload.EpochsDone > payload.TotalEpochs))
+        {
+            throw new TransactionRejectedException($"training.progress: epochsDone {payload.EpochsDone} of totalEpochs {payload.TotalEpochs} is not a valid progress");
+        }
+
+        contract.Progress[sender.Fingerprint] = new ProgressRecord(payload.Loss, payload.Metric, payload.EpochsDone, payload.TotalEpochs, state.Time);
+    }
+
+    private static void ApplyTrainingEnd(LedgerState state, Transaction tx, MemberState sender, List<LedgerEvent> events)
+    {
+        RequireRole(tx, sender, state, adminAllowed: false, SwarmRole.Sl);
+        var payload = ParsePayload(tx, PayloadJson.Default.TrainingEndPayload);
+        var contract = RequireContract(state, payload.Contract, tx.Type);
+        var mode = payload.Mode.ToLowerInvariant();
+        if (!CheckinModes.Contains(mode))
+        {
+            throw new TransactionRejectedException($"training.end: mode \"{Truncate(payload.Mode)}\" is not one of {string.Join(", ", CheckinModes)}");
+        }
+
+        if (!contract.Joined.Contains(sender.Fingerprint))
+        {
+            throw new TransactionRejectedException(RejectionKind.Conflict, $"training.end: '{sender.Name}' never joined a round of '{contract.Name}'");
+        }
+
+        contract.Finished[sender.Fingerprint] = mode;
+        events.Add(new LedgerEvent(state.Height, state.Time, "training.ended", contract.Name, contract.Round.Number, sender.Fingerprint.ToString(),
+            $"'{sender.Name}' ended its local training ({mode}); {contract.Finished.Count} of {contract.Joined.Count} done"));
+        if (contract.Joined.All(contract.Finished.ContainsKey))
+        {
+            contract.Status = ContractStatus.Completed;
+            events.Add(new LedgerEvent(state.Height, state.Time, "contract.completed", contract.Name, contract.Round.Number, null,
+                $"training contract '{contract.Name}' completed: every node that joined ended its training"));
+        }
+
+        EvaluateRound(state, contract, events);
+    }
+
+    private static TrainingContractState RequireContract(LedgerState state, string name, string type) =>
+        state.Contracts.TryGetValue(name, out var contract)
+            ? contract
+            : throw new TransactionRejectedException(RejectionKind.NotFound,
+                $"{type}: no training contract '{Truncate(name)}'; create it first (swarm ctl create contract, HPE's CREATE CONTRACT)");
+
+    private static RoundState RequireRound(TrainingContractState contract, long number, RoundPhase phase, string type)
+    {
+        var round = contract.Round;
+        if (number == round.Number && round.Phase == phase)
+        {
+            return round;
+        }
+
+        var problem = number < round.Number ? $"round {number} is over; the current round is {round.Number}"
+            : number > round.Number ? $"round {number} is not open; the current round is {round.Number}"
+            : phase == RoundPhase.Collecting ? $"round {number} has closed its participant set; wait for its merged model and join round {number + 1}"
+            : $"round {number} is still collecting ready nodes";
+        throw new TransactionRejectedException(RejectionKind.Conflict, $"{type} for '{contract.Name}': {problem}");
+    }
+
+    /// <summary>Applies the round rules that depend on who is ready and on time: closing and leader failover.</summary>
+    private static void EvaluateRound(LedgerState state, TrainingContractState contract, List<LedgerEvent> events)
+    {
+        var round = contract.Round;
+        if (round.Phase == RoundPhase.Collecting)
+        {
+            TryClose(state, contract, round, events);
+        }
+        else
+        {
+            CheckLeader(state, contract, round, events);
+        }
+    }
+
+    private static void TryClose(LedgerState state, TrainingContractState contract, RoundState round, List<LedgerEvent> events)
+    {
+        if (round.Ready.Count == 0)
+        {
+            round.QuorumAt = null;
+            return;
+        }
+
+        var minPeers = round.Ready.Values.Max(r => r.MinPeers);
+        if (round.Ready.Count < minPeers)
+        {
+            round.QuorumAt = null;
+            return;
+        }
+
+        round.QuorumAt ??= state.Time;
+        var everyActiveReady = contract.Joined.All(f => round.Ready.ContainsKey(f) || contract.Finished.ContainsKey(f) || !state.IsActive(f));
+        var waited = state.Time - round.QuorumAt.Value >= state.Defaults.FullQuorumWaitSeconds * 1000L;
+        if (!everyActiveReady && !waited)
+        {
+            return;
+        }
+
+        var order = round.Ready.Where(r => r.Value.MakeMeAdmin && state.IsActive(r.Key)).Select(r => r.Key).ToList();
+        if (order.Count == 0)
+        {
+            return; // no ready node may lead: the round stays open until one can
+        }
+
+        order.Sort((a, b) => LeaderRank(contract.Name, round.Number, a).CompareTo(LeaderRank(contract.Name, round.Number, b)));
+        round.Participants.AddRange(round.Ready.Keys);
+        round.LeaderOrder.AddRange(order);
+        round.LeaderIndex = 0;
+        round.LeaderSince = state.Time;
+        round.ClosedAt = state.Time;
+        round.Phase = RoundPhase.Closed;
+        var leader = state.Members[order[0]];
+        events.Add(new LedgerEvent(state.Height, state.Time, "round.closed", contract.Name, round.Number, leader.Fingerprint.ToString(),
+            $"round {round.Number} of '{contract.Name}' closed with {round.Participants.Count} participant(s){(everyActiveReady ? "" : " after the full-quorum wait")}; leader '{leader.Name}'"));
+    }
+
+    /// <summary>
+    /// A participant's place in the round's leader order: the first 8 bytes of SHA-256(contract, round, fingerprint).
+    /// Anyone can recompute it from ledger data; it differs per round, so leading rotates.
+    /// </summary>
+    internal static ulong LeaderRank(string contract, long round, Fingerprint member)
+    {
+        var name = System.Text.Encoding.UTF8.GetBytes(contract);
+        Span<byte> input = stackalloc byte[name.Length + 8 + Fingerprint.Size];
+        name.CopyTo(input);
+        BinaryPrimitives.WriteInt64LittleEndian(input[name.Length..], round);
+        member.CopyTo(input[(name.Length + 8)..]);
+        Span<byte> digest = stackalloc byte[32];
+        SHA256.HashData(input, digest);
+        return BinaryPrimitives.ReadUInt64BigEndian(digest);
+    }
+
+    private static void CheckLeader(LedgerState state, TrainingContractState contract, RoundState round, List<LedgerEvent> events)
+    {
+        if (round.Leader is not { } leader)
+        {
+            return;
+        }
+
+        string reason;
+        if (!state.IsActive(leader))
+        {
+            var m = state.Members[leader];
+            reason = m.Revoked ? "revoked" : $"no heartbeat for {(state.Time - m.LastHeartbeat) / 1000.0:0.#} s";
+        }
+        else if (state.Time - round.LeaderSince >= state.Defaults.MergeTimeoutSeconds * 1000L)
+        {
+            reason = $"no merged model within the merge timeout of {state.Defaults.MergeTimeoutSeconds} s";
+        }
+        else
+        {
+            return;
+        }
+
+        // The next leader in order that is still active; the order wraps, so a recovered old leader is just a peer
+        // whose turn may come again.
+        for (var step = 1; step < round.LeaderOrder.Count; step++)
+        {
+            var index = (round.LeaderIndex + step) % round.LeaderOrder.Count;
+            var candidate = round.LeaderOrder[index];
+            if (state.IsActive(candidate))
+            {
+                round.Failovers.Add(new FailoverRecord(leader, candidate, state.Time, reason));
+                round.LeaderIndex = index;
+                round.LeaderSince = state.Time;
+                events.Add(new LedgerEvent(state.Height, state.Time, "leader.failed", contract.Name, round.Number, leader.ToString(),
+                    $"leader '{state.Members[leader].Name}' of round {round.Number} of '{contract.Name}' failed ({reason}); '{state.Members[candidate].Name}' takes over"));
+                return;
+            }
+        }
+
+        // No other participant can lead. A hung but alive leader gets another merge timeout; a dead one keeps the
+        // round waiting until some participant is active again.
+        if (state.IsActive(leader))
+        {
+            round.LeaderSince = state.Time;
+        }
+    }
+
+    /// <summary>
+    /// The earliest block time at which a time rule could change this state (a full-quorum wait ending, a heartbeat going
+    /// stale, a merge timeout), so the orderer can cut a block then even when no transaction arrives.
+    /// </summary>
+    public static long? NextDeadline(LedgerState state)
+    {
+        long? next = null;
+        void Consider(long t)
+        {
+            if (t > state.Time && (next is null || t < next))
+            {
+                next = t;
+            }
+        }
+
+        var timeout = state.Defaults.MemberTimeoutSeconds * 1000L;
+        foreach (var contract in state.Contracts.Values)
+        {
+            var round = contract.Round;
+            if (round.Phase == RoundPhase.Collecting && round.QuorumAt is { } quorumAt)
+            {
+                Consider(quorumAt + (state.Defaults.FullQuorumWaitSeconds * 1000L));
+                foreach (var f in contract.Joined)
+                {
+                    if (!round.Ready.ContainsKey(f) && state.Members.TryGetValue(f, out var m))
+                    {
+                        Consider(m.LastHeartbeat + timeout + 1);
+                    }
+                }
+            }
+            else if (round.Leader is { } leader)
+            {
+                Consider(round.LeaderSince + (state.Defaults.MergeTimeoutSeconds * 1000L));
+                Consider(state.Members[leader].LastHeartbeat + timeout + 1);
+            }
+        }
+
+        return next;
+    }
+}

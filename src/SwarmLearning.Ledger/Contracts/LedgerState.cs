@@ -1,0 +1,224 @@
+using System.Security.Cryptography;
+using SwarmLearning.Identity;
+using SwarmLearning.Ledger.Encoding;
+using SwarmLearning.Ledger.Transactions;
+
+namespace SwarmLearning.Ledger.Contracts;
+
+/// <summary>
+/// The contract state every SN computes by applying the chain's blocks: the swarm's configuration, its members, the
+/// training contracts with their current round, the tasks and task runners, and each sender's last sequence number.
+/// Its canonical encoding, hashed with SHA-256, is the post-state hash every block carries, so two SNs that applied
+/// the same blocks can prove they hold the same state.
+/// </summary>
+/// <remarks>
+/// Collections are sorted by key so the encoding is independent of insertion order. History (past rounds, past
+/// assignments) is not kept here: it is the chain itself. The state keeps what the rules need and what the API shows.
+/// </remarks>
+public sealed partial class LedgerState
+{
+    internal LedgerState(GenesisPayload genesis, byte[] chainId, IReadOnlyList<Fingerprint> administrators, SwarmTrust trust)
+    {
+        Genesis = genesis;
+        ChainId = chainId;
+        Administrators = administrators;
+        Trust = trust;
+    }
+
+    /// <summary>The configuration from the genesis block.</summary>
+    public GenesisPayload Genesis { get; }
+
+    /// <summary>The hash of the genesis block: every transaction is signed for it.</summary>
+    public ReadOnlyMemory<byte> ChainId { get; }
+
+    /// <summary>The initial administrators.</summary>
+    public IReadOnlyList<Fingerprint> Administrators { get; }
+
+    /// <summary>The CAs named in genesis.</summary>
+    internal SwarmTrust Trust { get; }
+
+    /// <summary>The timings from genesis.</summary>
+    public LedgerDefaults Defaults => Genesis.Defaults;
+
+    /// <summary>The height of the last block applied.</summary>
+    public long Height { get; internal set; } = -1;
+
+    /// <summary>The timestamp of the last block applied, Unix milliseconds.</summary>
+    public long Time { get; internal set; }
+
+    /// <summary>Members by fingerprint, revoked ones included (a revoked fingerprint can never come back).</summary>
+    public SortedDictionary<Fingerprint, MemberState> Members { get; } = [];
+
+    /// <summary>The last sequence number accepted from each sender.</summary>
+    public SortedDictionary<Fingerprint, ulong> Sequences { get; } = [];
+
+    /// <summary>Training contracts by name.</summary>
+    public SortedDictionary<string, TrainingContractState> Contracts { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Tasks by name.</summary>
+    public SortedDictionary<string, TaskState> Tasks { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Task runners by name.</summary>
+    public SortedDictionary<string, TaskRunnerState> TaskRunners { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The orderer's fingerprint (the sentinel, in the embedded ordering mode).</summary>
+    public Fingerprint Orderer { get; internal set; }
+
+    /// <summary>True when the member exists, is not revoked and has heartbeated within the member timeout at <see cref="Time"/>.</summary>
+    public bool IsActive(Fingerprint member) =>
+        Members.TryGetValue(member, out var m) && !m.Revoked && Time - m.LastHeartbeat <= Defaults.MemberTimeoutSeconds * 1000L;
+
+    /// <summary>True for an initial administrator.</summary>
+    public bool IsAdministrator(Fingerprint member) => Administrators.Contains(member);
+
+    /// <summary>A deep copy: blocks are applied to a copy so a block that fails half way leaves the state untouched.</summary>
+    public LedgerState Clone()
+    {
+        var copy = new LedgerState(Genesis, (byte[])ChainId.ToArray(), Administrators, Trust)
+        {
+            Height = Height,
+            Time = Time,
+            Orderer = Orderer,
+        };
+        foreach (var (k, v) in Members)
+        {
+            copy.Members.Add(k, v.Clone());
+        }
+
+        foreach (var (k, v) in Sequences)
+        {
+            copy.Sequences.Add(k, v);
+        }
+
+        foreach (var (k, v) in Contracts)
+        {
+            copy.Contracts.Add(k, v.Clone());
+        }
+
+        foreach (var (k, v) in Tasks)
+        {
+            copy.Tasks.Add(k, v);
+        }
+
+        foreach (var (k, v) in TaskRunners)
+        {
+            copy.TaskRunners.Add(k, v.Clone());
+        }
+
+        return copy;
+    }
+
+    /// <summary>SHA-256 of the canonical encoding of the whole state.</summary>
+    public byte[] ComputeHash()
+    {
+        var w = new LedgerWriter(4096);
+        WriteTo(w);
+        return SHA256.HashData(w.WrittenSpan);
+    }
+
+    internal void WriteTo(LedgerWriter w)
+    {
+        w.WriteFixed("SLST"u8);
+        w.WriteU8(1);
+        w.WriteFixed(ChainId.Span);
+        w.WriteI64(Height);
+        w.WriteI64(Time);
+        w.WriteFingerprint(Orderer);
+        w.WriteU32((uint)Members.Count);
+        foreach (var m in Members.Values)
+        {
+            m.WriteTo(w);
+        }
+
+        w.WriteU32((uint)Sequences.Count);
+        foreach (var (k, v) in Sequences)
+        {
+            w.WriteFingerprint(k);
+            w.WriteU64(v);
+        }
+
+        w.WriteU32((uint)Contracts.Count);
+        foreach (var c in Contracts.Values)
+        {
+            c.WriteTo(w);
+        }
+
+        w.WriteU32((uint)Tasks.Count);
+        foreach (var t in Tasks.Values)
+        {
+            t.WriteTo(w);
+        }
+
+        w.WriteU32((uint)TaskRunners.Count);
+        foreach (var r in TaskRunners.Values)
+        {
+            r.WriteTo(w);
+        }
+    }
+}
+
+/// <summary>A member of the swarm.</summary>
+public sealed class MemberState
+{
+    /// <summary>Its certificate's fingerprint.</summary>
+    public required Fingerprint Fingerprint { get; init; }
+
+    /// <summary>Its role.</summary>
+    public required SwarmRole Role { get; init; }
+
+    /// <summary>Its name.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>Its certificate, DER.</summary>
+    public required byte[] Certificate { get; init; }
+
+    /// <summary>When its certificate expires, Unix milliseconds.</summary>
+    public required long NotAfter { get; init; }
+
+    /// <summary>The host it is reached at.</summary>
+    public string? Host { get; init; }
+
+    /// <summary>SN API port.</summary>
+    public int? ApiPort { get; init; }
+
+    /// <summary>SN peer port.</summary>
+    public int? PeerPort { get; init; }
+
+    /// <summary>SL file server port.</summary>
+    public int? FilePort { get; init; }
+
+    /// <summary>Block time of its registration.</summary>
+    public required long RegisteredAt { get; init; }
+
+    /// <summary>Block time of its last heartbeat (or registration).</summary>
+    public long LastHeartbeat { get; internal set; }
+
+    /// <summary>True once revoked; for good.</summary>
+    public bool Revoked { get; internal set; }
+
+    /// <summary>Block time of the revocation.</summary>
+    public long? RevokedAt { get; internal set; }
+
+    /// <summary>Why it was revoked.</summary>
+    public string? RevokeReason { get; internal set; }
+
+    internal MemberState Clone() => (MemberState)MemberwiseClone();
+
+    internal void WriteTo(LedgerWriter w)
+    {
+        w.WriteFingerprint(Fingerprint);
+        w.WriteU8((byte)Role);
+        w.WriteString(Name);
+        w.WriteBytes(Certificate);
+        w.WriteI64(NotAfter);
+        w.WriteOptionalString(Host);
+        w.WriteI32(ApiPort ?? -1);
+        w.WriteI32(PeerPort ?? -1);
+        w.WriteI32(FilePort ?? -1);
+        w.WriteI64(RegisteredAt);
+        w.WriteI64(LastHeartbeat);
+        w.WriteBool(Revoked);
+        w.WriteI64(RevokedAt ?? -1);
+        w.WriteOptionalString(RevokeReason);
+    }
+}

@@ -1,0 +1,246 @@
+using System.Text.Json;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using SwarmLearning.Identity;
+using SwarmLearning.Ledger.Chain;
+using SwarmLearning.Ledger.Ordering;
+using SwarmLearning.Ledger.Transactions;
+using SwarmLearning.Network.Peer;
+
+namespace SwarmLearning.Network.Hosting;
+
+/// <summary>
+/// One SN: its ledger copy, its orderer (the embedded one on the sentinel, forwarding to the sentinel elsewhere), block
+/// replication from an upstream SN, and its own membership (registration and heartbeats). Runs as a hosted service.
+/// </summary>
+public sealed partial class SwarmNetworkNode : BackgroundService
+{
+    private readonly ILogger _logger;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly TimeProvider _time;
+    private readonly Lock _sequenceLock = new();
+    private ulong _lastSequence;
+    private ITransactionOrderer? _orderer;
+    private Replicator? _replicator;
+
+    private SwarmNetworkNode(SwarmNetworkOptions options, SwarmIdentity identity, SwarmTrust trust, LedgerChain chain, ILoggerFactory loggerFactory, TimeProvider time)
+    {
+        Options = options;
+        Identity = identity;
+        Trust = trust;
+        Chain = chain;
+        _loggerFactory = loggerFactory;
+        _logger = loggerFactory.CreateLogger<SwarmNetworkNode>();
+        _time = time;
+    }
+
+    /// <summary>The options it runs with.</summary>
+    public SwarmNetworkOptions Options { get; }
+
+    /// <summary>Its identity.</summary>
+    public SwarmIdentity Identity { get; }
+
+    /// <summary>The CA certificates it trusts for TLS (and requires genesis to trust).</summary>
+    public SwarmTrust Trust { get; }
+
+    /// <summary>Its copy of the ledger.</summary>
+    public LedgerChain Chain { get; }
+
+    /// <summary>Completes when the node has the genesis block and can serve the API.</summary>
+#pragma warning disable VSTHRD003 // a signal owned by this node, completed by its own start-up
+    public Task Ready => _ready.Task;
+#pragma warning restore VSTHRD003
+
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>The orderer transactions go to, once the node has started.</summary>
+    internal ITransactionOrderer Orderer => _orderer ?? throw new InvalidOperationException("the SN has not started yet");
+
+    /// <summary>
+    /// Opens (and verifies) the ledger in the data directory; the sentinel creates the genesis block on first start.
+    /// Throws a <see cref="SwarmException"/> naming the problem (a modified chain, another swarm's ledger).
+    /// </summary>
+    public static SwarmNetworkNode Open(SwarmNetworkOptions options, SwarmIdentity identity, SwarmTrust trust, ILoggerFactory loggerFactory, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(identity);
+        ArgumentNullException.ThrowIfNull(trust);
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        var errors = options.Validate();
+        if (errors.Count > 0)
+        {
+            throw new SwarmException(string.Join("; ", errors));
+        }
+
+        if (identity.Role != SwarmRole.Sn)
+        {
+            throw new SwarmException($"'{identity.Name}' is a {SwarmRoles.ToName(identity.Role)} identity; an SN needs one issued with --role sn");
+        }
+
+        time ??= TimeProvider.System;
+        var chain = LedgerChain.Open(options.DataDirectory, trust, loggerFactory.CreateLogger<LedgerChain>());
+        try
+        {
+            if (chain.Height < 0 && options.Sentinel)
+            {
+                var administrators = options.Administrators.Select(a => Fingerprint.TryParse(a, out var f)
+                    ? f
+                    : throw new SwarmException($"administrator '{a}' is not a certificate fingerprint (64 hex digits; see 'swarm certs show FILE')")).ToList();
+                var genesis = Genesis.Create(identity, options.SwarmName, trust.Authorities, administrators, options.Defaults, options.Host, options.ApiPort, options.PeerPort, time.GetUtcNow());
+#pragma warning disable VSTHRD002 // start-up, before the host runs: no synchronization context to deadlock on
+                chain.AppendAsync(genesis).GetAwaiter().GetResult();
+#pragma warning restore VSTHRD002
+            }
+
+            if (chain.State is { } state && options.Sentinel && state.Orderer != identity.Fingerprint)
+            {
+                throw new SwarmException($"{options.DataDirectory} holds a ledger whose sentinel is '{state.Members[state.Orderer].Name}', not '{identity.Name}'; start this SN without --sentinel, or with its own data directory");
+            }
+
+            return new SwarmNetworkNode(options, identity, trust, chain, loggerFactory, time);
+        }
+        catch
+        {
+#pragma warning disable VSTHRD002 // start-up failure, before the host runs
+            chain.DisposeAsync().AsTask().GetAwaiter().GetResult();
+#pragma warning restore VSTHRD002
+            throw;
+        }
+    }
+
+    /// <summary>Signs a transaction from this SN with its next sequence number and orders it.</summary>
+    internal Task<TransactionReceipt> SubmitOwnAsync<T>(string type, T payload, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> json, CancellationToken cancellationToken)
+    {
+        ulong sequence;
+        lock (_sequenceLock)
+        {
+            var recorded = Chain.State?.Sequences.GetValueOrDefault(Identity.Fingerprint) ?? 0;
+            _lastSequence = Math.Max(_lastSequence, recorded) + 1;
+            sequence = _lastSequence;
+        }
+
+        var tx = Transaction.Create(Identity, Chain.ChainId.Span, type, sequence, JsonSerializer.SerializeToUtf8Bytes(payload, json));
+        return Orderer.SubmitAsync(tx, cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        Log.Starting(_logger, Identity.Name, Options.Sentinel ? "sentinel" : "follower", Options.ListenAddress, Options.ApiPort, Options.PeerPort, Options.DataDirectory, Chain.Height);
+        var tasks = new List<Task>();
+        if (Options.Sentinel)
+        {
+            var orderer = new EmbeddedOrderer(Chain, Identity, _time, _loggerFactory.CreateLogger<EmbeddedOrderer>());
+            _orderer = orderer;
+            _ready.TrySetResult();
+            try
+            {
+                await MembershipLoopAsync(stoppingToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                await orderer.DisposeAsync().ConfigureAwait(false);
+            }
+
+            return;
+        }
+
+        using var http = PeerHttp.CreateClient(Identity, Trust);
+        _replicator = new Replicator(Chain, http, Options, _loggerFactory.CreateLogger<Replicator>());
+        _orderer = new ForwardingOrderer(Chain, http, Options.SubmitTimeout, _loggerFactory.CreateLogger<ForwardingOrderer>());
+        tasks.Add(_replicator.RunAsync(stoppingToken));
+        tasks.Add(Task.Run(async () =>
+        {
+            await Chain.WaitForHeightAsync(0, stoppingToken).ConfigureAwait(false);
+            _ready.TrySetResult();
+            await MembershipLoopAsync(stoppingToken).ConfigureAwait(false);
+        }, stoppingToken));
+        try
+        {
+            await Task.WhenAll(tasks).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>Registers this SN (again, when its addresses changed) and heartbeats at the swarm's interval.</summary>
+    private async Task MembershipLoopAsync(CancellationToken stop)
+    {
+        var failures = 0;
+        while (!stop.IsCancellationRequested)
+        {
+            var state = Chain.State!;
+            var interval = Options.HeartbeatInterval > TimeSpan.Zero ? Options.HeartbeatInterval : TimeSpan.FromSeconds(state.Defaults.HeartbeatIntervalSeconds);
+            try
+            {
+                if (!state.Members.TryGetValue(Identity.Fingerprint, out var me) || me.Host != Options.Host || me.ApiPort != Options.ApiPort || me.PeerPort != Options.PeerPort)
+                {
+                    var receipt = await SubmitOwnAsync(TransactionTypes.Register, new RegisterPayload
+                    {
+                        Role = SwarmRoles.ToName(SwarmRole.Sn),
+                        Name = Identity.Name,
+                        Certificate = Convert.ToBase64String(Identity.Certificate.RawData),
+                        Host = Options.Host,
+                        ApiPort = Options.ApiPort,
+                        PeerPort = Options.PeerPort,
+                    }, PayloadJson.Default.RegisterPayload, stop).ConfigureAwait(false);
+                    Log.Registered(_logger, Identity.Name, receipt.Height);
+                }
+                else
+                {
+                    await SubmitOwnAsync(TransactionTypes.Heartbeat, new EmptyPayload(), PayloadJson.Default.EmptyPayload, stop).ConfigureAwait(false);
+                }
+
+                if (failures > 0)
+                {
+                    Log.HeartbeatRecovered(_logger, failures);
+                }
+
+                failures = 0;
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (SwarmException e)
+            {
+                failures++;
+                Log.HeartbeatFailed(_logger, failures, e.Message);
+            }
+
+            await Task.Delay(interval, _time, stop).ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc/>
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        await Chain.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <inheritdoc/>
+    public override void Dispose()
+    {
+        base.Dispose();
+#pragma warning disable VSTHRD002 // Dispose is synchronous by contract; the chain's disposal only closes a file
+        Chain.DisposeAsync().AsTask().GetAwaiter().GetResult();
+#pragma warning restore VSTHRD002
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Information, "SN '{Name}' starting as {Mode} on {Address} (API port {ApiPort}, peer port {PeerPort}), ledger {Directory} at height {Height}")]
+        public static partial void Starting(ILogger logger, string name, string mode, string address, int apiPort, int peerPort, string directory, long height);
+
+        [LoggerMessage(2, LogLevel.Information, "SN '{Name}' registered on the ledger in block {Height}")]
+        public static partial void Registered(ILogger logger, string name, long height);
+
+        [LoggerMessage(3, LogLevel.Warning, "Heartbeat failed ({Failures} in a row): {Reason}")]
+        public static partial void HeartbeatFailed(ILogger logger, int failures, string reason);
+
+        [LoggerMessage(4, LogLevel.Information, "Heartbeats go through again after {Failures} failure(s)")]
+        public static partial void HeartbeatRecovered(ILogger logger, int failures);
+    }
+}

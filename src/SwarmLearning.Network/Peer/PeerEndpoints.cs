@@ -1,0 +1,96 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using SwarmLearning.Ledger.Encoding;
+using SwarmLearning.Ledger.Transactions;
+using SwarmLearning.Network.Api;
+using SwarmLearning.Network.Hosting;
+
+namespace SwarmLearning.Network.Peer;
+
+/// <summary>
+/// The peer port (30303): SN-to-SN block replication (every SN serves the blocks it holds, so followers can pull from
+/// any of them) and, on the sentinel, the transactions other SNs forward to the orderer.
+/// </summary>
+internal static class PeerEndpoints
+{
+    private const int MaxBlocksPerResponse = 4096;
+
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        var peer = app.MapGroup("/peer/v1");
+        peer.MapGet("/blocks", StreamBlocksAsync);
+        peer.MapPost("/transactions", ForwardedAsync);
+    }
+
+    /// <summary>
+    /// Streams blocks from <paramref name="from"/> on: those held now, then new ones as they are appended, until
+    /// <paramref name="wait"/> seconds pass without a new block (or the response holds enough blocks).
+    /// </summary>
+    private static async Task StreamBlocksAsync(HttpContext context, SwarmNetworkNode node, long? from, double? wait)
+    {
+        var next = Math.Max(0, from ?? 0);
+        var idle = TimeSpan.FromSeconds(Math.Clamp(wait ?? 0, 0, node.Options.MaxPollWait.TotalSeconds));
+        context.Response.ContentType = BlockStream.ContentType;
+        var body = context.Response.Body;
+        var sent = 0;
+        var aborted = context.RequestAborted;
+        while (sent < MaxBlocksPerResponse && !aborted.IsCancellationRequested)
+        {
+            var height = node.Chain.Height;
+            if (next <= height)
+            {
+                for (; next <= height && sent < MaxBlocksPerResponse; next++, sent++)
+                {
+                    await BlockStream.WriteAsync(body, node.Chain.GetBlock(next), aborted).ConfigureAwait(false);
+                }
+
+                await body.FlushAsync(aborted).ConfigureAwait(false);
+                continue;
+            }
+
+            if (idle == TimeSpan.Zero)
+            {
+                break;
+            }
+
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+            timeout.CancelAfter(idle);
+            try
+            {
+                await node.Chain.WaitForHeightAsync(next, timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+    }
+
+    private static async Task<IResult> ForwardedAsync(HttpContext context, SwarmNetworkNode node)
+    {
+        if (!node.Options.Sentinel)
+        {
+            return ApiEndpoints.Error(StatusCodes.Status421MisdirectedRequest, "unavailable",
+                $"SN '{node.Identity.Name}' does not order blocks; forward transactions to the sentinel");
+        }
+
+        var bytes = await ApiEndpoints.ReadBodyAsync(context.Request, Transaction.MaxEncodedSize, context.RequestAborted).ConfigureAwait(false);
+        if (bytes is null)
+        {
+            return ApiEndpoints.Error(StatusCodes.Status413PayloadTooLarge, "invalid", $"a transaction is at most {Transaction.MaxEncodedSize} bytes");
+        }
+
+        Transaction tx;
+        try
+        {
+            tx = Transaction.Decode(bytes);
+        }
+        catch (LedgerFormatException e)
+        {
+            return ApiEndpoints.Error(StatusCodes.Status400BadRequest, "invalid", e.Message);
+        }
+
+        return await ApiEndpoints.OrderAsync(node, tx, context.RequestAborted).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,21 @@
+using SwarmLearning.Identity;
+
+namespace SwarmLearning.Network.Peer;
+
+/// <summary>HTTP clients that speak mutual TLS with this node's identity and trust only the swarm's CA.</summary>
+internal static class PeerHttp
+{
+    public static HttpClient CreateClient(SwarmIdentity identity, SwarmTrust trust)
+    {
+        var handler = SwarmTls.CreateClientHandler(identity, trust);
+        handler.PooledConnectionIdleTimeout = TimeSpan.FromMinutes(2);
+        handler.MaxConnectionsPerServer = 64;
+        return new HttpClient(handler, disposeHandler: true) { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
+    }
+
+    public static Uri PeerUri(string host, int port, string pathAndQuery)
+    {
+        var h = host.Contains(':', StringComparison.Ordinal) && !host.StartsWith('[') ? $"[{host}]" : host;
+        return new Uri($"https://{h}:{port}{pathAndQuery}");
+    }
+}

@@ -1,0 +1,107 @@
+using SwarmLearning.Ledger.Transactions;
+
+namespace SwarmLearning.Network;
+
+/// <summary>How an SN node runs. Defaults follow HPE's ports; <see cref="Validate"/> says what is wrong in words a user can act on.</summary>
+public sealed class SwarmNetworkOptions
+{
+    /// <summary>HPE's SN API port.</summary>
+    public const int DefaultApiPort = 30304;
+
+    /// <summary>HPE's SN peer port.</summary>
+    public const int DefaultPeerPort = 30303;
+
+    /// <summary>Where the ledger is stored.</summary>
+    public string DataDirectory { get; set; } = "sn-data";
+
+    /// <summary>True for the sentinel: it creates the genesis block on first start and orders blocks.</summary>
+    public bool Sentinel { get; set; }
+
+    /// <summary>Another SN's peer address (<c>host:port</c>) to join through; required unless <see cref="Sentinel"/>.</summary>
+    public string? Join { get; set; }
+
+    /// <summary>The address to listen on: loopback by default; <c>0.0.0.0</c> to accept other hosts.</summary>
+    public string ListenAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>The host name other components reach this SN at (recorded on the ledger); must be in its certificate.</summary>
+    public string Host { get; set; } = "localhost";
+
+    /// <summary>The API port (SL, SWCI, SWOP).</summary>
+    public int ApiPort { get; set; } = DefaultApiPort;
+
+    /// <summary>The peer port (SN-to-SN replication and forwarding to the orderer).</summary>
+    public int PeerPort { get; set; } = DefaultPeerPort;
+
+    /// <summary>The swarm's name, used by the sentinel at genesis.</summary>
+    public string SwarmName { get; set; } = "swarm";
+
+    /// <summary>Fingerprints of the initial administrators, used by the sentinel at genesis.</summary>
+    public IList<string> Administrators { get; } = [];
+
+    /// <summary>Timings and default names, used by the sentinel at genesis (later SNs read them from the ledger).</summary>
+    public LedgerDefaults Defaults { get; set; } = new();
+
+    /// <summary>How often this SN heartbeats; 0 uses the swarm's heartbeat interval from genesis.</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.Zero;
+
+    /// <summary>How long a forwarded transaction may take to reach a block and this SN before the API gives up and says so.</summary>
+    public TimeSpan SubmitTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The longest long-poll wait a client may ask for.</summary>
+    public TimeSpan MaxPollWait { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Returns every problem with these options; empty when they are fine.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (string.IsNullOrWhiteSpace(DataDirectory))
+        {
+            errors.Add("the data directory is empty: give --dir DIR");
+        }
+
+        if (!Sentinel && string.IsNullOrWhiteSpace(Join))
+        {
+            errors.Add("an SN that is not the sentinel must join one: give --join HOST:PEERPORT of the sentinel or any SN, or --sentinel to start a new swarm");
+        }
+
+        if (Join is not null && !TryParseHostPort(Join, out _, out _))
+        {
+            errors.Add($"--join '{Join}' is not HOST:PORT");
+        }
+
+        if (!System.Net.IPAddress.TryParse(ListenAddress, out _))
+        {
+            errors.Add($"the listen address '{ListenAddress}' is not an IP address (for example 127.0.0.1 or 0.0.0.0)");
+        }
+
+        foreach (var (port, name) in new[] { (ApiPort, "--api-port"), (PeerPort, "--peer-port") })
+        {
+            if (port is < 1 or > 65535)
+            {
+                errors.Add($"{name} {port} is not a TCP port (1–65535)");
+            }
+        }
+
+        if (ApiPort == PeerPort)
+        {
+            errors.Add($"the API port and the peer port are both {ApiPort}; they must differ");
+        }
+
+        return errors;
+    }
+
+    /// <summary>Splits <c>host:port</c> (IPv6 in brackets).</summary>
+    public static bool TryParseHostPort(string value, out string host, out int port)
+    {
+        host = "";
+        port = 0;
+        var colon = value?.LastIndexOf(':') ?? -1;
+        if (colon <= 0 || !int.TryParse(value.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out port) || port is < 1 or > 65535)
+        {
+            return false;
+        }
+
+        host = value![..colon].Trim('[', ']');
+        return host.Length > 0;
+    }
+}

@@ -1,0 +1,165 @@
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using SwarmLearning.Identity;
+using SwarmLearning.Ledger.Blocks;
+using SwarmLearning.Ledger.Chain;
+using SwarmLearning.Ledger.Contracts;
+using SwarmLearning.Ledger.Transactions;
+
+namespace SwarmLearning.Ledger.Tests;
+
+/// <summary>
+/// A swarm for contract tests: a CA made here, identities issued by it, a genesis block, and blocks applied at chosen
+/// timestamps through the same verifier every SN uses. Identities are cached per process: issuing is cheap, but tests
+/// read better with names.
+/// </summary>
+internal sealed class TestSwarm : IDisposable
+{
+    public const long T0 = 1_800_000_000_000; // a fixed block time, Unix ms
+
+    private readonly Dictionary<string, SwarmIdentity> _identities = [];
+    private readonly Dictionary<Fingerprint, ulong> _sequences = [];
+    private readonly ChainVerifier _verifier = new();
+
+    public TestSwarm(LedgerDefaults? defaults = null, string[]? administrators = null)
+    {
+        Ca = CertificateAuthority.Create("test", TimeSpan.FromDays(3650), DateTimeOffset.FromUnixTimeMilliseconds(T0 - 86_400_000));
+        Sentinel = Identity("sn0", SwarmRole.Sn);
+        foreach (var a in administrators ?? [])
+        {
+            Identity(a, SwarmRole.Swci);
+        }
+
+        var genesis = Genesis.Create(Sentinel, "test", [Ca.Certificate], (administrators ?? []).Select(a => _identities[a].Fingerprint), defaults ?? new LedgerDefaults(),
+            "localhost", 30304, 30303, DateTimeOffset.FromUnixTimeMilliseconds(T0));
+        var (state, events) = ChainVerifier.VerifyGenesis(genesis, null);
+        State = state;
+        Head = genesis;
+        Events.AddRange(events);
+    }
+
+    public CertificateAuthority Ca { get; }
+
+    public SwarmIdentity Sentinel { get; }
+
+    public LedgerState State { get; private set; }
+
+    public Block Head { get; private set; }
+
+    public long Time => State.Time;
+
+    public List<LedgerEvent> Events { get; } = [];
+
+    public SwarmIdentity Identity(string name, SwarmRole role)
+    {
+        if (!_identities.TryGetValue(name, out var id))
+        {
+            id = Ca.Issue(role, name, ["localhost"], TimeSpan.FromDays(365), DateTimeOffset.FromUnixTimeMilliseconds(T0 - 3_600_000));
+            _identities[name] = id;
+        }
+
+        return id;
+    }
+
+    public SwarmIdentity this[string name] => _identities[name];
+
+    public Transaction Tx<T>(SwarmIdentity sender, string type, T payload, JsonTypeInfo<T> json, ulong? sequence = null)
+    {
+        var seq = sequence ?? (_sequences.GetValueOrDefault(sender.Fingerprint) + 1);
+        _sequences[sender.Fingerprint] = Math.Max(seq, _sequences.GetValueOrDefault(sender.Fingerprint));
+        return Transaction.Create(sender, State.ChainId.Span, type, seq, JsonSerializer.SerializeToUtf8Bytes(payload, json));
+    }
+
+    public Transaction Register(SwarmIdentity id, string? host = "localhost") =>
+        Tx(id, TransactionTypes.Register, new RegisterPayload
+        {
+            Role = SwarmRoles.ToName(id.Role),
+            Name = id.Name,
+            Certificate = Convert.ToBase64String(id.Certificate.RawData),
+            Host = host,
+        }, PayloadJson.Default.RegisterPayload);
+
+    public Transaction Heartbeat(SwarmIdentity id) => Tx(id, TransactionTypes.Heartbeat, new EmptyPayload(), PayloadJson.Default.EmptyPayload);
+
+    public Transaction Ready(SwarmIdentity id, long round, int minPeers = 1, double weight = 1, bool makeMeAdmin = true, string? contract = null) =>
+        Tx(id, TransactionTypes.RoundReady, new ReadyPayload { Contract = contract ?? LedgerDefaults.HpeDefaultContract, Round = round, Weight = weight, MinPeers = minPeers, MakeMeAdmin = makeMeAdmin },
+            PayloadJson.Default.ReadyPayload);
+
+    public Transaction Submit(SwarmIdentity id, long round, string hash, string? contract = null) =>
+        Tx(id, TransactionTypes.RoundSubmit, new SubmitPayload { Contract = contract ?? LedgerDefaults.HpeDefaultContract, Round = round, ModelHash = hash, Size = 1000 },
+            PayloadJson.Default.SubmitPayload);
+
+    public Transaction Merged(SwarmIdentity id, long round, string hash, IEnumerable<SwarmIdentity> contributors, string? contract = null) =>
+        Tx(id, TransactionTypes.RoundMerged, new MergedPayload
+        {
+            Contract = contract ?? LedgerDefaults.HpeDefaultContract,
+            Round = round,
+            ModelHash = hash,
+            Size = 1000,
+            Contributors = contributors.Select(c => c.Fingerprint.ToString()).ToList(),
+            MergeMethod = "mean",
+        }, PayloadJson.Default.MergedPayload);
+
+    /// <summary>Registers SL nodes named sl1..slN, in one block.</summary>
+    public List<SwarmIdentity> RegisterSl(int count, long? at = null)
+    {
+        var ids = Enumerable.Range(1, count).Select(i => Identity($"sl{i}", SwarmRole.Sl)).ToList();
+        Apply(at ?? Time, [.. ids.Select(i => Register(i))]);
+        return ids;
+    }
+
+    /// <summary>Cuts a block at <paramref name="time"/> holding <paramref name="transactions"/>, verifies it as a follower would, and moves on.</summary>
+    public List<LedgerEvent> Apply(long time, params Transaction[] transactions)
+    {
+        var draft = State.Clone();
+        var engine = new ContractEngine();
+        var events = new List<LedgerEvent>();
+        ContractEngine.BeginBlock(draft, State.Height + 1, time, events);
+        foreach (var tx in transactions)
+        {
+            engine.VerifySignature(draft, tx);
+            engine.Apply(draft, tx, events);
+        }
+
+        var block = Block.Create(Sentinel, State.Height + 1, Head.Hash.Span, time, transactions, draft.ComputeHash());
+        var (state, verified) = _verifier.Verify(State, Head.Hash.Span, block);
+        State = state;
+        Head = block;
+        Events.AddRange(verified);
+        return verified;
+    }
+
+    /// <summary>
+    /// Applies one transaction as the orderer does and expects a refusal, which must leave the draft state exactly as
+    /// it was (every rule validates before it changes anything). Returns the refusal.
+    /// </summary>
+    public TransactionRejectedException Refused(long time, Transaction tx)
+    {
+        var draft = State.Clone();
+        var engine = new ContractEngine();
+        var events = new List<LedgerEvent>();
+        ContractEngine.BeginBlock(draft, State.Height + 1, time, events);
+        var before = draft.ComputeHash();
+        var e = Assert.Throws<TransactionRejectedException>(() =>
+        {
+            engine.VerifySignature(draft, tx);
+            engine.Apply(draft, tx, events);
+        });
+        Assert.Equal(before, draft.ComputeHash());
+        return e;
+    }
+
+    public TrainingContractState Contract(string? name = null) => State.Contracts[name ?? LedgerDefaults.HpeDefaultContract];
+
+    public static string Hash(char c) => new(c, 64);
+
+    public void Dispose()
+    {
+        foreach (var id in _identities.Values)
+        {
+            id.Dispose();
+        }
+
+        Ca.Dispose();
+    }
+}

@@ -1,0 +1,156 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using SwarmLearning.Identity;
+using SwarmLearning.Ledger.Chain;
+using SwarmLearning.Ledger.Transactions;
+using SwarmLearning.Network.Client;
+using SwarmLearning.Network.Hosting;
+
+namespace SwarmLearning.Network.Tests;
+
+/// <summary>
+/// Real SN hosts on loopback for integration tests: a CA made in the test, identities issued by it, free ports, Kestrel
+/// with mutual TLS. Waits are on ledger growth, each with a bound and a message saying what did not happen.
+/// </summary>
+internal sealed class TestNetwork : IAsyncDisposable
+{
+    public static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
+    private readonly Dictionary<string, SwarmIdentity> _identities = [];
+    private readonly List<RunningNetworkNode> _nodes = [];
+    private readonly List<SwarmNetworkClient> _clients = [];
+
+    public TestNetwork(LedgerDefaults? defaults = null)
+    {
+        Defaults = defaults ?? new LedgerDefaults();
+        Ca = CertificateAuthority.Create("it", TimeSpan.FromDays(30));
+        Trust = new SwarmTrust([Ca.Certificate]);
+    }
+
+    public TempDirectory Directory { get; } = new();
+
+    public CertificateAuthority Ca { get; }
+
+    public SwarmTrust Trust { get; }
+
+    public LedgerDefaults Defaults { get; }
+
+    public SwarmIdentity Identity(string name, SwarmRole role = SwarmRole.Sn)
+    {
+        if (!_identities.TryGetValue(name, out var id))
+        {
+            id = Ca.Issue(role, name, ["localhost", "127.0.0.1"], TimeSpan.FromDays(7));
+            _identities[name] = id;
+        }
+
+        return id;
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public SwarmNetworkOptions Options(string name, bool sentinel, RunningNetworkNode? join = null, string? directory = null)
+    {
+        var options = new SwarmNetworkOptions
+        {
+            DataDirectory = directory ?? Directory.File(name),
+            Sentinel = sentinel,
+            Join = join is null ? null : $"localhost:{join.Node.Options.PeerPort}",
+            Host = "localhost",
+            ApiPort = FreePort(),
+            PeerPort = FreePort(),
+            SwarmName = "it",
+            Defaults = Defaults,
+        };
+        return options;
+    }
+
+    public async Task<RunningNetworkNode> StartAsync(SwarmNetworkOptions options, string name)
+    {
+        var node = await SwarmNetworkHost.StartAsync(options, Identity(name), Trust, logging => logging.SetMinimumLevel(LogLevel.Warning)).ConfigureAwait(false);
+        _nodes.Add(node);
+        await node.Node.Ready.WaitAsync(Patience).ConfigureAwait(false);
+        return node;
+    }
+
+    public Task<RunningNetworkNode> StartSentinelAsync(string name = "sn0") => StartAsync(Options(name, sentinel: true), name);
+
+    /// <summary>Starts a follower joined through <paramref name="join"/> and waits until the sentinel lists it as a member.</summary>
+    public async Task<RunningNetworkNode> StartFollowerAsync(string name, RunningNetworkNode join, RunningNetworkNode sentinel)
+    {
+        var node = await StartAsync(Options(name, sentinel: false, join), name).ConfigureAwait(false);
+        var id = Identity(name);
+        await WaitUntilAsync(sentinel.Node.Chain, s => s.Members.ContainsKey(id.Fingerprint), $"SN '{name}' registered on the sentinel's ledger").ConfigureAwait(false);
+        return node;
+    }
+
+    public SwarmNetworkClient Client(RunningNetworkNode node, string identity, SwarmRole role) => Client(node.Node.Options.ApiPort, identity, role);
+
+    public SwarmNetworkClient Client(int apiPort, string identity, SwarmRole role)
+    {
+        var client = new SwarmNetworkClient(new Uri($"https://localhost:{apiPort}"), Identity(identity, role), Trust);
+        _clients.Add(client);
+        return client;
+    }
+
+    /// <summary>Waits, block by block, until <paramref name="condition"/> holds on <paramref name="chain"/>'s state.</summary>
+    public static async Task WaitUntilAsync(LedgerChain chain, Func<Ledger.Contracts.LedgerState, bool> condition, string what)
+    {
+        using var timeout = new CancellationTokenSource(Patience);
+        try
+        {
+            while (chain.State is not { } state || !condition(state))
+            {
+                await chain.WaitForHeightAsync(chain.Height + 1, timeout.Token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            Assert.Fail($"timed out after {Patience.TotalSeconds} s waiting for: {what} (height {chain.Height})");
+        }
+    }
+
+    public static async Task WaitForHeightAsync(LedgerChain chain, long height, string who)
+    {
+        try
+        {
+            await chain.WaitForHeightAsync(height, CancellationToken.None).WaitAsync(Patience).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            Assert.Fail($"timed out after {Patience.TotalSeconds} s waiting for {who} to reach height {height} (it is at {chain.Height})");
+        }
+    }
+
+    public async Task StopAsync(RunningNetworkNode node)
+    {
+        _nodes.Remove(node);
+        await node.DisposeAsync().ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var c in _clients)
+        {
+            c.Dispose();
+        }
+
+        foreach (var n in Enumerable.Reverse(_nodes))
+        {
+            await n.DisposeAsync().ConfigureAwait(false);
+        }
+
+        foreach (var id in _identities.Values)
+        {
+            id.Dispose();
+        }
+
+        Ca.Dispose();
+        Directory.Dispose();
+    }
+}
