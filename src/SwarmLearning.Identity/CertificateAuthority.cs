@@ -69,6 +69,11 @@ public sealed class CertificateAuthority : IDisposable
             throw new SwarmException($"{certificatePath} is not a CA certificate (it is {what}); pass the swarm CA's certificate, ca.crt");
         }
 
+        if (!CertificateProfile.AllowsCertificateSigning(certificate))
+        {
+            throw new SwarmException($"{certificatePath}: the CA certificate's key usage does not allow signing certificates (keyCertSign); it cannot issue identities");
+        }
+
         using var key = Pem.ReadPrivateKey(keyPath);
         Pem.CheckKeyMatches(certificate, certificatePath, key, keyPath);
         return new CertificateAuthority(certificate.CopyWithPrivateKey(key));

@@ -221,6 +221,10 @@ internal static class CertificateProfile
     public static bool IsAuthority(X509Certificate2 certificate) =>
         certificate.Extensions.OfType<X509BasicConstraintsExtension>().Any(b => b.CertificateAuthority);
 
+    /// <summary>True when the certificate's key usage allows signing certificates (or it states no key usage at all).</summary>
+    public static bool AllowsCertificateSigning(X509Certificate2 certificate) =>
+        certificate.Extensions.OfType<X509KeyUsageExtension>().All(k => k.KeyUsages.HasFlag(X509KeyUsageFlags.KeyCertSign));
+
     /// <summary>True when the certificate may authenticate both ends of a TLS connection.</summary>
     public static bool HasServerAndClientAuth(X509Certificate2 certificate)
     {

@@ -262,6 +262,22 @@ public sealed class IdentityFileTests : IDisposable
     }
 
     [Fact]
+    public void A_CA_that_may_not_sign_certificates_cannot_be_loaded_to_issue()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=odd CA", key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.CrlSign, true));
+        using var odd = request.CreateSelfSigned(TestPki.Now, TestPki.Now.AddDays(1));
+        File.WriteAllText(_dir.File("ca.crt"), odd.ExportCertificatePem());
+        File.WriteAllText(_dir.File("ca.key"), key.ExportPkcs8PrivateKeyPem());
+
+        var e = Assert.Throws<SwarmException>(() => CertificateAuthority.Load(_dir.File("ca.crt"), _dir.File("ca.key")));
+
+        Assert.Contains($"{_dir.File("ca.crt")}: the CA certificate's key usage does not allow signing certificates", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_certificate_without_a_swarm_role_is_no_identity()
     {
         using var ca = TestPki.Ca();
