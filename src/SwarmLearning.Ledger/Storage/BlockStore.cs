@@ -22,8 +22,10 @@ public sealed partial class BlockStore : IAsyncDisposable, IDisposable
     // positional write per buffer; the fsync after the last write covers them all.
     private const int WriteChunkSize = 4 << 20;
 
-    // ReadFrom reads this many bytes of consecutive records per system call.
-    private const int ReadAheadSize = 1 << 20;
+    // ReadFrom reads consecutive records with one system call per run of InitialReadAhead bytes, doubling up
+    // to MaxReadAhead as the enumeration goes on.
+    private const int InitialReadAhead = 64 << 10;
+    private const int MaxReadAhead = 1 << 20;
 
     private readonly SafeFileHandle _handle;
     private readonly ILogger _logger;
@@ -63,23 +65,6 @@ public sealed partial class BlockStore : IAsyncDisposable, IDisposable
     /// <summary>What opening the store repaired (<see cref="StoreRecovery.IsClean"/> when nothing).</summary>
     public StoreRecovery Recovery { get; }
 
-    /// <summary>The file's length in bytes: the header and every record.</summary>
-    public long Length
-    {
-        get
-        {
-            _indexLock.EnterReadLock();
-            try
-            {
-                return _tail;
-            }
-            finally
-            {
-                _indexLock.ExitReadLock();
-            }
-        }
-    }
-
     /// <summary>Test hook: runs after a batch is written and before its fsync, to inject a disk error there.</summary>
     internal Action? BeforeFlushForTesting { get; set; }
 
@@ -110,6 +95,11 @@ public sealed partial class BlockStore : IAsyncDisposable, IDisposable
             Log.Opened(logger, path, store.Count, tail, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             return store;
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            handle.Dispose();
+            throw new SwarmException($"cannot read the ledger store {path}: {e.Message}", e);
+        }
         catch
         {
             handle.Dispose();
@@ -135,8 +125,9 @@ public sealed partial class BlockStore : IAsyncDisposable, IDisposable
         {
             if (records[i].Length > StoreFormat.MaxRecordLength)
             {
+                var which = records.Count == 1 ? "the record" : $"record {i} of the batch";
                 throw new ArgumentException(
-                    $"record {i} of the batch is {records[i].Length} bytes, over the {StoreFormat.MaxRecordLength}-byte ({StoreFormat.MaxRecordLength >> 20} MiB) limit of a ledger record; nothing was stored",
+                    $"{which} is {records[i].Length} bytes, over the {StoreFormat.MaxRecordLength}-byte ({StoreFormat.MaxRecordLength >> 20} MiB) limit of a ledger record; nothing was stored",
                     nameof(records));
             }
         }
@@ -433,29 +424,45 @@ public sealed partial class BlockStore : IAsyncDisposable, IDisposable
 
     private IEnumerable<(long Height, byte[] Record)> ReadFromIterator(long height)
     {
-        var batch = new List<(long, byte[])>();
-        while (true)
+        // The read-ahead starts small, so that a follower asking for the next few blocks reads little, and doubles
+        // up to its maximum, so that a replay from 0 takes one system call per megabyte.
+        var readAhead = InitialReadAhead;
+        var run = new List<(long Offset, int Start, int Length)>();
+        var buffer = Array.Empty<byte>();
+        try
         {
-            batch.Clear();
-            ReadBatch(height, batch);
-            if (batch.Count == 0)
+            while (true)
             {
-                yield break;
-            }
+                ReadRun(height, readAhead, run, ref buffer);
+                if (run.Count == 0)
+                {
+                    yield break;
+                }
 
-            foreach (var item in batch)
+                // The bytes are this reader's own now: check and copy each record only as it is asked for.
+                foreach (var (offset, start, length) in run)
+                {
+                    yield return (height, CheckedPayload(height, offset, buffer.AsSpan(start, length)));
+                    height++;
+                }
+
+                readAhead = Math.Min(readAhead * 2, MaxReadAhead);
+            }
+        }
+        finally
+        {
+            if (buffer.Length > 0)
             {
-                yield return item;
+                ArrayPool<byte>.Shared.Return(buffer);
             }
-
-            height += batch.Count;
         }
     }
 
-    // Reads consecutive records from a height with one positional read of up to ReadAheadSize bytes (or one
-    // record, if larger), checking each. Nothing is yielded while the index lock is held.
-    private void ReadBatch(long height, List<(long, byte[])> batch)
+    // Reads the consecutive records from a height that fit in readAhead bytes (at least one) with one positional
+    // read, under the index lock so that no truncation can run meanwhile, and lists where each one lies in the buffer.
+    private void ReadRun(long height, int readAhead, List<(long Offset, int Start, int Length)> run, ref byte[] buffer)
     {
+        run.Clear();
         _indexLock.EnterReadLock();
         try
         {
@@ -465,51 +472,55 @@ public sealed partial class BlockStore : IAsyncDisposable, IDisposable
                 return;
             }
 
-            var start = _offsets[(int)height];
+            var first = _offsets[(int)height];
             var last = height;
-            while (last + 1 < _offsets.Count && EndOf(last + 1) - start <= ReadAheadSize)
+            while (last + 1 < _offsets.Count && EndOf(last + 1) - first <= readAhead)
             {
                 last++;
             }
 
-            var size = checked((int)(EndOf(last) - start));
-            var buffer = ArrayPool<byte>.Shared.Rent(size);
-            try
+            var size = checked((int)(EndOf(last) - first));
+            if (buffer.Length < size)
             {
-                var read = 0;
-                while (read < size)
+                if (buffer.Length > 0)
                 {
-                    var n = RandomAccess.Read(_handle, buffer.AsSpan(read, size - read), start + read);
-                    if (n == 0)
-                    {
-                        throw CorruptOnRead(height, start, $"the file ends at byte {start + read}, inside the records it indexed from there");
-                    }
-
-                    read += n;
+                    ArrayPool<byte>.Shared.Return(buffer);
                 }
 
-                for (var h = height; h <= last; h++)
-                {
-                    var offset = _offsets[(int)h];
-                    var frame = buffer.AsSpan((int)(offset - start), (int)(EndOf(h) - offset));
-                    var problem = StoreFormat.CheckFrame(frame);
-                    if (problem is not null)
-                    {
-                        throw CorruptOnRead(h, offset, problem);
-                    }
-
-                    batch.Add((h, frame[StoreFormat.RecordHeaderSize..^StoreFormat.TrailerSize].ToArray()));
-                }
+                buffer = [];
+                buffer = ArrayPool<byte>.Shared.Rent(size);
             }
-            finally
+
+            var read = 0;
+            while (read < size)
             {
-                ArrayPool<byte>.Shared.Return(buffer);
+                var n = RandomAccess.Read(_handle, buffer.AsSpan(read, size - read), first + read);
+                if (n == 0)
+                {
+                    throw CorruptOnRead(height, first, $"the file ends at byte {first + read}, inside the records indexed from there");
+                }
+
+                read += n;
+            }
+
+            for (var h = height; h <= last; h++)
+            {
+                var offset = _offsets[(int)h];
+                run.Add((offset, (int)(offset - first), (int)(EndOf(h) - offset)));
             }
         }
         finally
         {
             _indexLock.ExitReadLock();
         }
+    }
+
+    private byte[] CheckedPayload(long height, long offset, ReadOnlySpan<byte> frame)
+    {
+        var problem = StoreFormat.CheckFrame(frame);
+        return problem is null
+            ? frame[StoreFormat.RecordHeaderSize..^StoreFormat.TrailerSize].ToArray()
+            : throw CorruptOnRead(height, offset, problem);
     }
 
     private LedgerStoreCorruptException CorruptOnRead(long height, long offset, string problem) =>

@@ -404,7 +404,7 @@ public sealed class BlockStoreTests : IDisposable
         });
         Assert.Equal(5, replay.Height);
         Assert.Equal(offsets[5], replay.Offset);
-        Assert.Empty(replayed);  // the damaged record is in the first read-ahead batch, which is checked whole first
+        Assert.Equal([0L, 1, 2, 3, 4], replayed);  // every record before the damaged one is delivered
     }
 
     [Fact]
