@@ -408,6 +408,25 @@ public sealed class BlockStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task A_file_cut_short_under_an_open_store_is_reported_on_read()
+    {
+        var payloads = Enumerable.Range(0, 3).Select(h => StoreFiles.Payload(h)).ToList();
+        await using var store = BlockStore.Open(_store);
+        await store.AppendAsync(payloads.Select(p => (ReadOnlyMemory<byte>)p).ToList());
+        var (offsets, length) = StoreFiles.Layout(payloads);
+
+        StoreFiles.CutUnderLock(FilePath, length - 3);
+
+        var read = Assert.Throws<LedgerStoreCorruptException>(() => store.Read(2));
+        Assert.Equal(2, read.Height);
+        Assert.Equal(offsets[2], read.Offset);
+        Assert.Contains("the file ends", read.Message, StringComparison.Ordinal);
+        Assert.Equal(payloads[1], store.Read(1));
+        var replay = Assert.Throws<LedgerStoreCorruptException>(() => store.ReadFrom(0).ToList());
+        Assert.Equal(0, replay.Height);  // the first run of records reaches past the end
+    }
+
+    [Fact]
     public async Task ReadFrom_starts_anywhere_and_sees_records_appended_while_it_runs()
     {
         var payloads = Enumerable.Range(0, 6).Select(h => StoreFiles.Payload(h)).ToList();

@@ -111,9 +111,17 @@ internal static class StoreFiles
         }
     }
 
+    /// <summary>Cuts a file that an open store holds locked, as another program could.</summary>
+    public static void CutUnderLock(string path, long length) =>
+        Assert.True(NativeMethods.truncate(path, length) == 0, $"truncate {path}: errno {Marshal.GetLastPInvokeError()}");
+
     private static class NativeMethods
     {
-#pragma warning disable SYSLIB1054 // three test-only calls do not justify AllowUnsafeBlocks
+#pragma warning disable SYSLIB1054 // LibraryImport would need AllowUnsafeBlocks; a few test-only calls do not justify it
+        [DllImport("libc", SetLastError = true, BestFitMapping = false, ThrowOnUnmappableChar = true)]
+        [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+        public static extern int truncate([MarshalAs(UnmanagedType.LPUTF8Str)] string path, long length);
+
         [DllImport("libc", SetLastError = true, BestFitMapping = false, ThrowOnUnmappableChar = true)]
         [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
         public static extern int open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
