@@ -52,7 +52,16 @@ internal sealed partial class ContractEngine
         }
 
         ValidateDefaults(payload.Defaults);
-        var trust = new SwarmTrust(authorities);
+        SwarmTrust trust;
+        try
+        {
+            trust = new SwarmTrust(authorities);
+        }
+        catch (SwarmException e)
+        {
+            throw new TransactionRejectedException($"genesis: authorities: {e.Message}", e);
+        }
+
         var chainId = genesis.Id.AsSpan().ToArray();
         var state = new LedgerState(payload, chainId, administrators, trust) { Time = time };
         var orderer = ValidateRegistration(state, genesis.Sender, payload.Orderer, "genesis: orderer");

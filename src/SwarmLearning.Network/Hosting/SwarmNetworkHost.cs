@@ -33,12 +33,13 @@ public static class SwarmNetworkHost
         builder.Services.AddSingleton(sp => SwarmNetworkNode.Open(options, identity, trust, sp.GetRequiredService<ILoggerFactory>(), sp.GetService<TimeProvider>()));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SwarmNetworkNode>());
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
-        builder.WebHost.ConfigureKestrel(kestrel =>
+        builder.WebHost.ConfigureKestrel((context, kestrel) =>
         {
+            var tlsLogger = kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("SwarmLearning.Network.Tls");
             var address = IPAddress.Parse(options.ListenAddress);
             foreach (var port in new[] { options.ApiPort, options.PeerPort })
             {
-                kestrel.Listen(address, port, listen => listen.UseHttps(https => SwarmTls.ConfigureServer(https, identity, trust)));
+                kestrel.Listen(address, port, listen => listen.UseHttps(https => SwarmTls.ConfigureServer(https, identity, trust, tlsLogger)));
             }
 
             kestrel.Limits.MaxRequestBodySize = Ledger.Transactions.Transaction.MaxEncodedSize + 4096;

@@ -145,7 +145,7 @@ public sealed partial class SwarmNetworkNode : BackgroundService
             return;
         }
 
-        using var http = PeerHttp.CreateClient(Identity, Trust);
+        using var http = PeerHttp.CreateClient(Identity, Trust, _loggerFactory.CreateLogger("SwarmLearning.Network.Tls"));
         _replicator = new Replicator(Chain, http, Options, _loggerFactory.CreateLogger<Replicator>());
         _orderer = new ForwardingOrderer(Chain, http, Options.SubmitTimeout, _loggerFactory.CreateLogger<ForwardingOrderer>());
         tasks.Add(_replicator.RunAsync(stoppingToken));
