@@ -1,4 +1,3 @@
-using System.Text;
 using SwarmLearning.Ledger.Storage;
 
 namespace SwarmLearning.Ledger.Tests.Storage;
@@ -9,7 +8,7 @@ public sealed class Crc32CTests
     [Fact]
     public void The_check_value_of_123456789_is_E3069283()
     {
-        Assert.Equal(0xE3069283u, Crc32C.Compute(Encoding.ASCII.GetBytes("123456789")));
+        Assert.Equal(0xE3069283u, Crc32C.Compute("123456789"u8));
         Assert.Equal(0u, Crc32C.Compute([]));
     }
 
