@@ -13,6 +13,7 @@ namespace SwarmLearning.Ledger.Tests.Storage;
 public sealed class BlockStoreCrashTests : IDisposable
 {
     private const int Rounds = 5;
+    private const int AppendsAhead = 2;
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
     private readonly TempDirectory _dir = new();
     private readonly ITestOutputHelper _output;
@@ -48,9 +49,13 @@ public sealed class BlockStoreCrashTests : IDisposable
                 Assert.True(reopenedCount > acknowledged, $"round {round}: the store reopened with {reopenedCount} records, but height {acknowledged} had been acknowledged");
                 _output.WriteLine($"round {round}: reopened with {reopenedCount} records, cut {open[2]} torn bytes; killing after {killAfter} acks");
 
+                // Two appends of credit ahead, one more per acknowledgement read: when the kill comes, the writer
+                // is inside one of its next two appends (or has just finished them).
+                await GrantAsync(child, AppendsAhead);
                 for (var acks = 0; acks < killAfter; acks++)
                 {
                     acknowledged = Math.Max(acknowledged, ParseAck(await ReadLineAsync(child, errors)));
+                    await GrantAsync(child, 1);
                 }
 
                 child.Kill();  // SIGKILL on Unix: no handler runs, no buffer is flushed
@@ -97,6 +102,7 @@ public sealed class BlockStoreCrashTests : IDisposable
 
         var start = new ProcessStartInfo(host)
         {
+            RedirectStandardInput = true,  // credits for appends; the writer exits when it closes, should this process die
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
@@ -104,6 +110,12 @@ public sealed class BlockStoreCrashTests : IDisposable
         start.ArgumentList.Add(typeof(CrashWriter).Assembly.Location);
         start.Environment[CrashWriter.Variable] = directory;
         return Process.Start(start) ?? throw new InvalidOperationException($"could not start {host}");
+    }
+
+    private static async Task GrantAsync(Process child, int appends)
+    {
+        await child.StandardInput.WriteLineAsync(appends.ToString(CultureInfo.InvariantCulture));
+        await child.StandardInput.FlushAsync();
     }
 
     private static async Task<string> ReadLineAsync(Process child, StringBuilder errors)

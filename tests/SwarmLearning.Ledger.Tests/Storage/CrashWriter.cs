@@ -8,25 +8,41 @@ namespace SwarmLearning.Ledger.Tests.Storage;
 /// or in batches) and prints <c>acked HEIGHT</c> after each append completes, until it is killed. Record contents
 /// depend on the height alone (<see cref="StoreFiles.Payload"/>), so the parent can check every byte.
 /// </summary>
+/// <remarks>
+/// Each append needs a credit, one per line the parent writes to standard input (a number of credits). The parent
+/// keeps the writer a couple of appends ahead of the acknowledgements it has read, so that the kill lands in the
+/// middle of the writer's work and not thousands of records after the moment the parent chose; and end of input
+/// (the parent is gone) ends the writer, so it never runs on alone.
+/// </remarks>
 internal static class CrashWriter
 {
     public const string Variable = "SWARM_LEDGER_CRASH_WRITER";
 
-    /// <summary>Records up to 256 KiB and batches up to 8 make writes of up to 2 MiB, which a kill can cut.</summary>
-    public const int MaxLength = 256 << 10;
-
-    // Bounds so that an orphaned writer stops by itself.
-    private const int MaxRecords = 20_000;
-    private static readonly TimeSpan MaxTime = TimeSpan.FromMinutes(2);
+    /// <summary>
+    /// Records up to 64 KiB in batches up to 8 make writes of up to half a MiB, long enough for a kill to land inside
+    /// one now and then.
+    /// </summary>
+    public const int MaxLength = 64 << 10;
 
     public static async Task<int> RunAsync(string directory)
     {
+        using var credits = new SemaphoreSlim(0);
+        _ = Task.Run(async () =>
+        {
+            while (await Console.In.ReadLineAsync() is { } line)
+            {
+                credits.Release(int.Parse(line, System.Globalization.CultureInfo.InvariantCulture));
+            }
+
+            Environment.Exit(3);
+        });
+
         await using var store = BlockStore.Open(directory);
         await Console.Out.WriteLineAsync($"open {store.Count} {store.Recovery.TornBytesCut}");
         var random = new Random();
-        var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        while (store.Count < MaxRecords && System.Diagnostics.Stopwatch.GetElapsedTime(started) < MaxTime)
+        while (true)
         {
+            await credits.WaitAsync();
             var first = store.Count;
             var n = random.Next(1, 9);
             if (n == 1)
@@ -40,8 +56,6 @@ internal static class CrashWriter
 
             await Console.Out.WriteLineAsync($"acked {first + n - 1}");
         }
-
-        return 0;
     }
 }
 

@@ -8,7 +8,7 @@ public sealed class Crc32CTests
     [Fact]
     public void The_check_value_of_123456789_is_E3069283()
     {
-        Assert.Equal(0xE3069283u, Crc32C.Compute(System.Text.Encoding.ASCII.GetBytes("123456789")));
+        Assert.Equal(0xE3069283u, Crc32C.Compute("123456789"u8));
         Assert.Equal(0u, Crc32C.Compute([]));
     }
 
