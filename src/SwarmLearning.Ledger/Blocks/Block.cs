@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using SwarmLearning.Identity;
-using SwarmLearning.Ledger.Encoding;
+using SwarmLearning.Ledger.Serialization;
 using SwarmLearning.Ledger.Transactions;
 
 namespace SwarmLearning.Ledger.Blocks;

@@ -1,5 +1,5 @@
 using SwarmLearning.Identity;
-using SwarmLearning.Ledger.Encoding;
+using SwarmLearning.Ledger.Serialization;
 
 namespace SwarmLearning.Ledger.Contracts;
 

@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using SwarmLearning.Identity;
 using SwarmLearning.Ledger.Contracts;
-using SwarmLearning.Ledger.Encoding;
+using SwarmLearning.Ledger.Serialization;
 using SwarmLearning.Ledger.Transactions;
 using SwarmLearning.Network.Hosting;
 

@@ -4,7 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using SwarmLearning.Identity;
 using SwarmLearning.Ledger.Contracts;
-using SwarmLearning.Ledger.Encoding;
+using SwarmLearning.Ledger.Serialization;
 using SwarmLearning.Ledger.Ordering;
 using SwarmLearning.Ledger.Transactions;
 using SwarmLearning.Network.Api;

@@ -63,7 +63,7 @@ public static class SwarmNetworkHost
                 context.Response.StatusCode = StatusCodes.Status404NotFound;
                 await context.Response.WriteAsJsonAsync(
                     new ApiError("notFound", onPeerPort ? "the peer port serves /peer/v1/ only; the API is on the API port" : "/peer/ paths are served on the peer port only"),
-                    Ledger.Encoding.LedgerJson.Options).ConfigureAwait(false);
+                    Ledger.Serialization.LedgerJson.Options).ConfigureAwait(false);
                 return;
             }
 

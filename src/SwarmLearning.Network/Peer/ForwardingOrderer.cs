@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using Microsoft.Extensions.Logging;
 using SwarmLearning.Ledger.Chain;
 using SwarmLearning.Ledger.Contracts;
-using SwarmLearning.Ledger.Encoding;
+using SwarmLearning.Ledger.Serialization;
 using SwarmLearning.Ledger.Ordering;
 using SwarmLearning.Ledger.Transactions;
 using SwarmLearning.Network.Api;

@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using SwarmLearning.Ledger.Encoding;
+using SwarmLearning.Ledger.Serialization;
 using SwarmLearning.Ledger.Transactions;
 using SwarmLearning.Network.Api;
 using SwarmLearning.Network.Hosting;

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 using SwarmLearning.Identity;
 using SwarmLearning.Ledger.Blocks;
 using SwarmLearning.Ledger.Chain;
-using SwarmLearning.Ledger.Encoding;
+using SwarmLearning.Ledger.Serialization;
 
 namespace SwarmLearning.Network.Peer;
 

@@ -113,11 +113,11 @@ public sealed class ChainVerifierTests : IDisposable
     public void Transactions_and_blocks_refuse_truncated_or_padded_encodings()
     {
         var tx = _swarm.Heartbeat(_swarm.Sentinel).Encoded.ToArray();
-        Assert.Throws<Encoding.LedgerFormatException>(() => Transaction.Decode(tx.AsSpan(0, tx.Length - 1)));
-        Assert.Throws<Encoding.LedgerFormatException>(() => Transaction.Decode(tx.Append((byte)0).ToArray()));
-        Assert.Contains("magic", Assert.Throws<Encoding.LedgerFormatException>(() => Transaction.Decode("nope, not a transaction"u8)).Message, StringComparison.Ordinal);
+        Assert.Throws<Serialization.LedgerFormatException>(() => Transaction.Decode(tx.AsSpan(0, tx.Length - 1)));
+        Assert.Throws<Serialization.LedgerFormatException>(() => Transaction.Decode(tx.Append((byte)0).ToArray()));
+        Assert.Contains("magic", Assert.Throws<Serialization.LedgerFormatException>(() => Transaction.Decode("nope, not a transaction"u8)).Message, StringComparison.Ordinal);
         var block = _swarm.Head.Encoded.ToArray();
-        Assert.Throws<Encoding.LedgerFormatException>(() => Block.Decode(block.AsMemory(0, block.Length - 1)));
-        Assert.Throws<Encoding.LedgerFormatException>(() => Block.Decode(block.Append((byte)1).ToArray()));
+        Assert.Throws<Serialization.LedgerFormatException>(() => Block.Decode(block.AsMemory(0, block.Length - 1)));
+        Assert.Throws<Serialization.LedgerFormatException>(() => Block.Decode(block.Append((byte)1).ToArray()));
     }
 }

@@ -204,6 +204,6 @@ public sealed class MembershipContractTests : IDisposable
         _swarm.RegisterSl(1);
         Assert.NotEqual(before, _swarm.State.ComputeHash());
         Assert.Equal(before, copy.ComputeHash()); // the copy is independent
-        _ = JsonSerializer.Serialize(_swarm.State, Encoding.LedgerJson.Options); // the API can show the state
+        _ = JsonSerializer.Serialize(_swarm.State, Serialization.LedgerJson.Options); // the API can show the state
     }
 }

@@ -2,7 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using SwarmLearning.Identity;
 
-namespace SwarmLearning.Ledger.Encoding;
+namespace SwarmLearning.Ledger.Serialization;
 
 /// <summary>The JSON settings of the SN API, shared by servers and clients: camelCase, enums as strings, fingerprints as hex.</summary>
 public static class LedgerJson

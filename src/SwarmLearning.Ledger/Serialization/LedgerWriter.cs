@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using SwarmLearning.Identity;
 
-namespace SwarmLearning.Ledger.Encoding;
+namespace SwarmLearning.Ledger.Serialization;
 
 /// <summary>
 /// Writes the ledger's canonical binary encoding: little-endian integers, u16-length UTF-8 strings, u32-length byte

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using SwarmLearning.Identity;
 
-namespace SwarmLearning.Ledger.Encoding;
+namespace SwarmLearning.Ledger.Serialization;
 
 /// <summary>
 /// Reads the canonical binary encoding written by <see cref="LedgerWriter"/>, strictly: a short buffer, an invalid
