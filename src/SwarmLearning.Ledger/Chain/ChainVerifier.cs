@@ -95,8 +95,8 @@ internal sealed class ChainVerifier
 
         if (block.Orderer != state.Orderer)
         {
-            var name = state.Members.TryGetValue(block.Orderer, out var m) ? $"'{m.Name}'" : block.Orderer.Short;
-            throw Refuse(block, $"signed by {name}, which is not this swarm's orderer");
+            var name = state.Members.TryGetValue(block.Orderer, out var m) ? $"'{m.Name}' ({block.Orderer})" : block.Orderer.ToString();
+            throw Refuse(block, $"it names {name} as its orderer, but this swarm's orderer is '{state.Members[state.Orderer].Name}' ({state.Orderer})");
         }
 
         if (!block.VerifySignature(OrdererKey(state)))

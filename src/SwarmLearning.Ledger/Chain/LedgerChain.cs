@@ -102,7 +102,7 @@ public sealed partial class LedgerChain : IAsyncDisposable
             catch (SwarmException e) when (e is BlockRejectedException or Serialization.LedgerFormatException)
             {
                 throw new LedgerCorruptException(height, Directory,
-                    $"the stored chain in {Directory} is invalid at height {height}: {e.Message}. The SN refuses to start on a modified ledger: restore the directory from a backup, or delete it to resync this SN from its peers (not the sentinel's: it holds the only copy in the embedded mode).", e);
+                    $"the stored chain in {Directory} is invalid at height {height}: {e.Message}. The SN refuses to start on a modified ledger: restore the directory from a backup, or, on a follower SN, delete it to resync from its peers (the sentinel cannot resync: in the embedded mode restore its directory).", e);
             }
         }
 

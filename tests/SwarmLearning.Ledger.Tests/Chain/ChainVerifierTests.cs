@@ -49,7 +49,7 @@ public sealed class ChainVerifierTests : IDisposable
         var rogue = _swarm.Identity("sn9", SwarmRole.Sn);
         _swarm.Apply(TestSwarm.T0 + 1, _swarm.Register(rogue));
         var e = Refuse(Next(rogue, TestSwarm.T0 + 10, [_swarm.Heartbeat(rogue)]));
-        Assert.Contains("not this swarm's orderer", e.Message, StringComparison.Ordinal);
+        Assert.Contains("this swarm's orderer is 'sn0'", e.Message, StringComparison.Ordinal);
         Assert.Equal(2, e.Height);
     }
 
