@@ -194,7 +194,14 @@ internal sealed partial class ContractEngine
             throw new TransactionRejectedException(RejectionKind.Conflict, $"training.end: '{sender.Name}' never joined a round of '{contract.Name}'");
         }
 
-        contract.Finished[sender.Fingerprint] = mode;
+        if (!double.IsFinite(payload.Weight) || payload.Weight is < 0 or > 1e12)
+        {
+            throw new TransactionRejectedException($"training.end: weight {payload.Weight} must be a finite number from 0 to 1e12");
+        }
+
+        // An inactive node stays a participant but contributes nothing (HPE forces its weightage to 0).
+        var weight = mode == "inactive" ? 0 : payload.Weight;
+        contract.Finished[sender.Fingerprint] = new FinishedRecord(mode, weight, payload.MakeMeAdmin, state.Time);
         events.Add(new LedgerEvent(state.Height, state.Time, "training.ended", contract.Name, contract.Round.Number, sender.Fingerprint.ToString(),
             $"'{sender.Name}' ended its local training ({mode}); {contract.Finished.Count} of {contract.Joined.Count} done"));
         if (contract.Joined.All(contract.Finished.ContainsKey))
@@ -251,7 +258,10 @@ internal sealed partial class ContractEngine
         }
 
         var minPeers = round.Ready.Values.Max(r => r.MinPeers);
-        if (round.Ready.Count < minPeers)
+
+        // Nodes that ended their training take part in every round an unfinished node starts, while they are active.
+        var finished = contract.Finished.Where(f => !round.Ready.ContainsKey(f.Key) && state.IsActive(f.Key)).ToList();
+        if (round.Ready.Count + finished.Count < minPeers)
         {
             round.QuorumAt = null;
             return;
@@ -265,10 +275,16 @@ internal sealed partial class ContractEngine
             return;
         }
 
-        var order = round.Ready.Where(r => r.Value.MakeMeAdmin && state.IsActive(r.Key)).Select(r => r.Key).ToList();
+        var order = round.Ready.Where(r => r.Value.MakeMeAdmin && state.IsActive(r.Key)).Select(r => r.Key)
+            .Concat(finished.Where(f => f.Value.MakeMeAdmin).Select(f => f.Key)).ToList();
         if (order.Count == 0)
         {
-            return; // no ready node may lead: the round stays open until one can
+            return; // no participant may lead: the round stays open until one can
+        }
+
+        foreach (var (f, end) in finished)
+        {
+            round.Ready.Add(f, new ReadyRecord(end.Weight, 1, end.MakeMeAdmin, state.Time));
         }
 
         order.Sort((a, b) => LeaderRank(contract.Name, round.Number, a).CompareTo(LeaderRank(contract.Name, round.Number, b)));

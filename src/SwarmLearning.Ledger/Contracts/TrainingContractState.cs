@@ -53,8 +53,11 @@ public sealed class TrainingContractState
     /// <summary>SL nodes that were ready for a round of this contract since it was created or reset.</summary>
     public SortedSet<Fingerprint> Joined { get; private set; } = [];
 
-    /// <summary>SL nodes whose local training ended, with their <c>checkinModelOnTrainEnd</c> mode.</summary>
-    public SortedDictionary<Fingerprint, string> Finished { get; private set; } = [];
+    /// <summary>
+    /// SL nodes whose local training ended, with their <c>checkinModelOnTrainEnd</c> mode. While they stay active they
+    /// take part in every round that closes, with the weight they ended with, until the contract completes.
+    /// </summary>
+    public SortedDictionary<Fingerprint, FinishedRecord> Finished { get; private set; } = [];
 
     /// <summary>Each ML node's last progress report.</summary>
     public SortedDictionary<Fingerprint, ProgressRecord> Progress { get; private set; } = [];
@@ -64,7 +67,7 @@ public sealed class TrainingContractState
         var copy = (TrainingContractState)MemberwiseClone();
         copy.Round = Round.Clone();
         copy.Joined = [.. Joined];
-        copy.Finished = new SortedDictionary<Fingerprint, string>(Finished);
+        copy.Finished = new SortedDictionary<Fingerprint, FinishedRecord>(Finished);
         copy.Progress = new SortedDictionary<Fingerprint, ProgressRecord>(Progress);
         return copy;
     }
@@ -97,10 +100,13 @@ public sealed class TrainingContractState
         }
 
         w.WriteU32((uint)Finished.Count);
-        foreach (var (f, mode) in Finished)
+        foreach (var (f, finished) in Finished)
         {
             w.WriteFingerprint(f);
-            w.WriteString(mode);
+            w.WriteString(finished.Mode);
+            w.WriteF64(finished.Weight);
+            w.WriteBool(finished.MakeMeAdmin);
+            w.WriteI64(finished.At);
         }
 
         w.WriteU32((uint)Progress.Count);
@@ -213,6 +219,9 @@ public sealed class RoundState
 
 /// <summary>A node's ready declaration.</summary>
 public sealed record ReadyRecord(double Weight, int MinPeers, bool MakeMeAdmin, long At);
+
+/// <summary>A node's end of training: its <c>checkinModelOnTrainEnd</c> mode and the weight it contributes with from then on.</summary>
+public sealed record FinishedRecord(string Mode, double Weight, bool MakeMeAdmin, long At);
 
 /// <summary>A participant's submitted model.</summary>
 public sealed record SubmissionRecord(string ModelHash, long Size, long At);

@@ -179,6 +179,12 @@ public sealed record TrainingEndPayload
 
     /// <summary><c>snapshot</c>, <c>active</c> or <c>inactive</c> (HPE's <c>checkinModelOnTrainEnd</c>).</summary>
     public required string Mode { get; init; }
+
+    /// <summary>Its merge weight in the rounds it takes part in from now on (0 is forced for <c>inactive</c>).</summary>
+    public double Weight { get; init; } = 1;
+
+    /// <summary>False keeps it out of the leader order of those rounds.</summary>
+    public bool MakeMeAdmin { get; init; } = true;
 }
 
 /// <summary>A task, in HPE's task schema.</summary>

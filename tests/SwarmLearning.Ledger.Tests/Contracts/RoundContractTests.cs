@@ -305,6 +305,28 @@ public sealed class RoundContractTests : IDisposable
     }
 
     [Fact]
+    public void Nodes_that_ended_training_take_part_in_later_rounds_with_their_end_weight_but_start_none()
+    {
+        var ids = CompleteFirstRound(3);
+        TrainingEndPayload End(string mode, double weight) => new() { Contract = LedgerDefaults.HpeDefaultContract, Mode = mode, Weight = weight };
+        Heartbeats(T(3.5), ids);
+        _swarm.Apply(T(4), _swarm.Tx(ids[0], TransactionTypes.TrainingEnd, End("snapshot", 2), PayloadJson.Default.TrainingEndPayload),
+            _swarm.Tx(ids[1], TransactionTypes.TrainingEnd, End("inactive", 5), PayloadJson.Default.TrainingEndPayload));
+        Heartbeats(T(5.5), ids);
+        Assert.Equal(RoundPhase.Collecting, _swarm.Contract().Round.Phase);
+        Assert.Empty(_swarm.Contract().Round.Ready); // finished nodes alone never start a round
+
+        _swarm.Apply(T(6), _swarm.Ready(ids[2], 2, minPeers: 3, weight: 7));
+        var round = _swarm.Contract().Round;
+        Assert.Equal(RoundPhase.Closed, round.Phase); // the only unfinished node is ready: no full-quorum wait
+        Assert.Equal(3, round.Participants.Count);
+        Assert.Equal(2, round.Ready[ids[0].Fingerprint].Weight);
+        Assert.Equal(0, round.Ready[ids[1].Fingerprint].Weight); // inactive contributes nothing
+        Assert.Equal(7, round.Ready[ids[2].Fingerprint].Weight);
+        Assert.Equal(ContractStatus.Running, _swarm.Contract().Status);
+    }
+
+    [Fact]
     public void Contracts_are_created_by_SWCI_or_administrators_once_per_name()
     {
         var swci = _swarm.Identity("ctl", SwarmRole.Swci);
