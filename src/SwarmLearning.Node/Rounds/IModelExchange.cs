@@ -1,0 +1,46 @@
+using SwarmLearning.Ledger.Contracts;
+using SwarmLearning.Tensors;
+
+namespace SwarmLearning.Node.Rounds;
+
+/// <summary>
+/// How models move between SL nodes: a node publishes a model (keeps it, serves it by its hash), and fetches a peer's
+/// model by the hash the ledger recorded, verifying the hash before it is used. An SL node backs it with its model
+/// store and HTTPS file server (mutual TLS, ledger members only); the simulation with direct reads.
+/// </summary>
+public interface IModelExchange
+{
+    /// <summary>Stores <paramref name="model"/> as safetensors and serves it to peers; returns its SHA-256 and size.</summary>
+    Task<PublishedModel> PublishAsync(TensorModel model, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Fetches the model with SHA-256 <paramref name="sha256"/> from <paramref name="peer"/>, verifies the hash and the
+    /// file (names, shapes, finite values) and returns it. Throws <see cref="ModelExchangeException"/> saying why when
+    /// the peer is unreachable, does not have it, or serves something else.
+    /// </summary>
+    Task<TensorModel> FetchAsync(MemberState peer, string sha256, long size, CancellationToken cancellationToken);
+}
+
+/// <summary>A published model: its SHA-256 (lowercase hex) and size in bytes.</summary>
+public sealed record PublishedModel(string Sha256, long Size);
+
+/// <summary>A model could not be fetched or failed verification; the message names the peer and the reason.</summary>
+public sealed class ModelExchangeException : SwarmException
+{
+    /// <summary>Creates the error.</summary>
+    public ModelExchangeException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the error with its cause.</summary>
+    public ModelExchangeException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+
+    /// <summary>Creates the error with no message; prefer the overloads that say why.</summary>
+    public ModelExchangeException()
+    {
+    }
+}

@@ -1,0 +1,548 @@
+using System.Diagnostics;
+using SwarmLearning.Identity;
+using SwarmLearning.Ledger.Contracts;
+using SwarmLearning.Ledger.Transactions;
+using SwarmLearning.Merging;
+using SwarmLearning.Node.Sessions;
+using SwarmLearning.Tensors;
+
+namespace SwarmLearning.Node.Rounds;
+
+// The round protocol (docs/protocol.md): ready → the participant set closes → every participant publishes its model
+// and records its hash → the leader fetches, verifies and merges the submissions and records the merged hash →
+// everyone fetches the merged model, verifies it and goes on from it. Leadership is whatever the ledger says at the
+// latest block: a node that loses it (failover) stops merging; a node that gains it starts.
+public sealed partial class SwarmSession
+{
+    private string? _lastMergedSha;
+    private double _bestLoss = double.PositiveInfinity;
+
+    /// <summary>The SHA-256 of the last merged model this node loaded, if any.</summary>
+    public string? LastMergedSha256 => _lastMergedSha;
+
+    /// <summary>
+    /// The initial sync (HPE's <c>on_train_begin</c>): when the contract has merged before (this node joins late or
+    /// restarts), the latest merged model; otherwise a round over everyone's initial weights, so all nodes start from
+    /// the same model.
+    /// </summary>
+    public async Task<SyncResult> BeginAsync(TensorModel initial, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(initial);
+        var contract = RequireContract(_ledger.State);
+        if (contract.Status == ContractStatus.Completed)
+        {
+            throw new SwarmException($"training contract '{contract.Name}' has completed; reset it (swarm ctl reset contract, HPE's RESET CONTRACT) to train again");
+        }
+
+        if (contract.LastMerged is { } last)
+        {
+            Log.JoiningLate(_logger, contract.Name, last.Round, last.Round + 1);
+            var model = await FetchMergedAsync(last, cancellationToken).ConfigureAwait(false);
+            return new SyncResult(model, last.Round, last.ModelHash, Contributed: false, TrainingOver: false);
+        }
+
+        return await SyncAsync(initial, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// One sync (every <see cref="SyncInterval"/> batches): takes part in the contract's current round with
+    /// <paramref name="local"/> and returns the merged model. A node that arrives when the round has already closed
+    /// without it loads that round's merged model and joins the next one.
+    /// </summary>
+    public async Task<SyncResult> SyncAsync(TensorModel local, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(local);
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var state = _ledger.State;
+            var contract = RequireContract(state);
+            var round = contract.Round;
+            if (contract.Status == ContractStatus.Completed)
+            {
+                return await OverAsync(contract, local, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (round.Phase == RoundPhase.Closed && round.Participants.Contains(_ledger.Self))
+            {
+                return await ParticipateAsync(contract.Name, round.Number, local, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (round.Phase == RoundPhase.Closed)
+            {
+                // The round runs without this node: catch up on its result and join the next one.
+                var number = round.Number;
+                Log.RoundWithoutUs(_logger, contract.Name, number);
+                var merged = await WaitForMergeAsync(contract.Name, number, cancellationToken).ConfigureAwait(false);
+                if (merged is null)
+                {
+                    continue;
+                }
+
+                var model = await FetchMergedAsync(merged, cancellationToken).ConfigureAwait(false);
+                return new SyncResult(model, merged.Round, merged.ModelHash, Contributed: false, TrainingOver: false);
+            }
+
+            if (!round.Ready.ContainsKey(_ledger.Self))
+            {
+                try
+                {
+                    await _ledger.SubmitAsync(TransactionTypes.RoundReady, new ReadyPayload
+                    {
+                        Contract = contract.Name,
+                        Round = round.Number,
+                        Weight = Options.NodeWeightage,
+                        MinPeers = Options.MinPeers,
+                        MakeMeAdmin = Options.MakeMeAdmin,
+                    }, PayloadJson.Default.ReadyPayload, cancellationToken).ConfigureAwait(false);
+                }
+                catch (TransactionRejectedException e) when (e.Kind == RejectionKind.Conflict)
+                {
+                    continue; // the round moved on between reading the state and the block: look again
+                }
+            }
+
+            await WaitForCloseAsync(contract.Name, round.Number, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Reports progress to the ledger and, with adaptive sync, sets the next interval from the loss; returns it.</summary>
+    public async Task<int> ReportProgressAsync(TrainingProgress progress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(progress);
+        if (!double.IsFinite(progress.Loss) || !double.IsFinite(progress.Metric))
+        {
+            Log.NonFiniteProgress(_logger, progress.Loss, progress.Metric);
+            return SyncInterval;
+        }
+
+        if (Options.UseAdaptiveSync)
+        {
+            SyncInterval = NextAdaptiveInterval(SyncInterval, progress.Loss);
+        }
+
+        await _ledger.SubmitAsync(TransactionTypes.Progress, new ProgressPayload
+        {
+            Contract = Options.TrainingContract,
+            Loss = progress.Loss,
+            Metric = progress.Metric,
+            EpochsDone = progress.EpochsDone,
+            TotalEpochs = progress.TotalEpochs,
+        }, PayloadJson.Default.ProgressPayload, cancellationToken).ConfigureAwait(false);
+        return SyncInterval;
+    }
+
+    /// <summary>
+    /// The adaptive sync rule: while the validation loss improves on the best so far (by more than 0.1 %), sync less
+    /// often (× 1.5, up to 8 × syncFrequency); when it does not, sync more often (× 0.5, down to syncFrequency / 4,
+    /// at least 1).
+    /// </summary>
+    internal int NextAdaptiveInterval(int current, double loss)
+    {
+        var cap = Options.SyncFrequency * 8;
+        var floor = Math.Max(1, Options.SyncFrequency / 4);
+        int next;
+        if (loss < _bestLoss * (1 - 1e-3))
+        {
+            next = Math.Min(cap, (int)Math.Ceiling(current * 1.5));
+        }
+        else
+        {
+            next = Math.Max(floor, current / 2);
+        }
+
+        _bestLoss = Math.Min(_bestLoss, loss);
+        return next;
+    }
+
+    /// <summary>
+    /// The end of local training (HPE's <c>on_train_end</c>): a last round with the final local model, then the node
+    /// records its <c>checkinModelOnTrainEnd</c> mode and takes part in every later round (contributing its snapshot,
+    /// the latest merged model, or nothing) until every node has ended. Returns the final swarm model, the same on
+    /// every node.
+    /// </summary>
+    public async Task<SyncResult> EndAsync(TensorModel local, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(local);
+        var result = await SyncAsync(local, cancellationToken).ConfigureAwait(false);
+        if (result.TrainingOver)
+        {
+            return result;
+        }
+
+        var mode = Options.CheckinModelOnTrainEnd;
+        var contribution = mode == CheckinMode.Snapshot ? local : result.Model;
+        await _ledger.SubmitAsync(TransactionTypes.TrainingEnd, new TrainingEndPayload
+        {
+            Contract = Options.TrainingContract,
+            Mode = mode.ToString().ToLowerInvariant(),
+            Weight = mode == CheckinMode.Inactive ? 0 : Options.NodeWeightage,
+            MakeMeAdmin = Options.MakeMeAdmin,
+        }, PayloadJson.Default.TrainingEndPayload, cancellationToken).ConfigureAwait(false);
+        Log.TrainingEnded(_logger, Options.TrainingContract, mode.ToString().ToLowerInvariant());
+
+        var lastLog = _time.GetTimestamp();
+        while (true)
+        {
+            var state = _ledger.State;
+            var contract = RequireContract(state);
+            if (contract.Status == ContractStatus.Completed)
+            {
+                return await OverAsync(contract, result.Model, cancellationToken).ConfigureAwait(false);
+            }
+
+            var round = contract.Round;
+            if (round.Phase == RoundPhase.Closed && round.Participants.Contains(_ledger.Self))
+            {
+                result = await ParticipateAsync(contract.Name, round.Number, contribution, cancellationToken).ConfigureAwait(false);
+                if (mode == CheckinMode.Active)
+                {
+                    contribution = result.Model;
+                }
+
+                continue;
+            }
+
+            if (_time.GetElapsedTime(lastLog) >= WaitLogInterval)
+            {
+                Log.WaitingForOthers(_logger, contract.Name, contract.Finished.Count, contract.Joined.Count);
+                lastLog = _time.GetTimestamp();
+            }
+
+            await WaitForBlockAsync(state.Height, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc/>
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    private async Task<SyncResult> OverAsync(TrainingContractState contract, TensorModel fallback, CancellationToken cancellationToken)
+    {
+        if (contract.LastMerged is not { } last)
+        {
+            return new SyncResult(fallback, 0, "", Contributed: false, TrainingOver: true);
+        }
+
+        var model = await FetchMergedAsync(last, cancellationToken).ConfigureAwait(false);
+        return new SyncResult(model, last.Round, last.ModelHash, last.Contributors.Contains(_ledger.Self), TrainingOver: true);
+    }
+
+    /// <summary>Takes part in a closed round: publish, record, lead when the ledger says so, load the merged model.</summary>
+    private async Task<SyncResult> ParticipateAsync(string contractName, long number, TensorModel local, CancellationToken cancellationToken)
+    {
+        var round = RequireContract(_ledger.State).Round;
+        if (round.Number == number && !round.Submissions.ContainsKey(_ledger.Self))
+        {
+            var published = await _exchange.PublishAsync(local, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await _ledger.SubmitAsync(TransactionTypes.RoundSubmit, new SubmitPayload
+                {
+                    Contract = contractName,
+                    Round = number,
+                    ModelHash = published.Sha256,
+                    Size = published.Size,
+                }, PayloadJson.Default.SubmitPayload, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TransactionRejectedException e) when (e.Kind == RejectionKind.Conflict)
+            {
+                Log.SubmitTooLate(_logger, contractName, number, e.Message);
+            }
+        }
+
+        var merged = await WaitForMergeAsync(contractName, number, cancellationToken).ConfigureAwait(false)
+            ?? throw new SwarmException($"round {number} of '{contractName}' ended without a merged model");
+        var model = await FetchMergedAsync(merged, cancellationToken).ConfigureAwait(false);
+        var contract = RequireContract(_ledger.State);
+        return new SyncResult(model, merged.Round, merged.ModelHash, merged.Contributors.Contains(_ledger.Self), contract.Status == ContractStatus.Completed);
+    }
+
+    /// <summary>Waits until the round's participant set closes (or the round is gone), logging what it waits for.</summary>
+    private async Task WaitForCloseAsync(string contractName, long number, CancellationToken cancellationToken)
+    {
+        var lastLog = _time.GetTimestamp();
+        while (true)
+        {
+            var state = _ledger.State;
+            var contract = RequireContract(state);
+            var round = contract.Round;
+            if (round.Number != number || round.Phase == RoundPhase.Closed || contract.Status == ContractStatus.Completed)
+            {
+                return;
+            }
+
+            if (_time.GetElapsedTime(lastLog) >= WaitLogInterval)
+            {
+                var minPeers = round.Ready.Count == 0 ? Options.MinPeers : round.Ready.Values.Max(r => r.MinPeers);
+                var names = string.Join(", ", round.Ready.Keys.Select(f => NameOf(state, f)));
+                if (round.Ready.Count < minPeers)
+                {
+                    Log.WaitingForPeers(_logger, contractName, number, round.Ready.Count, minPeers, names);
+                }
+                else
+                {
+                    var waitEnds = (round.QuorumAt ?? state.Time) + (state.Defaults.FullQuorumWaitSeconds * 1000L) - state.Time;
+                    Log.WaitingForQuorum(_logger, contractName, number, round.Ready.Count, names, Math.Max(0, waitEnds / 1000.0));
+                }
+
+                lastLog = _time.GetTimestamp();
+            }
+
+            await WaitForBlockAsync(state.Height, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Waits for round <paramref name="number"/> to be merged, leading it whenever the ledger makes this node the
+    /// leader. Returns the merge, or null when the round ended otherwise (a contract reset).
+    /// </summary>
+    private async Task<MergedRecord?> WaitForMergeAsync(string contractName, long number, CancellationToken cancellationToken)
+    {
+        CancellationTokenSource? leadership = null;
+        Task? leading = null;
+        var lastLog = _time.GetTimestamp();
+        try
+        {
+            while (true)
+            {
+                var state = _ledger.State;
+                var contract = RequireContract(state);
+                if (contract.LastMerged is { } merged && merged.Round == number)
+                {
+                    return merged;
+                }
+
+                var round = contract.Round;
+                if (round.Number != number)
+                {
+                    return null;
+                }
+
+                var leads = round.Leader == _ledger.Self;
+                if (leads && leading is null)
+                {
+                    leadership = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                    leading = LeadAsync(contractName, number, leadership.Token);
+                }
+                else if (!leads && leading is not null)
+                {
+                    // The ledger handed the lead to another node: stop merging; a returning old leader is just a peer.
+                    Log.LostLead(_logger, contractName, number);
+                    await leadership!.CancelAsync().ConfigureAwait(false);
+                    await Quietly(leading).ConfigureAwait(false);
+                    leadership.Dispose();
+                    leadership = null;
+                    leading = null;
+                }
+
+                if (_time.GetElapsedTime(lastLog) >= WaitLogInterval)
+                {
+                    var leaderName = round.Leader is { } l ? NameOf(state, l) : "none";
+                    Log.WaitingForMerge(_logger, contractName, number, leaderName, round.Submissions.Count, round.Participants.Count);
+                    lastLog = _time.GetTimestamp();
+                }
+
+                await WaitForBlockAsync(state.Height, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            if (leadership is not null)
+            {
+                await leadership.CancelAsync().ConfigureAwait(false);
+                await Quietly(leading!).ConfigureAwait(false);
+                leadership.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// The leader's work: wait for the participants' submissions (all, or as many as arrive within the submission
+    /// wait), fetch and verify each, merge with this node's merge method and the participants' weights, publish the
+    /// result and record it. A submission that cannot be fetched or fails its hash is left out, with the reason logged.
+    /// </summary>
+    private async Task LeadAsync(string contractName, long number, CancellationToken leadership)
+    {
+        try
+        {
+            Log.Leading(_logger, contractName, number);
+            var state = await WaitForSubmissionsAsync(contractName, number, leadership).ConfigureAwait(false);
+            var round = RequireContract(state).Round;
+            var submissions = round.Submissions.ToList();
+            var fetched = await Task.WhenAll(submissions.Select(async s =>
+            {
+                var peer = state.Members[s.Key];
+                try
+                {
+                    var model = await _exchange.FetchAsync(peer, s.Value.ModelHash, s.Value.Size, leadership).ConfigureAwait(false);
+                    return (s.Key, Model: model);
+                }
+                catch (ModelExchangeException e)
+                {
+                    Log.Excluded(_logger, contractName, number, peer.Name, e.Message);
+                    return (s.Key, Model: (TensorModel?)null);
+                }
+            })).ConfigureAwait(false);
+
+            var inputs = fetched.Where(f => f.Model is not null).ToList();
+            if (inputs.Count == 0)
+            {
+                Log.NothingToMerge(_logger, contractName, number);
+                return;
+            }
+
+            var weights = inputs.Select(i => round.Ready.TryGetValue(i.Key, out var r) ? r.Weight : 1).ToList();
+            if (weights.Sum() <= 0)
+            {
+                weights = [.. weights.Select(_ => 1.0)]; // every contributor checked in inactive: plain mean of what there is
+            }
+
+            var started = Stopwatch.GetTimestamp();
+            var (merged, _) = ModelMerger.Merge(
+                [.. inputs.Select((i, k) => new MergeInput(i.Model!, weights[k]))],
+                new MergeOptions { Method = Options.MergeMethod },
+                leadership);
+            var published = await _exchange.PublishAsync(merged, leadership).ConfigureAwait(false);
+            await _ledger.SubmitAsync(TransactionTypes.RoundMerged, new MergedPayload
+            {
+                Contract = contractName,
+                Round = number,
+                ModelHash = published.Sha256,
+                Size = published.Size,
+                Contributors = [.. inputs.Select(i => i.Key.ToString())],
+                MergeMethod = Options.MergeMethod.ToName(),
+            }, PayloadJson.Default.MergedPayload, leadership).ConfigureAwait(false);
+            Log.Merged(_logger, contractName, number, inputs.Count, submissions.Count, Options.MergeMethod.ToName(), published.Sha256[..12], Stopwatch.GetElapsedTime(started).TotalSeconds);
+        }
+        catch (OperationCanceledException) when (leadership.IsCancellationRequested)
+        {
+            // Lost the lead, or the session stopped.
+        }
+        catch (TransactionRejectedException e)
+        {
+            Log.MergeRefused(_logger, contractName, number, e.Message);
+        }
+        catch (SwarmException e)
+        {
+            Log.MergeFailed(_logger, contractName, number, e.Message);
+        }
+    }
+
+    /// <summary>Waits until every participant has submitted, or the submission wait has passed; returns the state then.</summary>
+    private async Task<LedgerState> WaitForSubmissionsAsync(string contractName, long number, CancellationToken cancellationToken)
+    {
+        var started = _time.GetTimestamp();
+        while (true)
+        {
+            var state = _ledger.State;
+            var round = RequireContract(state).Round;
+            if (round.Number != number)
+            {
+                return state;
+            }
+
+            var waited = _time.GetElapsedTime(started);
+            var limit = SubmissionWait(state);
+            if (round.Submissions.Count >= round.Participants.Count || waited >= limit)
+            {
+                if (round.Submissions.Count < round.Participants.Count)
+                {
+                    var missing = string.Join(", ", round.Participants.Where(p => !round.Submissions.ContainsKey(p)).Select(p => NameOf(state, p)));
+                    Log.MergingWithout(_logger, contractName, number, limit.TotalSeconds, missing);
+                }
+
+                return state;
+            }
+
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(limit - waited);
+            try
+            {
+                await _ledger.WaitForBlockAfterAsync(state.Height, timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+            }
+        }
+    }
+
+    /// <summary>How long a leader waits for submissions: half the merge timeout, at most 30 s.</summary>
+    private static TimeSpan SubmissionWait(LedgerState state) =>
+        TimeSpan.FromSeconds(Math.Min(30, state.Defaults.MergeTimeoutSeconds / 2.0));
+
+    /// <summary>
+    /// Fetches a merged model: from the leader first, then from the contributors (each serves what it has fetched),
+    /// retrying for up to a minute before giving up with the reasons.
+    /// </summary>
+    private async Task<TensorModel> FetchMergedAsync(MergedRecord merged, CancellationToken cancellationToken)
+    {
+        var errors = new List<string>();
+        var deadline = TimeSpan.FromSeconds(60);
+        var started = _time.GetTimestamp();
+        while (true)
+        {
+            var state = _ledger.State;
+            var sources = new[] { merged.Leader }.Concat(merged.Contributors).Distinct().ToList();
+            foreach (var source in sources)
+            {
+                if (!state.Members.TryGetValue(source, out var peer))
+                {
+                    continue;
+                }
+
+                try
+                {
+                    var model = await _exchange.FetchAsync(peer, merged.ModelHash, merged.Size, cancellationToken).ConfigureAwait(false);
+                    _lastMergedSha = merged.ModelHash;
+                    return model;
+                }
+                catch (ModelExchangeException e)
+                {
+                    errors.Add(e.Message);
+                }
+            }
+
+            if (_time.GetElapsedTime(started) >= deadline)
+            {
+                throw new SwarmException($"cannot fetch the merged model {merged.ModelHash[..12]} of round {merged.Round} from any of {sources.Count} node(s) within {deadline.TotalSeconds:0} s: {string.Join("; ", errors.TakeLast(3))}");
+            }
+
+            Log.FetchRetry(_logger, merged.Round, merged.ModelHash[..12], errors[^1]);
+            await Task.Delay(TimeSpan.FromSeconds(1), _time, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task WaitForBlockAsync(long height, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(WaitLogInterval);
+        try
+        {
+            await _ledger.WaitForBlockAfterAsync(height, timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // No block for a while: the caller looks at the state again and logs what it waits for.
+        }
+    }
+
+    private TrainingContractState RequireContract(LedgerState state) =>
+        state.Contracts.TryGetValue(Options.TrainingContract, out var contract)
+            ? contract
+            : throw new SwarmException($"training contract '{Options.TrainingContract}' does not exist on the ledger; create it first (swarm ctl create contract, HPE's CREATE CONTRACT) or use the default '{LedgerDefaults.HpeDefaultContract}'");
+
+    private static string NameOf(LedgerState state, Fingerprint member) => state.Members.TryGetValue(member, out var m) ? m.Name : member.Short;
+
+    private static async Task Quietly(Task task)
+    {
+        try
+        {
+#pragma warning disable VSTHRD003 // the leader task this session started itself
+            await task.ConfigureAwait(false);
+#pragma warning restore VSTHRD003
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+}

@@ -1,0 +1,184 @@
+using System.Security.Cryptography;
+using SwarmLearning.Node.Rounds;
+using SwarmLearning.Safetensors;
+using SwarmLearning.Tensors;
+
+namespace SwarmLearning.Node.Storage;
+
+/// <summary>
+/// A node's models on disk, named by their SHA-256: <c>DIR/&lt;sha256&gt;.safetensors</c>. What a node submits, what it
+/// merges and what it fetches from peers all land here, so it can serve each of them to others by hash. Files appear
+/// whole or not at all (written to a temporary name, then renamed).
+/// </summary>
+public sealed class ModelStore
+{
+    private const string Extension = ".safetensors";
+
+    /// <summary>Opens (creating if needed) the store in <paramref name="directory"/>.</summary>
+    public ModelStore(string directory)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        try
+        {
+            System.IO.Directory.CreateDirectory(directory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new SwarmException($"{directory}: cannot create the model directory: {e.Message}", e);
+        }
+
+        Directory = directory;
+    }
+
+    /// <summary>The directory.</summary>
+    public string Directory { get; }
+
+    /// <summary>True for 64 lowercase hex digits.</summary>
+    public static bool IsSha256(string? value) => value is { Length: 64 } && value.All(char.IsAsciiHexDigitLower);
+
+    /// <summary>The path a model with this hash has in the store (whether or not it is there).</summary>
+    public string PathOf(string sha256) =>
+        IsSha256(sha256) ? Path.Combine(Directory, sha256 + Extension) : throw new ArgumentException($"'{sha256}' is not a SHA-256", nameof(sha256));
+
+    /// <summary>True when the store holds the model.</summary>
+    public bool Contains(string sha256) => IsSha256(sha256) && File.Exists(PathOf(sha256));
+
+    /// <summary>Writes <paramref name="model"/> into the store; returns its hash and size.</summary>
+    public PublishedModel Put(TensorModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var temp = Path.Combine(Directory, $".put-{Guid.NewGuid():N}.tmp");
+        try
+        {
+            var info = SafetensorsWriter.Write(temp, model);
+            MoveIntoPlace(temp, info.Sha256);
+            return new PublishedModel(info.Sha256, info.Length);
+        }
+        finally
+        {
+            File.Delete(temp);
+        }
+    }
+
+    /// <summary>Opens a stored model for reading (the file server streams it), or null when the store does not hold it.</summary>
+    public FileStream? OpenRead(string sha256)
+    {
+        if (!Contains(sha256))
+        {
+            return null;
+        }
+
+        try
+        {
+            return new FileStream(PathOf(sha256), FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Loads a stored model, checking its file (header, names, shapes, finite values).</summary>
+    public TensorModel Load(string sha256)
+    {
+        using var file = SafetensorsFile.Open(PathOf(sha256));
+        return file.LoadModel();
+    }
+
+    /// <summary>
+    /// Receives a model from a peer: streams <paramref name="content"/> to a temporary file while hashing it, refuses it
+    /// if its size or SHA-256 differ from what the ledger recorded or if it is not a valid model, and otherwise keeps it
+    /// in the store and returns it. <paramref name="from"/> names the peer in errors.
+    /// </summary>
+    public async Task<TensorModel> ReceiveAsync(Stream content, string sha256, long size, string from, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        if (Contains(sha256))
+        {
+            return Load(sha256);
+        }
+
+        var temp = Path.Combine(Directory, $".receive-{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            long received = 0;
+            var output = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
+            await using (output.ConfigureAwait(false))
+            {
+                var buffer = new byte[1 << 16];
+                int read;
+                while ((read = await content.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+                {
+                    received += read;
+                    if (received > size)
+                    {
+                        throw new ModelExchangeException($"{from} sent more than the {size} bytes the ledger records for model {sha256[..12]}; refused");
+                    }
+
+                    hash.AppendData(buffer, 0, read);
+                    await output.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            if (received != size)
+            {
+                throw new ModelExchangeException($"{from} sent {received} bytes of model {sha256[..12]}, but the ledger records {size}; refused");
+            }
+
+            var actual = Convert.ToHexStringLower(hash.GetHashAndReset());
+            if (actual != sha256)
+            {
+                throw new ModelExchangeException($"{from} served a model whose SHA-256 is {actual[..12]}, not {sha256[..12]} as the ledger records; refused");
+            }
+
+            TensorModel model;
+            try
+            {
+                using var file = SafetensorsFile.Open(temp);
+                model = file.LoadModel();
+            }
+            catch (ModelFormatException e)
+            {
+                throw new ModelExchangeException($"{from} served model {sha256[..12]} with the recorded hash, but it is not a valid model: {e.Message}", e);
+            }
+
+            MoveIntoPlace(temp, sha256);
+            return model;
+        }
+        finally
+        {
+            File.Delete(temp);
+        }
+    }
+
+    /// <summary>Deletes stored models except <paramref name="keep"/>, to bound the disk a long training uses.</summary>
+    public void Prune(IReadOnlySet<string> keep)
+    {
+        ArgumentNullException.ThrowIfNull(keep);
+        foreach (var path in System.IO.Directory.EnumerateFiles(Directory, "*" + Extension))
+        {
+            var sha = Path.GetFileNameWithoutExtension(path);
+            if (IsSha256(sha) && !keep.Contains(sha))
+            {
+                try
+                {
+                    File.Delete(path);
+                }
+                catch (IOException)
+                {
+                    // Being served right now: the next prune takes it.
+                }
+            }
+        }
+    }
+
+    private void MoveIntoPlace(string temp, string sha256)
+    {
+        var path = PathOf(sha256);
+        if (!File.Exists(path))
+        {
+            File.Move(temp, path, overwrite: true);
+        }
+    }
+}
