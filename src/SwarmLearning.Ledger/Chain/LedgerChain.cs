@@ -21,7 +21,7 @@ public sealed partial class LedgerChain : IAsyncDisposable
     private const int CachedBlocks = 4096;
     private const int RetainedEvents = 20_000;
 
-    private readonly BlockStore _store;
+    private readonly IBlockStore _store;
     private readonly ChainVerifier _verifier = new();
     private readonly SwarmTrust? _localTrust;
     private readonly ILogger _logger;
@@ -33,7 +33,7 @@ public sealed partial class LedgerChain : IAsyncDisposable
     private TaskCompletionSource _grown = NewSignal();
     private int _disposed;
 
-    private LedgerChain(BlockStore store, SwarmTrust? localTrust, ILogger logger)
+    private LedgerChain(IBlockStore store, SwarmTrust? localTrust, ILogger logger)
     {
         _store = store;
         _localTrust = localTrust;
@@ -81,6 +81,10 @@ public sealed partial class LedgerChain : IAsyncDisposable
 
         return chain;
     }
+
+    /// <summary>A chain kept in memory only, for the simulation: verified like any other, gone with the process.</summary>
+    public static LedgerChain CreateInMemory(SwarmTrust? localTrust = null, ILogger? logger = null) =>
+        new(new MemoryBlockStore(), localTrust, logger ?? NullLogger.Instance) { Directory = "(memory)" };
 
     private void Replay()
     {

@@ -15,7 +15,7 @@ namespace SwarmLearning.Ledger.Storage;
 /// One writer at a time (appends and truncations are serialized internally); any number of concurrent readers, who
 /// see heights below <see cref="Count"/> only. The file is locked against other processes while the store is open.
 /// </remarks>
-public sealed partial class BlockStore : IAsyncDisposable, IDisposable
+public sealed partial class BlockStore : IBlockStore
 {
     // A batch is copied into pooled buffers of this size (or one record's size, if larger) and written with one
     // positional write per buffer; the fsync after the last write covers them all.

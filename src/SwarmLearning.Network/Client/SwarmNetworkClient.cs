@@ -22,6 +22,7 @@ public sealed class SwarmNetworkClient : IDisposable
 {
     private readonly HttpClient _http;
     private readonly SemaphoreSlim _sequenceLock = new(1, 1);
+    private readonly SemaphoreSlim _submitLock = new(1, 1);
     private ulong _lastSequence;
     private bool _sequenceKnown;
     private byte[]? _chainId;
@@ -68,23 +69,37 @@ public sealed class SwarmNetworkClient : IDisposable
     public Task<EventBatch> GetEventsAsync(long from, TimeSpan wait, CancellationToken cancellationToken = default) =>
         GetAsync<EventBatch>($"/v1/events?from={from}&wait={wait.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)}", cancellationToken, wait);
 
-    /// <summary>Signs a transaction with this client's identity and next sequence number, and submits it.</summary>
+    /// <summary>
+    /// Signs a transaction with this client's identity and next sequence number, and submits it. Calls from several
+    /// threads are taken one at a time.
+    /// </summary>
     public async Task<TransactionReceipt> SubmitAsync<T>(string type, T payload, JsonTypeInfo<T> json, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(json);
         var body = JsonSerializer.SerializeToUtf8Bytes(payload, json);
-        for (var attempt = 0; ; attempt++)
+
+        // One submission at a time per identity: two in flight could reach the orderer out of order, and the later
+        // number would make the earlier one a "replay".
+        await _submitLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            var tx = await CreateAsync(type, body, cancellationToken).ConfigureAwait(false);
-            try
+            for (var attempt = 0; ; attempt++)
             {
-                return await SubmitAsync(tx, cancellationToken).ConfigureAwait(false);
+                var tx = await CreateAsync(type, body, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    return await SubmitAsync(tx, cancellationToken).ConfigureAwait(false);
+                }
+                catch (TransactionRejectedException e) when (e.Kind == RejectionKind.Replay && attempt == 0)
+                {
+                    // Another process with this identity (or a restart) used the numbers; learn the last one and retry once.
+                    _sequenceKnown = false;
+                }
             }
-            catch (TransactionRejectedException e) when (e.Kind == RejectionKind.Replay && attempt == 0)
-            {
-                // Another process with this identity (or a restart) used the numbers; learn the last one and retry once.
-                _sequenceKnown = false;
-            }
+        }
+        finally
+        {
+            _submitLock.Release();
         }
     }
 
@@ -199,5 +214,6 @@ public sealed class SwarmNetworkClient : IDisposable
     {
         _http.Dispose();
         _sequenceLock.Dispose();
+        _submitLock.Dispose();
     }
 }

@@ -1,0 +1,256 @@
+using SwarmLearning.Ledger.Contracts;
+using SwarmLearning.Ledger.Transactions;
+using SwarmLearning.Merging;
+using SwarmLearning.Node.Rounds;
+using SwarmLearning.Node.Sessions;
+using SwarmLearning.Node.Simulation;
+using SwarmLearning.Tensors;
+
+namespace SwarmLearning.Node.Tests.Simulation;
+
+/// <summary>The round engine against the in-memory swarm: real contracts, signatures, stores and hash checks.</summary>
+public sealed class SimulatedRoundTests : IAsyncLifetime, IDisposable
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+    private readonly TempDirectory _dir = new();
+    private readonly LogCollector _logs = new();
+    private SimulatedSwarm _swarm = null!;
+
+    public async Task InitializeAsync() =>
+        _swarm = await SimulatedSwarm.CreateAsync(_dir.Path, new LedgerDefaults { MemberTimeoutSeconds = 2, FullQuorumWaitSeconds = 30 }, loggers: _logs);
+
+    public async Task DisposeAsync() => await _swarm.DisposeAsync();
+
+    public void Dispose()
+    {
+        _dir.Dispose();
+        _logs.Dispose();
+    }
+
+    private static TensorModel Model(params float[] values) =>
+        new([new NamedTensor("w", TensorDType.F32, new TensorShape(values.Length), values)], name: "test");
+
+    private static float[] Values(TensorModel model) => model["w"].Values.ToArray();
+
+    private SwarmSession Session(SimulatedNode node, int minPeers, CheckinMode mode = CheckinMode.Snapshot, int weight = 1, MergeMethod method = MergeMethod.Mean, bool makeMeAdmin = true)
+    {
+        var options = new SessionOptions
+        {
+            SyncFrequency = 1,
+            MinPeers = minPeers,
+            NodeWeightage = weight,
+            CheckinModelOnTrainEnd = mode,
+            MergeMethod = method,
+            MakeMeAdmin = makeMeAdmin,
+        };
+        return new SwarmSession(node, node, options, _logs.CreateLogger(node.Name)) { WaitLogInterval = TimeSpan.FromMilliseconds(200) };
+    }
+
+    private async Task<List<SimulatedNode>> NodesAsync(int count)
+    {
+        var nodes = new List<SimulatedNode>();
+        for (var i = 1; i <= count; i++)
+        {
+            nodes.Add(await _swarm.AddNodeAsync($"sl{i}"));
+        }
+
+        return nodes;
+    }
+
+    private static Task<T[]> All<T>(IEnumerable<Task<T>> tasks) => Task.WhenAll(tasks).WaitAsync(Patience);
+
+    [Fact]
+    public async Task Three_nodes_merge_every_round_and_end_with_the_same_model()
+    {
+        var nodes = await NodesAsync(3);
+        var sessions = nodes.Select(n => Session(n, minPeers: 3, weight: n.Index + 1)).ToList();
+
+        var begun = await All(sessions.Select((s, i) => s.BeginAsync(Model(i, i, i, i), CancellationToken.None)));
+        Assert.All(begun, b => Assert.Equal(1, b.Round));
+        Assert.Single(begun.Select(b => b.Sha256).Distinct());
+
+        // Weighted mean of 0, 1, 2 with weights 1, 2, 3: (0 + 2 + 6) / 6.
+        Assert.Equal(8f / 6, Values(begun[0].Model)[0], 5);
+
+        var synced = await All(sessions.Select((s, i) => s.SyncAsync(Model(10 * i, 1, 2, 3), CancellationToken.None)));
+        Assert.All(synced, r => Assert.Equal(2, r.Round));
+        Assert.All(synced, r => Assert.True(r.Contributed));
+        Assert.Equal((0 + 20 + 60) / 6f, Values(synced[2].Model)[0], 4);
+
+        var ended = await All(sessions.Select((s, i) => s.EndAsync(Model(i, i, i, i), CancellationToken.None)));
+        Assert.All(ended, r => Assert.True(r.TrainingOver));
+        Assert.Single(ended.Select(r => r.Sha256).Distinct());
+        Assert.Single(ended.Select(r => string.Join(',', Values(r.Model))).Distinct());
+        var contract = _swarm.Chain.State!.Contracts[LedgerDefaults.HpeDefaultContract];
+        Assert.Equal(ContractStatus.Completed, contract.Status);
+        Assert.Equal(ended[0].Sha256, contract.LastMerged!.ModelHash);
+    }
+
+    [Fact]
+    public async Task Nodes_wait_and_say_so_until_min_peers_are_ready_then_the_round_runs()
+    {
+        var nodes = await NodesAsync(2);
+        var early = nodes.Select(n => Session(n, minPeers: 3)).ToList();
+        var waiting = early.Select((s, i) => s.BeginAsync(Model(i), CancellationToken.None)).ToList();
+        await _logs.WaitForAsync(l => l.Contains("waits for peers: 2 ready of the 3 needed", StringComparison.Ordinal), Patience, "saying the round waits for a third peer");
+        Assert.All(waiting, t => Assert.False(t.IsCompleted));
+
+        var third = await _swarm.AddNodeAsync("sl3");
+        var late = await Session(third, minPeers: 3).BeginAsync(Model(5), CancellationToken.None).WaitAsync(Patience);
+        var results = await All(waiting);
+        Assert.Equal(2f, Values(late.Model)[0], 5); // mean of 0, 1, 5
+        Assert.All(results, r => Assert.Equal(late.Sha256, r.Sha256));
+    }
+
+    [Fact]
+    public async Task When_the_leader_dies_during_the_merge_the_next_leader_completes_the_round()
+    {
+        var nodes = await NodesAsync(3);
+        var cancel = nodes.Select(_ => new CancellationTokenSource()).ToList();
+        var died = new TaskCompletionSource<(SimulatedNode Node, DateTime At)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var killed = 0;
+        foreach (var node in nodes)
+        {
+            // A node's first publish is its submission, its second the merged model: the first leader to get there dies.
+            node.BeforePublish = async (n, token) =>
+            {
+                if (n.Published == 2 && Interlocked.Exchange(ref killed, 1) == 0)
+                {
+                    await n.GoDownAsync();
+                    await cancel[n.Index].CancelAsync();
+                    died.TrySetResult((n, DateTime.UtcNow));
+                    await Task.Delay(Timeout.Infinite, token);
+                }
+            };
+        }
+
+        var sessions = nodes.Select(n => Session(n, minPeers: 3)).ToList();
+        var syncs = sessions.Select((s, i) => s.SyncAsync(Model(i * 3), cancel[i].Token)).ToList();
+        var (leader, at) = await died.Task.WaitAsync(Patience);
+        var survivors = await All(syncs.Where((_, i) => i != leader.Index));
+        var completedIn = DateTime.UtcNow - at;
+
+        Assert.Single(survivors.Select(r => r.Sha256).Distinct());
+        var round = _swarm.Chain.State!.Contracts[LedgerDefaults.HpeDefaultContract];
+        Assert.NotEqual(leader.Self, round.LastMerged!.Leader);
+        Assert.Equal(1, round.LastMerged.Round);
+        // The dead leader's submission cannot be fetched any more: the new leader merges the two survivors' models.
+        var expected = nodes.Where(n => n != leader).Average(n => n.Index * 3f);
+        Assert.Equal(expected, Values(survivors[0].Model)[0], 5);
+        Assert.Contains(_logs.Lines, l => l.Contains($"leaving out '{leader.Name}'", StringComparison.Ordinal));
+        Assert.True(completedIn < TimeSpan.FromSeconds(10), $"the round completed {completedIn.TotalSeconds:0.0} s after the leader died");
+        Assert.Contains(_logs.Lines, l => l.Contains("Leading round 1", StringComparison.Ordinal) && !l.Contains(leader.Name, StringComparison.Ordinal));
+        var deadSync = syncs[leader.Index];
+#pragma warning disable VSTHRD003 // the dead node's own sync, started above
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => deadSync);
+#pragma warning restore VSTHRD003
+        foreach (var c in cancel)
+        {
+            c.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task A_peer_serving_a_model_that_does_not_match_its_ledger_hash_is_left_out_with_a_reason()
+    {
+        var nodes = await NodesAsync(3);
+        var sessions = nodes.Select(n => Session(n, minPeers: 3, makeMeAdmin: n.Index != 2)).ToList();
+        nodes[2].ServeCorrupted = bytes =>
+        {
+            bytes[^1] ^= 0x40; // flip a bit of the last value
+            return bytes;
+        };
+
+        var results = await All(sessions.Select((s, i) => s.BeginAsync(Model(i * 3), CancellationToken.None)));
+        Assert.All(results, r => Assert.Equal(results[0].Sha256, r.Sha256));
+        Assert.Equal(1.5f, Values(results[0].Model)[0], 5); // mean of 0 and 3: the corrupted 6 is out
+        var merged = _swarm.Chain.State!.Contracts[LedgerDefaults.HpeDefaultContract].LastMerged!;
+        Assert.DoesNotContain(nodes[2].Self, merged.Contributors);
+        Assert.Contains(_logs.Lines, l => l.Contains("leaving out 'sl3'", StringComparison.Ordinal) && l.Contains("SHA-256", StringComparison.Ordinal));
+        Assert.False(results[2].Contributed);
+    }
+
+    [Fact]
+    public async Task A_node_that_joins_late_starts_from_the_latest_merged_model_and_contributes_next_round()
+    {
+        var nodes = await NodesAsync(2);
+        var sessions = nodes.Select(n => Session(n, minPeers: 2)).ToList();
+        var first = await All(sessions.Select((s, i) => s.BeginAsync(Model(i * 2), CancellationToken.None)));
+
+        var late = await _swarm.AddNodeAsync("sl3");
+        var lateSession = Session(late, minPeers: 2);
+        var begun = await lateSession.BeginAsync(Model(100), CancellationToken.None).WaitAsync(Patience);
+        Assert.Equal(first[0].Sha256, begun.Sha256);
+        Assert.False(begun.Contributed);
+        Assert.Equal(1f, Values(begun.Model)[0], 5);
+
+        // Once the late node is ready for round 2 it has joined: the round waits for it like for any member.
+        var lateSync = lateSession.SyncAsync(Model(2), CancellationToken.None);
+        while (!_swarm.Chain.State!.Contracts[LedgerDefaults.HpeDefaultContract].Round.Ready.ContainsKey(late.Self))
+        {
+            await _swarm.Chain.WaitForHeightAsync(_swarm.Chain.Height + 1, CancellationToken.None).WaitAsync(Patience);
+        }
+
+        var next = await All(sessions.Select((s, i) => s.SyncAsync(Model(i), CancellationToken.None)).Append(lateSync));
+        Assert.All(next, r => Assert.True(r.Contributed));
+        Assert.Equal(2, next[2].Round);
+        Assert.Equal(1f, Values(next[2].Model)[0], 5); // mean of 0, 1, 2
+    }
+
+    [Fact]
+    public async Task Nodes_that_end_early_keep_contributing_their_snapshot_and_everyone_ends_with_the_same_model()
+    {
+        var nodes = await NodesAsync(3);
+        var sessions = nodes.Select(n => Session(n, minPeers: 2, mode: n.Index == 1 ? CheckinMode.Inactive : CheckinMode.Snapshot)).ToList();
+        await All(sessions.Select((s, i) => s.BeginAsync(Model(i), CancellationToken.None)));
+
+        // sl1 ends first with a snapshot of 30; sl2 ends inactive; sl3 trains one more round, then ends with 60.
+        var end1 = sessions[0].EndAsync(Model(30), CancellationToken.None);
+        var end2 = sessions[1].EndAsync(Model(1000), CancellationToken.None);
+        var sync3 = await sessions[2].SyncAsync(Model(60), CancellationToken.None).WaitAsync(Patience);
+        var end3 = await sessions[2].EndAsync(Model(60), CancellationToken.None).WaitAsync(Patience);
+        var ends = await All([end1, end2]);
+        Assert.Equal(end3.Sha256, ends[0].Sha256);
+        Assert.Equal(end3.Sha256, ends[1].Sha256);
+        Assert.Equal(45f, Values(end3.Model)[0], 4); // the snapshot 30 and the final 60; the inactive node weighs 0
+        Assert.True(sync3.Round >= 2);
+        Assert.Equal(ContractStatus.Completed, _swarm.Chain.State!.Contracts[LedgerDefaults.HpeDefaultContract].Status);
+    }
+
+    [Fact]
+    public void Adaptive_sync_grows_the_interval_while_loss_improves_and_shrinks_it_when_not()
+    {
+        var session = new SwarmSession(new NoLedger(), new NoExchange(), new SessionOptions { SyncFrequency = 100, MinPeers = 1, UseAdaptiveSync = true }, _logs.CreateLogger("x"));
+        Assert.Equal(150, session.NextAdaptiveInterval(100, 1.0));
+        Assert.Equal(225, session.NextAdaptiveInterval(150, 0.9));
+        Assert.Equal(112, session.NextAdaptiveInterval(225, 0.9)); // no improvement: halve
+        Assert.Equal(56, session.NextAdaptiveInterval(112, 0.95));
+        Assert.Equal(28, session.NextAdaptiveInterval(56, 0.95));
+        Assert.Equal(25, session.NextAdaptiveInterval(28, 0.95)); // floor: syncFrequency / 4
+        var interval = 100;
+        for (var i = 0; i < 20; i++)
+        {
+            interval = session.NextAdaptiveInterval(interval, 0.5 - (i * 0.01));
+        }
+
+        Assert.Equal(800, interval); // cap: 8 × syncFrequency
+    }
+
+    private sealed class NoLedger : ISwarmLedger
+    {
+        public Identity.Fingerprint Self => default;
+
+        public LedgerState State => throw new NotSupportedException();
+
+        public Task WaitForBlockAfterAsync(long height, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task SubmitAsync<T>(string type, T payload, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> json, CancellationToken cancellationToken) => throw new NotSupportedException();
+    }
+
+    private sealed class NoExchange : IModelExchange
+    {
+        public Task<PublishedModel> PublishAsync(TensorModel model, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task<TensorModel> FetchAsync(MemberState peer, string sha256, long size, CancellationToken cancellationToken) => throw new NotSupportedException();
+    }
+}
