@@ -1,0 +1,133 @@
+using System.CommandLine;
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using SwarmLearning.Merging;
+using SwarmLearning.Node.Simulation;
+using SwarmLearning.Training.Data.Partitioning;
+using SwarmLearning.Training.Models;
+
+namespace SwarmLearning.Cli.Commands;
+
+/// <summary>
+/// <c>swarm simulate</c>: a whole swarm in one process, with the real round engine, contracts and model checks over an
+/// in-memory ledger and transport (docs/simulation.md). For experiments and quick comparisons of merge methods and
+/// data splits.
+/// </summary>
+internal static class SimulateCommand
+{
+    public static Command Create(CliIo io)
+    {
+        var nodes = new Option<int>("--nodes", "-n") { Description = "Virtual SL nodes.", DefaultValueFactory = _ => 6 };
+        var data = new Option<string>("--data", "-d") { Description = "A data directory, or 'fashion-mnist' for Debian's copy.", DefaultValueFactory = _ => "fashion-mnist" };
+        var split = new Option<string>("--split") { Description = "How the training data is split among nodes: iid | dirichlet | biased (HPE's: 3-4 favoured classes at 1:3).", DefaultValueFactory = _ => "biased" };
+        split.AcceptOnlyFromAmong([.. PartitionMethods.All.Select(m => m.ToName())]);
+        var alpha = new Option<double>("--alpha") { Description = "Dirichlet concentration (smaller: more skewed).", DefaultValueFactory = _ => PartitionOptions.DefaultAlpha };
+        var model = new Option<string>("--model", "-m") { Description = "Architecture: mlp | cnn.", DefaultValueFactory = _ => "mlp" };
+        model.AcceptOnlyFromAmong([.. Architectures.Names]);
+        var epochs = new Option<int>("--epochs", "-e") { Description = "Local epochs per node.", DefaultValueFactory = _ => 2 };
+        var syncFrequency = new Option<int>("--sync-frequency") { Description = "Batches between sync rounds (HPE's syncFrequency).", DefaultValueFactory = _ => 128 };
+        var minPeers = new Option<int>("--min-peers") { Description = "Fewest nodes per round (default: all of them)." };
+        var method = new Option<string>("--merge-method") { Description = "mean | coordmedian | geomedian | trimmedmean | krum.", DefaultValueFactory = _ => "mean" };
+        method.AcceptOnlyFromAmong([.. MergeMethods.All.Select(m => m.Name)]);
+        var batchSize = new Option<int>("--batch-size", "-b") { Description = "Samples per step.", DefaultValueFactory = _ => 64 };
+        var seed = new Option<ulong>("--seed") { Description = "Seeds the split, the initial weights and the shuffles.", DefaultValueFactory = _ => 42 };
+        var limit = new Option<int>("--limit") { Description = "Use only the first N training samples (quick runs)." };
+        var local = new Option<bool>("--local") { Description = "Also train each node alone on its own data, for the local-only comparison." };
+        var verbose = new Option<bool>("--verbose") { Description = "Show the nodes' round logs." };
+        var json = new Option<bool>("--json") { Description = "Print the results as one JSON object." };
+        var command = new Command("simulate", "Run a whole swarm in one process: N virtual nodes train on their own share of the data and merge every few batches through the real round engine over an in-memory ledger.")
+        {
+            nodes, data, split, alpha, model, epochs, syncFrequency, minPeers, method, batchSize, seed, limit, local, verbose, json,
+        };
+        command.SetAction((parse, cancellationToken) => io.RunAsync(async () =>
+        {
+            // Both options accept only known names, so the parses cannot fail here.
+            _ = PartitionMethods.TryParse(parse.GetValue(split), out var splitMethod);
+            _ = MergeMethods.TryParse(parse.GetValue(method), out var mergeMethod);
+            var options = new SimulationOptions
+            {
+                Nodes = parse.GetValue(nodes),
+                Data = parse.GetValue(data)!,
+                Split = splitMethod,
+                Alpha = parse.GetValue(alpha),
+                Model = parse.GetValue(model)!,
+                Epochs = parse.GetValue(epochs),
+                SyncFrequency = parse.GetValue(syncFrequency),
+                MinPeers = parse.GetValue(minPeers),
+                MergeMethod = mergeMethod,
+                BatchSize = parse.GetValue(batchSize),
+                Seed = parse.GetValue(seed),
+                Limit = parse.GetValue(limit),
+                LocalBaseline = parse.GetValue(local),
+            };
+            return await RunAsync(io, options, parse.GetValue(verbose), parse.GetValue(json), cancellationToken).ConfigureAwait(false);
+        }));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(CliIo io, SimulationOptions options, bool verbose, bool json, CancellationToken cancellationToken)
+    {
+        using var loggers = LoggerFactory.Create(l =>
+        {
+            if (verbose)
+            {
+                l.AddSimpleConsole(c =>
+                {
+                    c.SingleLine = true;
+                    c.TimestampFormat = "HH:mm:ss.fff ";
+                });
+            }
+
+            l.SetMinimumLevel(verbose ? LogLevel.Information : LogLevel.Warning);
+        });
+        var error = io.Error;
+        if (!json)
+        {
+            await error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                $"Simulating {options.Nodes} nodes ({options.Split.ToName()} split, {options.Model}, {options.Epochs} epoch(s), sync every {options.SyncFrequency} batches, {options.MergeMethod.ToName()})")).ConfigureAwait(false);
+        }
+
+        var progress = new SynchronousProgress(p =>
+        {
+            if (!json && p.Epoch > 0)
+            {
+                var accuracy = double.IsNaN(p.Accuracy) ? "" : string.Create(CultureInfo.InvariantCulture, $", its model's test accuracy {p.Accuracy * 100:0.00} %");
+                error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {p.Node}: epoch {p.Epoch}/{p.Epochs} done, round {p.Round}{accuracy}"));
+            }
+        });
+        var result = await SimulationRunner.RunAsync(options, progress, loggers, cancellationToken).ConfigureAwait(false);
+        if (json)
+        {
+            io.WriteJson(result);
+            return SwarmCli.Success;
+        }
+
+        var o = io.Out;
+        await o.WriteLineAsync().ConfigureAwait(false);
+        await o.WriteLineAsync(options.LocalBaseline ? "node      samples  local-only acc.  swarm acc.  final model" : "node      samples  swarm acc.  final model").ConfigureAwait(false);
+        foreach (var n in result.Nodes)
+        {
+            var local = n.LocalAccuracy is { } l ? string.Create(CultureInfo.InvariantCulture, $"{l * 100,13:0.00} %  ") : "";
+            await o.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{n.Name,-8} {n.Samples,8}  {local}{n.SwarmAccuracy * 100,8:0.00} %  {n.FinalSha256[..16]}…")).ConfigureAwait(false);
+        }
+
+        var identical = result.Nodes.Select(n => n.FinalSha256).Distinct(StringComparer.Ordinal).Count() == 1;
+        await o.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+            $"{result.Rounds} rounds; swarm model: test accuracy {result.SwarmAccuracy * 100:0.00} %, macro-F1 {result.SwarmMacroF1:0.0000}, loss {result.SwarmLoss:0.0000}; final model {(identical ? "identical on every node" : "DIFFERS between nodes")}; {result.Seconds:0.0} s")).ConfigureAwait(false);
+        return identical ? SwarmCli.Success : SwarmCli.Failure;
+    }
+
+    /// <summary>Reports on the caller's thread (Progress&lt;T&gt; would post to the thread pool and reorder lines).</summary>
+    private sealed class SynchronousProgress(Action<SimulationProgress> report) : IProgress<SimulationProgress>
+    {
+        private readonly Lock _lock = new();
+
+        public void Report(SimulationProgress value)
+        {
+            lock (_lock)
+            {
+                report(value);
+            }
+        }
+    }
+}
