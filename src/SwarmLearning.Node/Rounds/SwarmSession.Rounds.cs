@@ -367,8 +367,17 @@ public sealed partial class SwarmSession
         {
             Log.Leading(_logger, contractName, number);
             var state = await WaitForSubmissionsAsync(contractName, number, leadership).ConfigureAwait(false);
-            var round = RequireContract(state).Round;
+            var contract = RequireContract(state);
+            var round = contract.Round;
             var submissions = round.Submissions.ToList();
+            if (contract.LastMerged is null && round.Submissions.ContainsKey(_ledger.Self))
+            {
+                // The contract's first round is the initial sync: everyone must start from the same weights, and an
+                // average of independent random initializations is a poor start (each weight's spread shrinks by √n).
+                // The leader's own initial model becomes everyone's.
+                submissions = [.. submissions.Where(s => s.Key == _ledger.Self)];
+            }
+
             var fetched = await Task.WhenAll(submissions.Select(async s =>
             {
                 var peer = state.Members[s.Key];
