@@ -1,0 +1,36 @@
+using System.Text.Json;
+
+namespace SwarmLearning.Cli.Tests;
+
+/// <summary><c>swarm simulate</c> end to end on a slice of Fashion-MNIST (Debian's dataset-fashion-mnist).</summary>
+public sealed class SimulateCommandTests
+{
+    [Fact]
+    public async Task Three_virtual_nodes_train_merge_and_end_with_the_same_model()
+    {
+        var (code, output, error) = await CliHarness.RunAsync(
+            "simulate", "--nodes", "3", "--epochs", "1", "--limit", "3000", "--sync-frequency", "8", "--split", "iid", "--local", "--json");
+        Assert.True(code == 0, error);
+        using var json = JsonDocument.Parse(output);
+        var root = json.RootElement;
+        var nodes = root.GetProperty("nodes").EnumerateArray().ToList();
+        Assert.Equal(3, nodes.Count);
+        Assert.Single(nodes.Select(n => n.GetProperty("finalSha256").GetString()).Distinct());
+        Assert.Equal(3000, nodes.Sum(n => n.GetProperty("samples").GetInt32()));
+        Assert.True(root.GetProperty("rounds").GetInt64() >= 3, "begin, at least one sync, and the end");
+        Assert.InRange(root.GetProperty("swarmAccuracy").GetDouble(), 0.3, 1.0); // far above chance (0.1) after one epoch
+        Assert.All(nodes, n => Assert.InRange(n.GetProperty("localAccuracy").GetDouble(), 0.1, 1.0));
+    }
+
+    [Fact]
+    public async Task Bad_parameters_are_refused_with_the_option_named()
+    {
+        var (code, _, error) = await CliHarness.RunAsync("simulate", "--nodes", "3", "--min-peers", "5", "--limit", "100");
+        Assert.Equal(1, code);
+        Assert.Contains("--min-peers", error, StringComparison.Ordinal);
+
+        (code, _, error) = await CliHarness.RunAsync("simulate", "--merge-method", "average");
+        Assert.Equal(2, code);
+        Assert.Contains("average", error, StringComparison.Ordinal);
+    }
+}
