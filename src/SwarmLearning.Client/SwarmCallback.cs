@@ -14,6 +14,7 @@ namespace SwarmLearning.Client;
 /// </summary>
 public sealed partial class SwarmCallback : IAsyncDisposable, IDisposable
 {
+    private static readonly TimeSpan AbandonTimeout = TimeSpan.FromSeconds(10);
     private readonly IModelAdapter _model;
     private readonly ILogger _logger;
     private readonly SwarmChannelClient? _channel;
@@ -114,16 +115,16 @@ public sealed partial class SwarmCallback : IAsyncDisposable, IDisposable
     public SwarmSyncResult? LastResult { get; private set; }
 
     /// <summary>The initial sync (HPE's <c>on_train_begin</c>): opens the session, sends the model's weights and loads the model every node starts from.</summary>
-    public void OnTrainBegin() => Wait(OnTrainBeginAsync());
+    public void OnTrainBegin(CancellationToken cancellationToken = default) => Wait(OnTrainBeginAsync(cancellationToken));
 
     /// <summary>Counts a batch; every <see cref="SyncInterval"/> batches, syncs with the swarm (HPE's <c>on_batch_end</c>).</summary>
-    public void OnBatchEnd() => Wait(OnBatchEndAsync());
+    public void OnBatchEnd(CancellationToken cancellationToken = default) => Wait(OnBatchEndAsync(cancellationToken));
 
     /// <summary>Counts an epoch and reports progress (HPE's <c>on_epoch_end</c>).</summary>
-    public void OnEpochEnd() => Wait(OnEpochEndAsync());
+    public void OnEpochEnd(CancellationToken cancellationToken = default) => Wait(OnEpochEndAsync(cancellationToken));
 
     /// <summary>Sends the final weights, waits until every node has ended and loads the final swarm model (HPE's <c>on_train_end</c>).</summary>
-    public void OnTrainEnd() => Wait(OnTrainEndAsync());
+    public void OnTrainEnd(CancellationToken cancellationToken = default) => Wait(OnTrainEndAsync(cancellationToken));
 
     /// <inheritdoc cref="OnTrainBegin"/>
     public async Task OnTrainBeginAsync(CancellationToken cancellationToken = default)
@@ -293,14 +294,20 @@ public sealed partial class SwarmCallback : IAsyncDisposable, IDisposable
 
         if (SessionId is { } session)
         {
+            // Bounded: a program going away (Ctrl+C, say) must not hang on an SL node that does not answer.
+            using var limit = new CancellationTokenSource(AbandonTimeout);
             try
             {
-                await _channel.AbandonAsync(session).ConfigureAwait(false);
+                await _channel.AbandonAsync(session, limit.Token).ConfigureAwait(false);
                 Log.Abandoned(_logger, session);
             }
             catch (SwarmChannelException e)
             {
                 Log.AbandonFailed(_logger, e.Message);
+            }
+            catch (OperationCanceledException)
+            {
+                Log.AbandonFailed(_logger, $"no answer within {AbandonTimeout.TotalSeconds:0} s");
             }
         }
 
