@@ -233,7 +233,13 @@ public sealed partial class SwarmChannelClient : IAsyncDisposable, IDisposable
             using var received = SafetensorsFile.Open(incoming);
             var loaded = received.LoadModel();
             // The model's name shows in errors (a tensor the program's model does not have): say where it came from.
-            var named = new TensorModel(loaded.NamedTensors, loaded.Metadata, Invariant($"the SL node's {(action == "end" ? "final" : "merged")} model (round {round})"));
+            var name = action switch
+            {
+                "begin" => Invariant($"the SL node's starting model (round {round})"),
+                "end" => Invariant($"the SL node's final model (round {round})"),
+                _ => Invariant($"the SL node's merged model (round {round})"),
+            };
+            var named = new TensorModel(loaded.NamedTensors, loaded.Metadata, name);
             return new SwarmSyncResult(named, round, sha, contributed, over);
         }
         catch (ModelFormatException e)
