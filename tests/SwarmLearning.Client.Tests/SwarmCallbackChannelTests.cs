@@ -280,8 +280,21 @@ public sealed class SwarmCallbackChannelTests : IAsyncLifetime, IDisposable
         var options = Options() with { SlSocket = _dir.File("nobody.sock") };
         await using var callback = Callback(options, new RecordingAdapter(TestModels.Make(1)));
         var e = await Assert.ThrowsAsync<SwarmException>(() => callback.OnTrainBeginAsync());
-        Assert.StartsWith($"Init Swarm call to SL node failed - cannot reach the SL node at {_dir.File("nobody.sock")}", e.Message, StringComparison.Ordinal);
+        Assert.StartsWith($"Init Swarm call to SL node failed - cannot reach the SL node at {_dir.File("nobody.sock")}: there is no socket there.", e.Message, StringComparison.Ordinal);
         Assert.Contains("Is 'swarm sl' running", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_socket_nobody_listens_on_is_reported_as_refused()
+    {
+        // A bound socket that does not listen: the file exists, connections are refused (an SL node that died).
+        var path = _dir.File("dead.sock");
+        using var dead = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        dead.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
+        await using var callback = Callback(Options() with { SlSocket = path }, new RecordingAdapter(TestModels.Make(1)));
+        var e = await Assert.ThrowsAsync<SwarmException>(() => callback.OnTrainBeginAsync());
+        Assert.StartsWith($"Init Swarm call to SL node failed - cannot reach the SL node at {path}: Connection refused.", e.Message, StringComparison.Ordinal);
+        Assert.Equal("unreachable", Assert.IsType<SwarmChannelException>(e.InnerException).Kind);
     }
 
     [Fact]

@@ -283,7 +283,9 @@ public sealed partial class SwarmChannelClient : IAsyncDisposable, IDisposable
         }
         catch (HttpRequestException e)
         {
-            throw new SwarmChannelException("unreachable", 0, $"cannot reach the SL node at {SocketPath}: {Reason(e)}. Is 'swarm sl' running, and does {SwarmCallbackOptions.SocketVariable} (or the socket option) name its socket?", e);
+            // .NET reports a missing socket file as "Cannot assign requested address": say what it means.
+            var reason = File.Exists(SocketPath) ? Reason(e) : "there is no socket there";
+            throw new SwarmChannelException("unreachable", 0, $"cannot reach the SL node at {SocketPath}: {reason}. Is 'swarm sl' running, and does {SwarmCallbackOptions.SocketVariable} (or the socket option) name its socket?", e);
         }
         finally
         {
