@@ -31,19 +31,21 @@ public sealed partial class SwarmChannelClient : IAsyncDisposable, IDisposable
     private readonly HttpClient _http;
     private readonly ILogger _logger;
     private readonly string _scratch;
+    private readonly bool _ownsScratch;
     private int _disposed;
 
     /// <summary>Creates a client of the SL node listening on <paramref name="socketPath"/>; nothing connects until the first call.</summary>
     /// <param name="socketPath">The SL node's socket, e.g. <c>&lt;sl-dir&gt;/ml.sock</c>.</param>
     /// <param name="logger">Where waits are logged.</param>
-    /// <param name="scratchDirectory">Where models are staged on their way (default: a new directory under the system temp path).</param>
+    /// <param name="scratchDirectory">Where models are staged on their way (each file is deleted once used); default: a new directory under the system temp path, deleted on dispose.</param>
     public SwarmChannelClient(string socketPath, ILogger? logger = null, string? scratchDirectory = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(socketPath);
         SocketPath = Path.GetFullPath(socketPath);
         _logger = logger ?? NullLogger.Instance;
+        // Created with the first model sent, so a client that never sends one leaves nothing behind.
         _scratch = scratchDirectory ?? Path.Combine(Path.GetTempPath(), "swarm-callback-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(_scratch);
+        _ownsScratch = scratchDirectory is null;
         var endpoint = new UnixDomainSocketEndPoint(SocketPath);
         var handler = new SocketsHttpHandler
         {
@@ -137,7 +139,7 @@ public sealed partial class SwarmChannelClient : IAsyncDisposable, IDisposable
         using var response = await SendAsync(HttpMethod.Delete, SessionPath(session, null), null, RequestTimeout, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Closes the connections and deletes the staging directory.</summary>
+    /// <summary>Closes the connections and deletes the staging directory it created.</summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
@@ -148,7 +150,10 @@ public sealed partial class SwarmChannelClient : IAsyncDisposable, IDisposable
         _http.Dispose();
         try
         {
-            Directory.Delete(_scratch, recursive: true);
+            if (_ownsScratch && Directory.Exists(_scratch))
+            {
+                Directory.Delete(_scratch, recursive: true);
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -196,6 +201,7 @@ public sealed partial class SwarmChannelClient : IAsyncDisposable, IDisposable
     {
         ArgumentNullException.ThrowIfNull(model);
         var path = SessionPath(session, action);
+        Directory.CreateDirectory(_scratch);
         var outgoing = Path.Combine(_scratch, $"{action}-out-{Guid.NewGuid():N}.safetensors");
         try
         {
