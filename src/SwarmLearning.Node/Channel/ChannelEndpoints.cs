@@ -23,9 +23,6 @@ namespace SwarmLearning.Node.Channel;
 /// </summary>
 internal static partial class ChannelEndpoints
 {
-    /// <summary>How long opening a session waits for this node to be on the ledger before answering 503.</summary>
-    public static readonly TimeSpan RegistrationWait = TimeSpan.FromSeconds(30);
-
     /// <summary>The channel's JSON: camelCase, nulls written (the protocol shows <c>"session": null</c>).</summary>
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -43,7 +40,7 @@ internal static partial class ChannelEndpoints
 
     private static IResult Info(SwarmLearningNode node) => Results.Json(
         new InfoView(ChannelRequests.ApiVersion, node.Identity.Name, node.Identity.Fingerprint.ToString(),
-            node.Ledger.SwarmNetwork.GetLeftPart(UriPartial.Authority), node.Sessions.Open?.Id),
+            node.Ledger.SnAddress, node.Sessions.Open?.Id),
         Json);
 
     private static async Task<IResult> OpenAsync(HttpContext context, SwarmLearningNode node)
@@ -71,12 +68,12 @@ internal static partial class ChannelEndpoints
 
         try
         {
-            await node.Ledger.Registered.WaitAsync(RegistrationWait, context.RequestAborted).ConfigureAwait(false);
+            await node.Ledger.Registered.WaitAsync(node.RegistrationWait, context.RequestAborted).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
             return Error(StatusCodes.Status503ServiceUnavailable, "unavailable",
-                $"SL node '{node.Identity.Name}' is not on the ledger yet: it is still trying to reach the SN at {node.Ledger.SwarmNetwork.GetLeftPart(UriPartial.Authority)} and register (see the SL node's log); try again when it has");
+                $"SL node '{node.Identity.Name}' is not on the ledger yet: it is still trying to reach the SN at {node.Ledger.SnAddress} and register (see the SL node's log); try again when it has");
         }
 
         if (ContractProblem(node.Ledger.State, options.TrainingContract) is { } problem)

@@ -153,9 +153,15 @@ public sealed partial class HttpModelExchange : IModelExchange, IDisposable
     private static string Describe(HttpRequestException e)
     {
         var inner = e.InnerException is { } i ? $" ({i.Message})" : "";
-        return e.HttpRequestError == HttpRequestError.SecureConnectionError
-            ? $"the TLS handshake failed{inner}; the peer's certificate must be an SL identity of this swarm naming its registered host, and it must accept this node's"
-            : $"{e.Message}{inner}";
+        return e.HttpRequestError switch
+        {
+            HttpRequestError.SecureConnectionError =>
+                $"the TLS handshake failed{inner}; the peer's certificate must be an SL identity of this swarm naming its registered host, and it must accept this node's",
+            // With TLS 1.3 a server that refuses the client's certificate closes the connection after the handshake.
+            HttpRequestError.ResponseEnded =>
+                $"the peer closed the connection without answering{inner}; a peer that does not accept this node's certificate does that",
+            _ => $"{e.Message}{inner}",
+        };
     }
 
     /// <inheritdoc/>

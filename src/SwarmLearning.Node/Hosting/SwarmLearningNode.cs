@@ -57,6 +57,9 @@ public sealed partial class SwarmLearningNode : BackgroundService
 
     internal ChannelSessions Sessions { get; } = new();
 
+    /// <summary>How long opening a session waits for this node to be on the ledger before answering 503.</summary>
+    internal TimeSpan RegistrationWait { get; set; } = TimeSpan.FromSeconds(30);
+
     internal TimeProvider Time { get; }
 
     internal ILogger FileServerLogger { get; }
@@ -117,7 +120,7 @@ public sealed partial class SwarmLearningNode : BackgroundService
     /// <inheritdoc/>
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        Log.Starting(_logger, Identity.Name, Identity.Fingerprint.Short, Options.ListenAddress, Options.FilePort, Options.Host, Options.EffectiveSocketPath, Ledger.SwarmNetwork);
+        Log.Starting(_logger, Identity.Name, Identity.Fingerprint.Short, Options.ListenAddress, Options.FilePort, Options.Host, Options.EffectiveSocketPath, Ledger.SnAddress);
         return Ledger.RunAsync(stoppingToken);
     }
 
@@ -174,7 +177,7 @@ public sealed partial class SwarmLearningNode : BackgroundService
     private static partial class Log
     {
         [LoggerMessage(600, LogLevel.Information, "SL node '{Name}' ({Fingerprint}) starting: file server on {Address}:{FilePort} (peers reach it as {Host}), local channel {Socket}, SN {Sn}")]
-        public static partial void Starting(ILogger logger, string name, string fingerprint, string address, int filePort, string host, string socket, Uri sn);
+        public static partial void Starting(ILogger logger, string name, string fingerprint, string address, int filePort, string host, string socket, string sn);
 
         [LoggerMessage(601, LogLevel.Information, "Final swarm model (round {Round}) written to {Path}: SHA-256 {Sha}")]
         public static partial void FinalModel(ILogger logger, string path, string sha, long round);

@@ -17,7 +17,7 @@ public sealed partial class NetworkLedger
     /// <summary>Keeps the replica current and this node registered and heartbeating until <paramref name="stop"/> fires.</summary>
     public async Task RunAsync(CancellationToken stop)
     {
-        Log.Starting(_logger, _identity.Name, SwarmNetwork, _chain.Directory, _chain.Height);
+        Log.Starting(_logger, _identity.Name, SnAddress, _chain.Directory, _chain.Height);
         var replication = ReplicateAsync(stop);
         var membership = MembershipAsync(stop);
         try
@@ -46,7 +46,7 @@ public sealed partial class NetworkLedger
                     await _chain.AppendAsync(block, stop).ConfigureAwait(false);
                     if (failures.Succeed() is > 0 and var ended)
                     {
-                        Log.Replicating(_logger, SwarmNetwork, _chain.Height, ended);
+                        Log.Replicating(_logger, SnAddress, _chain.Height, ended);
                     }
                 }
             }
@@ -60,11 +60,11 @@ public sealed partial class NetworkLedger
                 {
                     if (e is BlockRejectedException or LedgerFormatException)
                     {
-                        Log.BlockRefused(_logger, SwarmNetwork, e.Message, _chain.Directory, failures.Count);
+                        Log.BlockRefused(_logger, SnAddress, e.Message, _chain.Directory, failures.Count);
                     }
                     else
                     {
-                        Log.StreamFailed(_logger, SwarmNetwork, _chain.Height, failures.Count, e.Message);
+                        Log.StreamFailed(_logger, SnAddress, _chain.Height, failures.Count, e.Message);
                     }
                 }
 
@@ -147,16 +147,16 @@ public sealed partial class NetworkLedger
     private static partial class Log
     {
         [LoggerMessage(200, LogLevel.Information, "SL node '{Name}' following the ledger of the SN at {Sn}; replica {Directory} at height {Height}")]
-        public static partial void Starting(ILogger logger, string name, Uri sn, string directory, long height);
+        public static partial void Starting(ILogger logger, string name, string sn, string directory, long height);
 
         [LoggerMessage(201, LogLevel.Warning, "Waiting for the block stream of the SN at {Sn} (attempt {Attempt}; the replica is at height {Height}): {Reason}")]
-        public static partial void StreamFailed(ILogger logger, Uri sn, long height, int attempt, string reason);
+        public static partial void StreamFailed(ILogger logger, string sn, long height, int attempt, string reason);
 
         [LoggerMessage(202, LogLevel.Error, "Refused a block from the SN at {Sn} (attempt {Attempt}): {Reason}. If {Directory} holds another swarm's ledger, stop this node and delete it")]
-        public static partial void BlockRefused(ILogger logger, Uri sn, string reason, string directory, int attempt);
+        public static partial void BlockRefused(ILogger logger, string sn, string reason, string directory, int attempt);
 
         [LoggerMessage(203, LogLevel.Information, "Replicating from the SN at {Sn} again, at height {Height}, after {Failures} failed attempt(s)")]
-        public static partial void Replicating(ILogger logger, Uri sn, long height, int failures);
+        public static partial void Replicating(ILogger logger, string sn, long height, int failures);
 
         [LoggerMessage(204, LogLevel.Information, "SL node '{Name}' registered on the ledger in block {Height} (file server {Host}:{FilePort})")]
         public static partial void Registered(ILogger logger, string name, string host, int filePort, long height);

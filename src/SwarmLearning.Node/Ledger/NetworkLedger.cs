@@ -41,6 +41,9 @@ public sealed partial class NetworkLedger : ISwarmLedger, IAsyncDisposable
     /// <summary>The SN API this node talks to.</summary>
     public Uri SwarmNetwork => _client.Address;
 
+    /// <summary>The SN API address as people write it: <c>https://host:port</c>.</summary>
+    public string SnAddress => SwarmNetwork.GetLeftPart(UriPartial.Authority);
+
     /// <summary>The host this node registers (peers reach its file server there).</summary>
     public string Host { get; }
 
@@ -62,7 +65,7 @@ public sealed partial class NetworkLedger : ISwarmLedger, IAsyncDisposable
     /// <inheritdoc/>
     /// <exception cref="LedgerUnavailableException">The replica has no genesis block yet.</exception>
     public LedgerState State => _chain.State ?? throw new LedgerUnavailableException(
-        $"SL node '{_identity.Name}' has not received the ledger from the SN at {SwarmNetwork} yet; it keeps trying (see its log)");
+        $"SL node '{_identity.Name}' has not received the ledger from the SN at {SnAddress} yet; it keeps trying (see its log)");
 
     /// <summary>The state after the latest verified block, or null before genesis.</summary>
     public LedgerState? CurrentState => _chain.State;
@@ -166,7 +169,7 @@ public sealed partial class NetworkLedger : ISwarmLedger, IAsyncDisposable
         catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
             throw new LedgerUnavailableException(
-                $"the SN at {SwarmNetwork} recorded {type} in block {receipt.Height}, but this node's verified replica is still at height {_chain.Height} after {ReplicaTimeout.TotalSeconds:0} s; see the log for why the block stream fails", e);
+                $"the SN at {SnAddress} recorded {type} in block {receipt.Height}, but this node's verified replica is still at height {_chain.Height} after {ReplicaTimeout.TotalSeconds:0} s; see the log for why the block stream fails", e);
         }
     }
 
