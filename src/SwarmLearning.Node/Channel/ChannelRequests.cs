@@ -35,7 +35,7 @@ internal static class ChannelRequests
         if (body.TryGetProperty("apiVersion", out var version) && version.ValueKind != JsonValueKind.Null)
         {
             var shown = version.ValueKind == JsonValueKind.Number ? version.GetRawText() : Raw(version);
-            if (!version.TryGetInt32(out var v) || v != ApiVersion)
+            if (version.ValueKind != JsonValueKind.Number || !version.TryGetInt32(out var v) || v != ApiVersion)
             {
                 return (null, [$"Mismatch in the Swarm API version between the ML program ({shown}) and the SL node ({ApiVersion})"]);
             }

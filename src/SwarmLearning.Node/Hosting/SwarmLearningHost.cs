@@ -17,7 +17,7 @@ namespace SwarmLearning.Node.Hosting;
 /// Hosting an SL node in ASP.NET Core: Kestrel with mutual TLS on the file port (models, for peers) and plain HTTP on
 /// a Unix socket of mode 0600 (the local channel, for the ML program), the endpoints, the node service.
 /// </summary>
-public static class SwarmLearningHost
+public static partial class SwarmLearningHost
 {
     private const long MaxJsonBody = 1024 * 1024;
 
@@ -69,7 +69,7 @@ public static class SwarmLearningHost
     public static WebApplication MapSwarmLearningNode(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        _ = app.Services.GetRequiredService<SwarmLearningNode>();
+        var node = app.Services.GetRequiredService<SwarmLearningNode>();
         app.Use(async (context, next) =>
         {
             // The file port is the only TLS listener and the socket the only plain one: each answers only its own paths.
@@ -83,7 +83,20 @@ public static class SwarmLearningHost
                 return;
             }
 
-            await next(context).ConfigureAwait(false);
+            try
+            {
+                await next(context).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !context.RequestAborted.IsCancellationRequested)
+            {
+                // Whatever escapes an endpoint still answers in the protocol's error format, never an empty 500.
+                Log.Unhandled(node.ChannelLogger, context.Request.Method, context.Request.Path.ToString(), e);
+                if (!context.Response.HasStarted)
+                {
+                    await ChannelEndpoints.Error(StatusCodes.Status500InternalServerError, "failed",
+                        $"internal error in SL node '{node.Identity.Name}': {e.GetType().Name}: {e.Message}. This is a bug in SwarmLearning; the SL node's log has the details").ExecuteAsync(context).ConfigureAwait(false);
+                }
+            }
         });
         FileServerEndpoints.Map(app);
         ChannelEndpoints.Map(app);
@@ -175,6 +188,15 @@ public static class SwarmLearningHost
         {
             throw new SwarmException($"{path}: cannot replace the stale socket: {e.Message}", e);
         }
+    }
+}
+
+public static partial class SwarmLearningHost
+{
+    private static partial class Log
+    {
+        [LoggerMessage(610, LogLevel.Error, "Internal error answering {Method} {Path}")]
+        public static partial void Unhandled(ILogger logger, string method, string path, Exception exception);
     }
 }
 

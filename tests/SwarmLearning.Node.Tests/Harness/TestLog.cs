@@ -11,6 +11,8 @@ namespace SwarmLearning.Node.Tests.Harness;
 internal sealed class TestLog(ITestOutputHelper? output) : ILoggerProvider
 {
     private readonly ConcurrentQueue<string> _lines = new();
+    private readonly Lock _signalLock = new();
+    private TaskCompletionSource _written = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public IReadOnlyList<string> Lines => [.. _lines];
 
@@ -23,6 +25,34 @@ internal sealed class TestLog(ITestOutputHelper? output) : ILoggerProvider
 
     public ILogger CreateLogger(string categoryName) => new Line(this, "", categoryName);
 
+    /// <summary>Waits, line by line, until a line containing <paramref name="text"/> has been logged.</summary>
+    public async Task WaitForLineAsync(string text)
+    {
+        using var timeout = new CancellationTokenSource(Network.Tests.TestNetwork.Patience);
+        while (true)
+        {
+            Task next;
+            lock (_signalLock)
+            {
+                next = _written.Task;
+            }
+
+            if (_lines.Any(l => l.Contains(text, StringComparison.Ordinal)))
+            {
+                return;
+            }
+
+            try
+            {
+                await next.WaitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                Assert.Fail($"nothing containing '{text}' was logged within {Network.Tests.TestNetwork.Patience.TotalSeconds} s");
+            }
+        }
+    }
+
     public void Dispose()
     {
     }
@@ -30,6 +60,14 @@ internal sealed class TestLog(ITestOutputHelper? output) : ILoggerProvider
     private void Write(string line)
     {
         _lines.Enqueue(line);
+        TaskCompletionSource written;
+        lock (_signalLock)
+        {
+            written = _written;
+            _written = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        written.TrySetResult();
         try
         {
             output?.WriteLine(line);
