@@ -206,6 +206,24 @@ public sealed class ChannelSessionTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_call_waiting_for_peers_when_the_node_stops_ends_with_a_reason()
+    {
+        await using var swarm = await TestSwarm.StartAsync(output);
+        var sl1 = await swarm.StartSlAsync("sl1");
+        var channel = swarm.Channel(sl1);
+        var id = await channel.OpenAsync("""{"syncFrequency": 8, "minPeers": 2}""");
+        var begin = channel.PostModelAsync($"/v1/sessions/{id}/begin", Models.Tiny(1));
+        await TestSwarm.WaitUntilAsync(sl1, s => s.Contracts[LedgerDefaults.HpeDefaultContract].Round.Ready.ContainsKey(sl1.Node.Identity.Fingerprint), "sl1 ready for round 1");
+
+        var stopping = swarm.StopAsync(sl1);
+        var ended = await begin.WaitAsync(Network.Tests.TestNetwork.Patience);
+        await stopping.WaitAsync(Network.Tests.TestNetwork.Patience);
+
+        Assert.Equal(HttpStatusCode.Conflict, ended.Status);
+        Assert.Contains("the SL node is stopping", ended.ErrorMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_sync_while_the_SN_is_unreachable_is_503_naming_the_SN()
     {
         await using var swarm = await TestSwarm.StartAsync(output);

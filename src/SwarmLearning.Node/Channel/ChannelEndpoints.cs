@@ -24,7 +24,8 @@ namespace SwarmLearning.Node.Channel;
 internal static partial class ChannelEndpoints
 {
     /// <summary>The channel's JSON: camelCase, nulls written (the protocol shows <c>"session": null</c>).</summary>
-    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    // Messages are shown to people as they are, so quotes stay quotes (as in the SN API).
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static void Map(IEndpointRouteBuilder app)
     {

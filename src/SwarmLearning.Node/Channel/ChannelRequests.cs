@@ -124,6 +124,8 @@ internal static class ChannelRequests
             }
         }
 
+        // In the order of HPE's signature, unknown names first, whatever order the checks found them in.
+        errors = [.. errors.OrderBy(e => Array.IndexOf(Parameters, e.Split(' ', 2)[0]))];
         return errors.Count > 0 ? (null, errors) : (options, errors);
     }
 

@@ -70,6 +70,10 @@ public static partial class SwarmLearningHost
     {
         ArgumentNullException.ThrowIfNull(app);
         var node = app.Services.GetRequiredService<SwarmLearningNode>();
+
+        // Kestrel lets running requests finish before it stops, and a sync can wait for peers a long time: end the
+        // session's calls as soon as the node is asked to stop, so they answer with a reason and shutdown is prompt.
+        app.Lifetime.ApplicationStopping.Register(() => _ = node.Sessions.DisposeAsync().AsTask());
         app.Use(async (context, next) =>
         {
             // The file port is the only TLS listener and the socket the only plain one: each answers only its own paths.
@@ -118,6 +122,7 @@ public static partial class SwarmLearningHost
         }
 
         var socketPath = options.EffectiveSocketPath;
+        SwarmLearningNode.CreatePrivateDirectory(options.DataDirectory);
         await RemoveStaleSocketAsync(socketPath, cancellationToken).ConfigureAwait(false);
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();

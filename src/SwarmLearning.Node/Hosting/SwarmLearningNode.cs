@@ -152,7 +152,8 @@ public sealed partial class SwarmLearningNode : BackgroundService
         await Ledger.DisposeAsync().ConfigureAwait(false);
     }
 
-    private static void CreatePrivateDirectory(string path)
+    /// <summary>Creates the data directory readable by this user only (it holds the socket and the models).</summary>
+    internal static void CreatePrivateDirectory(string path)
     {
         try
         {

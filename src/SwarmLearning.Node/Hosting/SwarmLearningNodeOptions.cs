@@ -71,9 +71,13 @@ public sealed class SwarmLearningNodeOptions
         {
             errors.Add($"an SL node needs an SN to follow: give --sn HOST:PORT of an SN's API (port {SwarmNetworkOptions.DefaultApiPort} by default)");
         }
-        else if (!SwarmNetworkOptions.TryParseHostPort(SwarmNetwork, out _, out _))
+        else if (!SwarmNetworkOptions.TryParseHostPort(SwarmNetwork, out var snHost, out _))
         {
-            errors.Add($"--sn '{SwarmNetwork}' is not HOST:PORT");
+            errors.Add($"--sn '{SwarmNetwork}' is not HOST:PORT (an IPv6 address goes in brackets: [::1]:30304)");
+        }
+        else if (Uri.CheckHostName(snHost) == UriHostNameType.Unknown)
+        {
+            errors.Add($"--sn '{SwarmNetwork}': '{snHost}' is not a host name or an IP address");
         }
 
         if (!IPAddress.TryParse(ListenAddress, out _))
