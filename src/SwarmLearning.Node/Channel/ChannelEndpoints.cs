@@ -91,7 +91,7 @@ internal static partial class ChannelEndpoints
         }
 
         Log.SessionOpened(node.ChannelLogger, opened.Id, options.TrainingContract, options.SyncFrequency, options.MinPeers, options.MergeMethod.ToString().ToLowerInvariant(),
-            options.NodeWeightage, options.CheckinModelOnTrainEnd.ToString().ToLowerInvariant(), options.UseAdaptiveSync);
+            options.NodeWeightage, options.CheckinModelOnTrainEnd.ToString().ToLowerInvariant(), options.UseAdaptiveSync ? "true" : "false");
         return Results.Json(new OpenedView(opened.Id, options.SyncFrequency), Json, statusCode: StatusCodes.Status201Created);
     }
 
@@ -308,7 +308,7 @@ internal static partial class ChannelEndpoints
     private static partial class Log
     {
         [LoggerMessage(500, LogLevel.Information, "ML program opened session {Session} on '{Contract}': syncFrequency {SyncFrequency}, minPeers {MinPeers}, mergeMethod {MergeMethod}, nodeWeightage {Weight}, checkinModelOnTrainEnd {Checkin}, useAdaptiveSync {Adaptive}")]
-        public static partial void SessionOpened(ILogger logger, string session, string contract, int syncFrequency, int minPeers, string mergeMethod, int weight, string checkin, bool adaptive);
+        public static partial void SessionOpened(ILogger logger, string session, string contract, int syncFrequency, int minPeers, string mergeMethod, int weight, string checkin, string adaptive);
 
         [LoggerMessage(501, LogLevel.Warning, "Refused to open a session: {Reason}")]
         public static partial void SessionRefused(ILogger logger, string reason);

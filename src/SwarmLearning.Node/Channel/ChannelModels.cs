@@ -86,10 +86,13 @@ internal static class ChannelModels
         }
     }
 
-    /// <summary>Deletes temporary files a previous run left behind (a crash mid-request).</summary>
+    /// <summary>
+    /// Deletes temporary files a previous run left in the model directory (a crash mid-request or mid-transfer): the
+    /// channel's, the store's and the final model's. Only for the directory's owner, when nothing else writes there.
+    /// </summary>
     public static void DeleteLeftovers(string directory)
     {
-        foreach (var path in Directory.EnumerateFiles(directory, TempPrefix + "*.tmp"))
+        foreach (var path in Directory.EnumerateFiles(directory, "*.tmp"))
         {
             try
             {

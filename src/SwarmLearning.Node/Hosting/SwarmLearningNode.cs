@@ -91,9 +91,23 @@ public sealed partial class SwarmLearningNode : BackgroundService
 
         time ??= TimeProvider.System;
         CreatePrivateDirectory(options.DataDirectory);
-        var store = new ModelStore(options.ModelDirectory);
-        ChannelModels.DeleteLeftovers(store.Directory);
+        // The replica's store is locked for one process: once it is open, this node owns the directory, and the
+        // temporary files an earlier run left in it (a crash mid-transfer) can go.
         var ledger = NetworkLedger.Open(options.LedgerDirectory, options.SwarmNetworkUri, identity, trust, options.Host, options.FilePort, loggerFactory, time);
+        ModelStore store;
+        try
+        {
+            store = new ModelStore(options.ModelDirectory);
+            ChannelModels.DeleteLeftovers(store.Directory);
+        }
+        catch
+        {
+#pragma warning disable VSTHRD002 // start-up failure, before the host runs
+            ledger.DisposeAsync().AsTask().GetAwaiter().GetResult();
+#pragma warning restore VSTHRD002
+            throw;
+        }
+
         var exchange = new HttpModelExchange(store, identity, trust, loggerFactory.CreateLogger<HttpModelExchange>());
         return new SwarmLearningNode(options, identity, ledger, store, exchange, loggerFactory, time);
     }
