@@ -224,6 +224,35 @@ public sealed class ChannelSessionTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_sync_whose_tensors_differ_from_the_swarms_model_is_refused_before_any_round()
+    {
+        await using var swarm = await TestSwarm.StartAsync(output);
+        var sl1 = await swarm.StartSlAsync("sl1");
+        var channel = swarm.Channel(sl1);
+        var id = await channel.OpenAsync("""{"syncFrequency": 8, "minPeers": 1}""");
+        var begin = await channel.PostModelAsync($"/v1/sessions/{id}/begin", Models.Tiny(1));
+        Assert.True(begin.Status == HttpStatusCode.OK, begin.ErrorMessage);
+        var round = sl1.Node.Ledger.State.Contracts[LedgerDefaults.HpeDefaultContract].Round.Number;
+
+        var reshaped = new Tensors.TensorModel(
+        [
+            new Tensors.NamedTensor("fc.weight", Tensors.TensorDType.F32, new Tensors.TensorShape(3, 2), [1, 2, 3, 4, 5, 6]),
+            new Tensors.NamedTensor("head.bias", Tensors.TensorDType.F32, new Tensors.TensorShape(2), [0, 0]),
+        ]);
+        var sync = await channel.PostModelAsync($"/v1/sessions/{id}/sync", reshaped);
+
+        Assert.Equal(HttpStatusCode.BadRequest, sync.Status);
+        Assert.Contains("tensor 'fc.weight' is F32 [3, 2] but F32 [2, 3] in the swarm's model", sync.ErrorMessage, StringComparison.Ordinal);
+        Assert.Contains("tensor 'head.bias' is not in the swarm's model", sync.ErrorMessage, StringComparison.Ordinal);
+        Assert.Contains("tensor 'fc.bias' is missing", sync.ErrorMessage, StringComparison.Ordinal);
+        Assert.False(sl1.Node.Ledger.State.Contracts[LedgerDefaults.HpeDefaultContract].Round.Ready.ContainsKey(sl1.Node.Identity.Fingerprint));
+        Assert.Equal(round, sl1.Node.Ledger.State.Contracts[LedgerDefaults.HpeDefaultContract].Round.Number);
+
+        var good = await channel.PostModelAsync($"/v1/sessions/{id}/sync", begin.Model!);
+        Assert.True(good.Status == HttpStatusCode.OK, good.ErrorMessage);
+    }
+
+    [Fact]
     public async Task A_sync_while_the_SN_is_unreachable_is_503_naming_the_SN()
     {
         await using var swarm = await TestSwarm.StartAsync(output);

@@ -154,6 +154,13 @@ internal static partial class ChannelEndpoints
             return problem;
         }
 
+        // A model whose tensors differ from the swarm's would make every leader's merge fail; refuse it here, where
+        // the ML program can still be told which tensor is wrong.
+        if (call != "begin" && session.Layout is { } layout && LayoutProblem(layout, local.Tensors) is { } mismatch)
+        {
+            return Error(StatusCodes.Status400BadRequest, "invalid", $"the model sent to {call} does not match the swarm's model this session was given: {mismatch}");
+        }
+
         Log.CallStarted(node.ChannelLogger, call, session.Id, local.Tensors.Count, local.ParameterCount);
         var result = call switch
         {
@@ -161,6 +168,7 @@ internal static partial class ChannelEndpoints
             "sync" => await session.Session.SyncAsync(local, cancel.Token).ConfigureAwait(false),
             _ => await session.Session.EndAsync(local, cancel.Token).ConfigureAwait(false),
         };
+        session.Layout = result.Model.Tensors;
         Log.CallDone(node.ChannelLogger, call, session.Id, result.Round, result.Sha256.Length >= 12 ? result.Sha256[..12] : "(none)", result.Contributed, result.TrainingOver);
 
         if (call == "end")
@@ -257,6 +265,28 @@ internal static partial class ChannelEndpoints
                 return Error(StatusCodes.Status500InternalServerError, "failed",
                     $"internal error in SL node '{node.Identity.Name}' during {call}: {e.GetType().Name}: {e.Message}. This is a bug in SwarmLearning; the SL node's log has the details");
         }
+    }
+
+    /// <summary>What differs between the swarm's tensors and the ones sent (the first few differences), or null.</summary>
+    internal static string? LayoutProblem(IReadOnlyList<TensorInfo> swarm, IReadOnlyList<TensorInfo> sent)
+    {
+        var expected = swarm.ToDictionary(t => t.Name, StringComparer.Ordinal);
+        var problems = new List<string>();
+        foreach (var tensor in sent)
+        {
+            if (!expected.Remove(tensor.Name, out var want))
+            {
+                problems.Add($"tensor '{tensor.Name}' is not in the swarm's model");
+            }
+            else if (want.Shape != tensor.Shape || want.DType != tensor.DType)
+            {
+                problems.Add($"tensor '{tensor.Name}' is {tensor.DType.ToSafetensorsName()} {tensor.Shape} but {want.DType.ToSafetensorsName()} {want.Shape} in the swarm's model");
+            }
+        }
+
+        problems.AddRange(expected.Keys.Select(name => $"tensor '{name}' is missing"));
+        return problems.Count == 0 ? null
+            : string.Join("; ", problems.Take(5)) + (problems.Count > 5 ? $"; and {problems.Count - 5} more" : "");
     }
 
     /// <summary>A 404 or 409 when the training contract cannot be trained on, else null.</summary>

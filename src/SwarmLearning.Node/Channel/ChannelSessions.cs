@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using SwarmLearning.Node.Rounds;
+using SwarmLearning.Tensors;
 
 namespace SwarmLearning.Node.Channel;
 
@@ -128,6 +129,9 @@ internal sealed class ChannelSession : IAsyncDisposable
 
     /// <summary>The call running now (begin, sync, progress, end), or null.</summary>
     public string? Running => Volatile.Read(ref _running);
+
+    /// <summary>The tensors of the last model this session answered with: what its next sync must send back.</summary>
+    public IReadOnlyList<TensorInfo>? Layout { get; set; }
 
     /// <summary>Fires when the session is deleted or the SL node stops.</summary>
     public CancellationToken Abandoned => _abandoned.Token;
