@@ -61,6 +61,7 @@ internal static class SwarmCli
         root.Subcommands.Add(TrainCommand.Create(io));
         root.Subcommands.Add(SnCommand.Create(io));
         root.Subcommands.Add(SimulateCommand.Create(io));
+        root.Subcommands.Add(SlCommand.Create(io));
         root.Subcommands.Add(DemoCommand.Create(io));
         root.Subcommands.Add(CertsCommand.Create(io));
         return root;

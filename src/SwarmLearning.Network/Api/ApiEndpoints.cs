@@ -38,6 +38,7 @@ internal static class ApiEndpoints
         api.MapGet("/tasks", (SwarmNetworkNode node) => WithState(node, state => Results.Json(state.Tasks.Values, LedgerJson.Options)));
         api.MapGet("/taskrunners", (SwarmNetworkNode node) => WithState(node, state => Results.Json(state.TaskRunners.Values, LedgerJson.Options)));
         api.MapGet("/blocks", GetBlocks);
+        api.MapGet("/blocks/stream", Peer.PeerEndpoints.StreamBlocksAsync);
         api.MapGet("/blocks/{height:long}", (SwarmNetworkNode node, long height) =>
             height >= 0 && height <= node.Chain.Height
                 ? Results.Json(BlockView.Of(node.Chain.GetBlock(height)), LedgerJson.Options)

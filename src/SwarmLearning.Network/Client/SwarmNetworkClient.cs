@@ -1,8 +1,10 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using SwarmLearning.Identity;
+using SwarmLearning.Ledger.Blocks;
 using SwarmLearning.Ledger.Contracts;
 using SwarmLearning.Ledger.Serialization;
 using SwarmLearning.Ledger.Ordering;
@@ -68,6 +70,68 @@ public sealed class SwarmNetworkClient : IDisposable
     /// <summary>Events from a height on; waits up to <paramref name="wait"/> for some to happen (long poll).</summary>
     public Task<EventBatch> GetEventsAsync(long from, TimeSpan wait, CancellationToken cancellationToken = default) =>
         GetAsync<EventBatch>($"/v1/events?from={from}&wait={wait.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)}", cancellationToken, wait);
+
+    /// <summary>
+    /// Streams blocks from height <paramref name="from"/> on (<c>GET /v1/blocks/stream</c>): those the SN holds, then
+    /// new ones as they are appended, until the SN ends the response after <paramref name="wait"/> without a new block.
+    /// The blocks are only framed, not verified: the caller verifies each (<c>LedgerChain.AppendAsync</c>). An SN that
+    /// cannot be reached or refuses throws <see cref="SwarmException"/>; one that goes silent for
+    /// <paramref name="wait"/> plus <see cref="RequestTimeout"/> too; a stream cut short throws <see cref="IOException"/>.
+    /// </summary>
+    public async IAsyncEnumerable<Block> StreamBlocksAsync(long from, TimeSpan wait, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var path = $"/v1/blocks/stream?from={Math.Max(0, from)}&wait={(long)Math.Ceiling(Math.Max(0, wait.TotalSeconds))}";
+        var silence = wait + RequestTimeout;
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        idle.CancelAfter(silence);
+        HttpResponseMessage response;
+        try
+        {
+            response = await _http.GetAsync(path, HttpCompletionOption.ResponseHeadersRead, idle.Token).ConfigureAwait(false);
+        }
+        catch (HttpRequestException e)
+        {
+            throw Unreachable(e);
+        }
+        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new SwarmException($"the SN at {Address} did not answer GET /v1/blocks/stream within {silence.TotalSeconds:0} s", e);
+        }
+
+        using (response)
+        {
+            if (!response.IsSuccessStatusCode)
+            {
+                var error = await ReadErrorAsync(response, cancellationToken).ConfigureAwait(false);
+                throw new SwarmException($"the SN at {Address} answered {(int)response.StatusCode} to GET /v1/blocks/stream: {error.Message}");
+            }
+
+            var stream = await response.Content.ReadAsStreamAsync(idle.Token).ConfigureAwait(false);
+            await using (stream.ConfigureAwait(false))
+            {
+                while (true)
+                {
+                    byte[]? bytes;
+                    try
+                    {
+                        bytes = await BlockStream.ReadAsync(stream, idle.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+                    {
+                        throw new SwarmException($"the SN at {Address} sent nothing on its block stream for {silence.TotalSeconds:0} s", e);
+                    }
+
+                    if (bytes is null)
+                    {
+                        yield break;
+                    }
+
+                    idle.CancelAfter(silence);
+                    yield return Block.Decode(bytes);
+                }
+            }
+        }
+    }
 
     /// <summary>
     /// Signs a transaction with this client's identity and next sequence number, and submits it. Calls from several

@@ -25,9 +25,10 @@ internal static class PeerEndpoints
 
     /// <summary>
     /// Streams blocks from <paramref name="from"/> on: those held now, then new ones as they are appended, until
-    /// <paramref name="wait"/> seconds pass without a new block (or the response holds enough blocks).
+    /// <paramref name="wait"/> seconds pass without a new block (or the response holds enough blocks). Served on the
+    /// peer port for SNs and, as <c>/v1/blocks/stream</c>, on the API port for SL nodes keeping their own replica.
     /// </summary>
-    private static async Task StreamBlocksAsync(HttpContext context, SwarmNetworkNode node, long? from, double? wait)
+    internal static async Task StreamBlocksAsync(HttpContext context, SwarmNetworkNode node, long? from, double? wait)
     {
         var next = Math.Max(0, from ?? 0);
         var idle = TimeSpan.FromSeconds(Math.Clamp(wait ?? 0, 0, node.Options.MaxPollWait.TotalSeconds));

@@ -1,0 +1,106 @@
+using Microsoft.AspNetCore.Http;
+using SwarmLearning.Node.Rounds;
+using SwarmLearning.Node.Storage;
+using SwarmLearning.Safetensors;
+using SwarmLearning.Tensors;
+
+namespace SwarmLearning.Node.Channel;
+
+/// <summary>
+/// Models on the local channel: request bodies are streamed to a temporary file and read with the validating
+/// safetensors reader; answers are streamed from the model store (the exact bytes whose hash the ledger records) or,
+/// for a model the ledger does not name, from a temporary file.
+/// </summary>
+internal static class ChannelModels
+{
+    public const string ContentType = "application/octet-stream";
+    public const string RoundHeader = "Swarm-Round";
+    public const string Sha256Header = "Swarm-Model-Sha256";
+    public const string ContributedHeader = "Swarm-Contributed";
+    public const string TrainingOverHeader = "Swarm-Training-Over";
+    public const string TempPrefix = ".channel-";
+
+    /// <summary>Reads a safetensors body; throws <see cref="ModelFormatException"/> (naming the problem, not the temp file) when it is not a valid model.</summary>
+    public static async Task<TensorModel> ReadAsync(Stream body, string tempDirectory, CancellationToken cancellationToken)
+    {
+        var temp = Path.Combine(tempDirectory, $"{TempPrefix}{Guid.NewGuid():N}.tmp");
+        try
+        {
+            var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
+            await using (file.ConfigureAwait(false))
+            {
+                await body.CopyToAsync(file, 1 << 16, cancellationToken).ConfigureAwait(false);
+            }
+
+            return await Task.Run(() =>
+            {
+                using var model = SafetensorsFile.Open(temp);
+                return model.LoadModel();
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ModelFormatException e)
+        {
+            throw new ModelFormatException("the request body", e.Tensor, e.Problem, e);
+        }
+        finally
+        {
+            File.Delete(temp);
+        }
+    }
+
+    /// <summary>Answers a sync with the model and the headers of the protocol.</summary>
+    public static async Task WriteAsync(HttpResponse response, SyncResult result, ModelStore store, CancellationToken cancellationToken)
+    {
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = ContentType;
+        response.Headers[RoundHeader] = result.Round.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        response.Headers[Sha256Header] = result.Sha256;
+        response.Headers[ContributedHeader] = result.Contributed ? "true" : "false";
+        response.Headers[TrainingOverHeader] = result.TrainingOver ? "true" : "false";
+
+        var stored = ModelStore.IsSha256(result.Sha256) ? store.OpenRead(result.Sha256) : null;
+        if (stored is not null)
+        {
+            await using (stored.ConfigureAwait(false))
+            {
+                response.ContentLength = stored.Length;
+                await stored.CopyToAsync(response.Body, 1 << 16, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+        }
+
+        var temp = Path.Combine(store.Directory, $"{TempPrefix}{Guid.NewGuid():N}.out.tmp");
+        try
+        {
+            var info = await Task.Run(() => SafetensorsWriter.Write(temp, result.Model), cancellationToken).ConfigureAwait(false);
+            var file = new FileStream(temp, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
+            await using (file.ConfigureAwait(false))
+            {
+                response.ContentLength = info.Length;
+                await file.CopyToAsync(response.Body, 1 << 16, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            File.Delete(temp);
+        }
+    }
+
+    /// <summary>
+    /// Deletes temporary files a previous run left in the model directory (a crash mid-request or mid-transfer): the
+    /// channel's, the store's and the final model's. Only for the directory's owner, when nothing else writes there.
+    /// </summary>
+    public static void DeleteLeftovers(string directory)
+    {
+        foreach (var path in Directory.EnumerateFiles(directory, "*.tmp"))
+        {
+            try
+            {
+                File.Delete(path);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+}

@@ -1,0 +1,107 @@
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Logging;
+using SwarmLearning.Identity;
+using SwarmLearning.Ledger.Contracts;
+using SwarmLearning.Ledger.Serialization;
+using SwarmLearning.Network.Api;
+using SwarmLearning.Node.Hosting;
+using SwarmLearning.Node.Storage;
+
+namespace SwarmLearning.Node.Exchange;
+
+/// <summary>
+/// The file server (port 30305, HTTPS, client certificates required): <c>GET /v1/models/{sha256}</c> streams a model
+/// this node holds (its submissions, the merged models it made or fetched) to another SL node. TLS admits any identity
+/// of the swarm's CA; this layer admits only active, non-revoked SL members of the ledger as this node's replica
+/// sees it. The receiver verifies size and hash against the ledger, so the server need not be trusted for content.
+/// </summary>
+internal static partial class FileServerEndpoints
+{
+    public const string ModelContentType = "application/octet-stream";
+
+    public static void Map(IEndpointRouteBuilder app) => app.MapGet("/v1/models/{sha256}", Serve);
+
+    private static IResult Serve(HttpContext context, SwarmLearningNode node, string sha256)
+    {
+        var state = node.Ledger.CurrentState;
+        if (state is null)
+        {
+            return Error(StatusCodes.Status503ServiceUnavailable, "unavailable", $"SL node '{node.Identity.Name}' has not received the ledger yet and cannot check who asks; try again shortly");
+        }
+
+        var certificate = context.Connection.ClientCertificate;
+        var refusal = Refusal(state, certificate);
+        if (refusal is not null)
+        {
+            Log.Refused(node.FileServerLogger, context.Connection.RemoteIpAddress?.ToString() ?? "?", sha256.Length > 12 ? sha256[..12] : sha256, refusal);
+            return Error(StatusCodes.Status403Forbidden, "forbidden", refusal);
+        }
+
+        if (!ModelStore.IsSha256(sha256))
+        {
+            return Error(StatusCodes.Status400BadRequest, "invalid", $"'{Truncate(sha256)}' is not a model hash: a SHA-256 is 64 lowercase hex digits");
+        }
+
+        var stream = node.Store.OpenRead(sha256);
+        if (stream is null)
+        {
+            return Error(StatusCodes.Status404NotFound, "notFound", $"SL node '{node.Identity.Name}' does not hold model {sha256[..12]}");
+        }
+
+        Log.Serving(node.FileServerLogger, sha256[..12], stream.Length, NameOf(state, certificate!));
+        return Results.Stream(stream, ModelContentType);
+    }
+
+    /// <summary>Why the holder of <paramref name="certificate"/> may not fetch models here, or null when it may.</summary>
+    internal static string? Refusal(LedgerState state, X509Certificate2? certificate)
+    {
+        if (certificate is null)
+        {
+            return "no client certificate was presented";
+        }
+
+        var fingerprint = Fingerprint.Of(certificate);
+        var who = $"'{certificate.GetNameInfo(X509NameType.SimpleName, forIssuer: false)}' (fingerprint {fingerprint.Short})";
+        if (!state.Members.TryGetValue(fingerprint, out var member))
+        {
+            return $"{who} is not a member of the ledger; only registered SL nodes may fetch models";
+        }
+
+        if (member.Revoked)
+        {
+            return $"{who} was revoked from the swarm{(member.RevokeReason is { Length: > 0 } r ? $" ({r})" : "")}";
+        }
+
+        if (member.Role != SwarmRole.Sl)
+        {
+            return $"{who} is a member with role {SwarmRoles.ToName(member.Role)}; only SL nodes may fetch models";
+        }
+
+        if (!state.IsActive(fingerprint))
+        {
+            return $"{who} is not active: its last heartbeat is {(state.Time - member.LastHeartbeat) / 1000.0:0.#} s old at the ledger's latest block";
+        }
+
+        return null;
+    }
+
+    private static string NameOf(LedgerState state, X509Certificate2 certificate) =>
+        state.Members.TryGetValue(Fingerprint.Of(certificate), out var m) ? m.Name : "?";
+
+    private static string Truncate(string s) => s.Length <= 80 ? s : s[..80] + "…";
+
+    private static IResult Error(int status, string kind, string message) =>
+        Results.Json(new ApiError(kind, message), LedgerJson.Options, statusCode: status);
+
+    private static partial class Log
+    {
+        [LoggerMessage(400, LogLevel.Warning, "File server refused {Remote} the model {Sha}: {Reason}")]
+        public static partial void Refused(ILogger logger, string remote, string sha, string reason);
+
+        [LoggerMessage(401, LogLevel.Debug, "Serving model {Sha} ({Size} bytes) to '{Peer}'")]
+        public static partial void Serving(ILogger logger, string sha, long size, string peer);
+    }
+}

@@ -1,0 +1,178 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using SwarmLearning.Identity;
+using SwarmLearning.Ledger.Contracts;
+using SwarmLearning.Node.Rounds;
+using SwarmLearning.Node.Storage;
+using SwarmLearning.Tensors;
+
+namespace SwarmLearning.Node.Exchange;
+
+/// <summary>
+/// Models between SL nodes over HTTPS with mutual TLS: a node publishes into its <see cref="ModelStore"/>, which its
+/// file server serves by hash; it fetches a peer's model from <c>https://host:filePort/v1/models/{sha256}</c>, presenting
+/// its own identity, accepting only a server whose certificate is an SL identity of the swarm naming the peer's host,
+/// and keeps the model only if its size and SHA-256 are what the ledger recorded and it is a valid model.
+/// </summary>
+public sealed partial class HttpModelExchange : IModelExchange, IDisposable
+{
+    /// <summary>The slowest transfer a fetch is allowed before it times out, beyond its fixed allowance.</summary>
+    public const long MinBytesPerSecond = 50L * 1024 * 1024;
+
+    private readonly ModelStore _store;
+    private readonly HttpClient _http;
+    private readonly ILogger _logger;
+
+    /// <summary>An exchange that keeps models in <paramref name="store"/> and fetches as <paramref name="identity"/>.</summary>
+    public HttpModelExchange(ModelStore store, SwarmIdentity identity, SwarmTrust trust, ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(identity);
+        ArgumentNullException.ThrowIfNull(trust);
+        ArgumentNullException.ThrowIfNull(logger);
+        _store = store;
+        _logger = logger;
+        var handler = SwarmTls.CreateClientHandler(identity, trust, SwarmRole.Sl, logger);
+        handler.PooledConnectionIdleTimeout = TimeSpan.FromMinutes(2);
+        _http = new HttpClient(handler, disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
+    }
+
+    /// <summary>The fixed part of a fetch's time limit; the rest grows with the size at <see cref="MinBytesPerSecond"/>.</summary>
+    public TimeSpan FetchAllowance { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>The store models are published to and received into.</summary>
+    public ModelStore Store => _store;
+
+    /// <inheritdoc/>
+    public Task<PublishedModel> PublishAsync(TensorModel model, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return Task.Run(() => _store.Put(model), cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public async Task<TensorModel> FetchAsync(MemberState peer, string sha256, long size, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(peer);
+        if (!ModelStore.IsSha256(sha256))
+        {
+            throw new ModelExchangeException($"'{sha256}' is not a SHA-256 (64 lowercase hex digits); nothing to fetch from SL node '{peer.Name}'");
+        }
+
+        if (_store.Contains(sha256))
+        {
+            try
+            {
+                return await Task.Run(() => _store.Load(sha256), cancellationToken).ConfigureAwait(false);
+            }
+            catch (Safetensors.ModelFormatException e)
+            {
+                // A damaged local copy: drop it and fetch it again.
+                Log.LocalCopyDamaged(_logger, sha256[..12], e.Message);
+                File.Delete(_store.PathOf(sha256));
+            }
+        }
+
+        if (peer.Host is not { Length: > 0 } host || peer.FilePort is not { } port)
+        {
+            throw new ModelExchangeException($"SL node '{peer.Name}' has registered no file server address; cannot fetch model {sha256[..12]} from it");
+        }
+
+        var uri = ModelUri(host, port, sha256);
+        var from = $"SL node '{peer.Name}' ({uri.Authority})";
+        var limit = FetchAllowance + TimeSpan.FromSeconds((double)Math.Max(0, size) / MinBytesPerSecond);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(limit);
+        try
+        {
+            using var response = await _http.GetAsync(uri, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
+            {
+                var reason = await ReadReasonAsync(response, timeout.Token).ConfigureAwait(false);
+                throw new ModelExchangeException(response.StatusCode switch
+                {
+                    HttpStatusCode.NotFound => $"{from} does not have model {sha256[..12]}: {reason}",
+                    HttpStatusCode.Forbidden => $"{from} refused to serve model {sha256[..12]} to this node: {reason}",
+                    _ => $"{from} answered {(int)response.StatusCode} for model {sha256[..12]}: {reason}",
+                });
+            }
+
+            if (response.Content.Headers.ContentLength is { } length && length != size)
+            {
+                throw new ModelExchangeException($"{from} offers {length} bytes for model {sha256[..12]}, but the ledger records {size}; refused");
+            }
+
+            var body = await response.Content.ReadAsStreamAsync(timeout.Token).ConfigureAwait(false);
+            await using (body.ConfigureAwait(false))
+            {
+                var model = await _store.ReceiveAsync(body, sha256, size, from, timeout.Token).ConfigureAwait(false);
+                Log.Fetched(_logger, sha256[..12], size, peer.Name);
+                return model;
+            }
+        }
+        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new ModelExchangeException($"{from} did not deliver model {sha256[..12]} ({size} bytes) within {limit.TotalSeconds:0} s", e);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new ModelExchangeException($"cannot fetch model {sha256[..12]} from {from}: {Describe(e)}", e);
+        }
+        catch (IOException e)
+        {
+            throw new ModelExchangeException($"the transfer of model {sha256[..12]} from {from} broke off: {e.Message}", e);
+        }
+    }
+
+    /// <summary>The address of a model on a peer's file server.</summary>
+    public static Uri ModelUri(string host, int port, string sha256)
+    {
+        var h = host.Contains(':', StringComparison.Ordinal) && !host.StartsWith('[') ? $"[{host}]" : host;
+        return new Uri($"https://{h}:{port}/v1/models/{sha256}");
+    }
+
+    private static async Task<string> ReadReasonAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var json = JsonDocument.Parse(text);
+            if (json.RootElement.ValueKind == JsonValueKind.Object && json.RootElement.TryGetProperty("message", out var message) && message.ValueKind == JsonValueKind.String)
+            {
+                return message.GetString()!;
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        return text.Length == 0 ? response.ReasonPhrase ?? "no reason given" : text[..Math.Min(text.Length, 300)];
+    }
+
+    private static string Describe(HttpRequestException e)
+    {
+        var inner = e.InnerException is { } i ? $" ({i.Message})" : "";
+        return e.HttpRequestError switch
+        {
+            HttpRequestError.SecureConnectionError =>
+                $"the TLS handshake failed{inner}; the peer's certificate must be an SL identity of this swarm naming its registered host, and it must accept this node's",
+            // With TLS 1.3 a server that refuses the client's certificate closes the connection after the handshake.
+            HttpRequestError.ResponseEnded =>
+                $"the peer closed the connection without answering{inner}; a peer that does not accept this node's certificate does that",
+            _ => $"{e.Message}{inner}",
+        };
+    }
+
+    /// <inheritdoc/>
+    public void Dispose() => _http.Dispose();
+
+    private static partial class Log
+    {
+        [LoggerMessage(300, LogLevel.Debug, "Fetched model {Sha} ({Size} bytes) from '{Peer}'")]
+        public static partial void Fetched(ILogger logger, string sha, long size, string peer);
+
+        [LoggerMessage(301, LogLevel.Warning, "The stored copy of model {Sha} is damaged ({Reason}); fetching it again")]
+        public static partial void LocalCopyDamaged(ILogger logger, string sha, string reason);
+    }
+}

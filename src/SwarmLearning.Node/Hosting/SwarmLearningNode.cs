@@ -1,0 +1,200 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using SwarmLearning.Identity;
+using SwarmLearning.Node.Channel;
+using SwarmLearning.Node.Exchange;
+using SwarmLearning.Node.Ledger;
+using SwarmLearning.Node.Rounds;
+using SwarmLearning.Node.Storage;
+using SwarmLearning.Safetensors;
+
+namespace SwarmLearning.Node.Hosting;
+
+/// <summary>
+/// One SL node: its verified ledger replica and membership (<see cref="NetworkLedger"/>), its model store and HTTPS
+/// exchange, and the local channel's session. Runs as a hosted service; the web host around it serves the file port
+/// and the channel socket.
+/// </summary>
+public sealed partial class SwarmLearningNode : BackgroundService
+{
+    /// <summary>The file the final swarm model of a session is written to, in the model directory.</summary>
+    public const string FinalModelName = "final.safetensors";
+
+    private readonly ILogger _logger;
+    private int _stopped;
+
+    private SwarmLearningNode(SwarmLearningNodeOptions options, SwarmIdentity identity, NetworkLedger ledger, ModelStore store, HttpModelExchange exchange, ILoggerFactory loggerFactory, TimeProvider time)
+    {
+        Options = options;
+        Identity = identity;
+        Ledger = ledger;
+        Store = store;
+        Exchange = exchange;
+        Time = time;
+        _logger = loggerFactory.CreateLogger<SwarmLearningNode>();
+        FileServerLogger = loggerFactory.CreateLogger("SwarmLearning.Node.FileServer");
+        ChannelLogger = loggerFactory.CreateLogger("SwarmLearning.Node.Channel");
+        SessionLogger = loggerFactory.CreateLogger<SwarmSession>();
+    }
+
+    /// <summary>The options it runs with.</summary>
+    public SwarmLearningNodeOptions Options { get; }
+
+    /// <summary>Its identity.</summary>
+    public SwarmIdentity Identity { get; }
+
+    /// <summary>Its view of the ledger.</summary>
+    public NetworkLedger Ledger { get; }
+
+    /// <summary>Its models, by SHA-256.</summary>
+    public ModelStore Store { get; }
+
+    /// <summary>How it publishes and fetches models.</summary>
+    public HttpModelExchange Exchange { get; }
+
+    /// <summary>Where the final model of the last session that ended is written.</summary>
+    public string FinalModelPath => Path.Combine(Options.ModelDirectory, FinalModelName);
+
+    internal ChannelSessions Sessions { get; } = new();
+
+    /// <summary>How long opening a session waits for this node to be on the ledger before answering 503.</summary>
+    internal TimeSpan RegistrationWait { get; set; } = TimeSpan.FromSeconds(30);
+
+    internal TimeProvider Time { get; }
+
+    internal ILogger FileServerLogger { get; }
+
+    internal ILogger ChannelLogger { get; }
+
+    internal ILogger SessionLogger { get; }
+
+    /// <summary>
+    /// Checks the options and the identity, creates the data directory (mode 0700) and opens the ledger replica
+    /// (verifying every stored block) and the model store. Nothing talks to the network until the service runs.
+    /// </summary>
+    public static SwarmLearningNode Open(SwarmLearningNodeOptions options, SwarmIdentity identity, SwarmTrust trust, ILoggerFactory loggerFactory, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(identity);
+        ArgumentNullException.ThrowIfNull(trust);
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        var errors = options.Validate();
+        if (errors.Count > 0)
+        {
+            throw new SwarmException(string.Join("; ", errors));
+        }
+
+        if (identity.Role != SwarmRole.Sl)
+        {
+            throw new SwarmException($"'{identity.Name}' is a {SwarmRoles.ToName(identity.Role)} identity; an SL node needs one issued with --role sl");
+        }
+
+        time ??= TimeProvider.System;
+        CreatePrivateDirectory(options.DataDirectory);
+        // The replica's store is locked for one process: once it is open, this node owns the directory, and the
+        // temporary files an earlier run left in it (a crash mid-transfer) can go.
+        var ledger = NetworkLedger.Open(options.LedgerDirectory, options.SwarmNetworkUri, identity, trust, options.Host, options.FilePort, loggerFactory, time);
+        ModelStore store;
+        try
+        {
+            store = new ModelStore(options.ModelDirectory);
+            ChannelModels.DeleteLeftovers(store.Directory);
+        }
+        catch
+        {
+#pragma warning disable VSTHRD002 // start-up failure, before the host runs
+            ledger.DisposeAsync().AsTask().GetAwaiter().GetResult();
+#pragma warning restore VSTHRD002
+            throw;
+        }
+
+        var exchange = new HttpModelExchange(store, identity, trust, loggerFactory.CreateLogger<HttpModelExchange>());
+        return new SwarmLearningNode(options, identity, ledger, store, exchange, loggerFactory, time);
+    }
+
+    /// <summary>Writes a session's final model to <see cref="FinalModelPath"/> (whole or not at all) and logs its hash.</summary>
+    internal async Task SaveFinalModelAsync(SyncResult result, CancellationToken cancellationToken)
+    {
+        var path = FinalModelPath;
+        var sha = await Task.Run(() =>
+        {
+            if (ModelStore.IsSha256(result.Sha256) && Store.Contains(result.Sha256))
+            {
+                var temp = path + ".tmp";
+                File.Copy(Store.PathOf(result.Sha256), temp, overwrite: true);
+                File.Move(temp, path, overwrite: true);
+                return result.Sha256;
+            }
+
+            return SafetensorsWriter.Write(path, result.Model).Sha256;
+        }, cancellationToken).ConfigureAwait(false);
+        Log.FinalModel(_logger, path, sha, result.Round);
+    }
+
+    /// <inheritdoc/>
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        Log.Starting(_logger, Identity.Name, Identity.Fingerprint.Short, Options.ListenAddress, Options.FilePort, Options.Host, Options.EffectiveSocketPath, Ledger.SnAddress);
+        return Ledger.RunAsync(stoppingToken);
+    }
+
+    /// <inheritdoc/>
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await Sessions.DisposeAsync().ConfigureAwait(false);
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        await CloseAsync().ConfigureAwait(false);
+    }
+
+    /// <inheritdoc/>
+    public override void Dispose()
+    {
+        base.Dispose();
+#pragma warning disable VSTHRD002 // Dispose is synchronous by contract; closing only releases files and sockets
+        CloseAsync().GetAwaiter().GetResult();
+#pragma warning restore VSTHRD002
+    }
+
+    private async Task CloseAsync()
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) != 0)
+        {
+            return;
+        }
+
+        Exchange.Dispose();
+        await Ledger.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Creates the data directory readable by this user only (it holds the socket and the models).</summary>
+    internal static void CreatePrivateDirectory(string path)
+    {
+        try
+        {
+            if (!Directory.Exists(path))
+            {
+                if (OperatingSystem.IsWindows())
+                {
+                    Directory.CreateDirectory(path);
+                }
+                else
+                {
+                    Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new SwarmException($"{path}: cannot create the SL node's data directory: {e.Message}", e);
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(600, LogLevel.Information, "SL node '{Name}' ({Fingerprint}) starting: file server on {Address}:{FilePort} (peers reach it as {Host}), local channel {Socket}, SN {Sn}")]
+        public static partial void Starting(ILogger logger, string name, string fingerprint, string address, int filePort, string host, string socket, string sn);
+
+        [LoggerMessage(601, LogLevel.Information, "Final swarm model (round {Round}) written to {Path}: SHA-256 {Sha}")]
+        public static partial void FinalModel(ILogger logger, string path, string sha, long round);
+    }
+}

@@ -1,0 +1,113 @@
+using System.Net;
+using System.Text;
+using SwarmLearning.Network;
+
+namespace SwarmLearning.Node.Hosting;
+
+/// <summary>How an SL node runs. Defaults follow HPE's ports; <see cref="Validate"/> says what is wrong in words a user can act on.</summary>
+public sealed class SwarmLearningNodeOptions
+{
+    /// <summary>HPE's SL file server port.</summary>
+    public const int DefaultFilePort = 30305;
+
+    /// <summary>The local channel's socket file name inside the data directory, unless <see cref="SocketPath"/> is given.</summary>
+    public const string DefaultSocketName = "ml.sock";
+
+    /// <summary>The longest Unix socket path Linux accepts (sun_path holds 108 bytes with the terminating NUL).</summary>
+    public const int MaxSocketPathBytes = 107;
+
+    /// <summary>Where the node keeps its ledger replica (<c>ledger/</c>), its models (<c>models/</c>) and, by default, its socket.</summary>
+    public string DataDirectory { get; set; } = "sl-data";
+
+    /// <summary>The SN API to follow and submit through: <c>host:port</c> (30304 is HPE's API port).</summary>
+    public string? SwarmNetwork { get; set; }
+
+    /// <summary>The file server port (HTTPS, mutual TLS) peers fetch this node's models from.</summary>
+    public int FilePort { get; set; } = DefaultFilePort;
+
+    /// <summary>The address the file server listens on: loopback by default; <c>0.0.0.0</c> to serve other hosts.</summary>
+    public string ListenAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>The host name peers reach this node's file server at (recorded on the ledger); must be in its certificate.</summary>
+    public string Host { get; set; } = "localhost";
+
+    /// <summary>The local channel's Unix socket; null for <c>DATA/ml.sock</c>.</summary>
+    public string? SocketPath { get; set; }
+
+    /// <summary>The socket path in effect, made absolute.</summary>
+    public string EffectiveSocketPath => Path.GetFullPath(SocketPath ?? Path.Combine(DataDirectory, DefaultSocketName));
+
+    /// <summary>Where the ledger replica lives.</summary>
+    public string LedgerDirectory => Path.Combine(DataDirectory, "ledger");
+
+    /// <summary>Where models live: the store (by SHA-256) and <c>final.safetensors</c>.</summary>
+    public string ModelDirectory => Path.Combine(DataDirectory, "models");
+
+    /// <summary>The SN API address as a URI (valid options only).</summary>
+    public Uri SwarmNetworkUri
+    {
+        get
+        {
+            if (SwarmNetwork is null || !SwarmNetworkOptions.TryParseHostPort(SwarmNetwork, out var host, out var port))
+            {
+                throw new SwarmException($"the SN address '{SwarmNetwork}' is not HOST:PORT");
+            }
+
+            var h = host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host;
+            return new Uri($"https://{h}:{port}");
+        }
+    }
+
+    /// <summary>Returns every problem with these options; empty when they are fine.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (string.IsNullOrWhiteSpace(DataDirectory))
+        {
+            errors.Add("the data directory is empty: give --dir DIR");
+        }
+
+        if (string.IsNullOrWhiteSpace(SwarmNetwork))
+        {
+            errors.Add($"an SL node needs an SN to follow: give --sn HOST:PORT of an SN's API (port {SwarmNetworkOptions.DefaultApiPort} by default)");
+        }
+        else if (!SwarmNetworkOptions.TryParseHostPort(SwarmNetwork, out var snHost, out _))
+        {
+            errors.Add($"--sn '{SwarmNetwork}' is not HOST:PORT (an IPv6 address goes in brackets: [::1]:30304)");
+        }
+        else if (Uri.CheckHostName(snHost) == UriHostNameType.Unknown)
+        {
+            errors.Add($"--sn '{SwarmNetwork}': '{snHost}' is not a host name or an IP address");
+        }
+
+        if (!IPAddress.TryParse(ListenAddress, out _))
+        {
+            errors.Add($"the listen address '{ListenAddress}' is not an IP address (for example 127.0.0.1 or 0.0.0.0)");
+        }
+
+        if (FilePort is < 1 or > 65535)
+        {
+            errors.Add($"--file-port {FilePort} is not a TCP port (1–65535)");
+        }
+
+        if (string.IsNullOrWhiteSpace(Host))
+        {
+            errors.Add("--host is empty: give the name peers reach this node at (one of its certificate's hosts)");
+        }
+
+        if (!string.IsNullOrWhiteSpace(DataDirectory) && SocketPath is not { Length: 0 })
+        {
+            var socket = EffectiveSocketPath;
+            if (Encoding.UTF8.GetByteCount(socket) > MaxSocketPathBytes)
+            {
+                errors.Add($"the socket path {socket} is {Encoding.UTF8.GetByteCount(socket)} bytes long; Unix sockets allow {MaxSocketPathBytes}: give a shorter --socket PATH");
+            }
+        }
+        else if (SocketPath is { Length: 0 })
+        {
+            errors.Add("--socket is empty: give a path for the local channel's socket, or leave it out for DIR/ml.sock");
+        }
+
+        return errors;
+    }
+}

@@ -1,0 +1,108 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using SwarmLearning.Tensors;
+
+namespace SwarmLearning.Node.Tests.Harness;
+
+/// <summary>An ML program's side of the local channel, as a test drives it: HTTP/1.1 over the SL node's Unix socket.</summary>
+internal sealed class ChannelClient : IDisposable
+{
+    private readonly HttpClient _http;
+
+    public ChannelClient(string socketPath)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (_, cancellationToken) =>
+            {
+                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                try
+                {
+                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), cancellationToken);
+                    return new NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            },
+        };
+        _http = new HttpClient(handler) { BaseAddress = new Uri("http://localhost"), Timeout = Timeout.InfiniteTimeSpan };
+    }
+
+    public async Task<(HttpStatusCode Status, JsonElement Body)> GetAsync(string path)
+    {
+        using var response = await _http.GetAsync(path);
+        return (response.StatusCode, await JsonOf(response));
+    }
+
+    public async Task<(HttpStatusCode Status, JsonElement Body)> PostJsonAsync(string path, string json)
+    {
+        using var content = new StringContent(json, Encoding.UTF8, "application/json");
+        using var response = await _http.PostAsync(path, content);
+        return (response.StatusCode, await JsonOf(response));
+    }
+
+    public async Task<HttpStatusCode> DeleteAsync(string path)
+    {
+        using var response = await _http.DeleteAsync(path);
+        return response.StatusCode;
+    }
+
+    /// <summary>Opens a session; fails the test with the node's message if it refuses.</summary>
+    public async Task<string> OpenAsync(string json)
+    {
+        var (status, body) = await PostJsonAsync("/v1/sessions", json);
+        Assert.True(status == HttpStatusCode.Created, $"opening a session answered {(int)status}: {body}");
+        return body.GetProperty("session").GetString()!;
+    }
+
+    public Task<SyncAnswer> PostModelAsync(string path, TensorModel model) => PostBytesAsync(path, Models.Bytes(model));
+
+    public async Task<SyncAnswer> PostBytesAsync(string path, byte[] bytes)
+    {
+        using var content = new ByteArrayContent(bytes);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        using var response = await _http.PostAsync(path, content);
+        var body = await response.Content.ReadAsByteArrayAsync();
+        if (!response.IsSuccessStatusCode)
+        {
+            return new SyncAnswer(response.StatusCode, null, 0, "", false, false, body, JsonDocument.Parse(body).RootElement.Clone());
+        }
+
+        Assert.Equal("application/octet-stream", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(body.Length, response.Content.Headers.ContentLength);
+        return new SyncAnswer(
+            response.StatusCode,
+            Models.Parse(body),
+            long.Parse(Header(response, "Swarm-Round"), System.Globalization.CultureInfo.InvariantCulture),
+            Header(response, "Swarm-Model-Sha256"),
+            bool.Parse(Header(response, "Swarm-Contributed")),
+            bool.Parse(Header(response, "Swarm-Training-Over")),
+            body,
+            null);
+    }
+
+    private static string Header(HttpResponseMessage response, string name) =>
+        response.Headers.TryGetValues(name, out var values) ? values.Single() : throw new Xunit.Sdk.XunitException($"the answer has no {name} header");
+
+    private static async Task<JsonElement> JsonOf(HttpResponseMessage response)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        return text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone();
+    }
+
+    public void Dispose() => _http.Dispose();
+}
+
+/// <summary>The answer to begin, sync or end.</summary>
+internal sealed record SyncAnswer(HttpStatusCode Status, TensorModel? Model, long Round, string Sha256, bool Contributed, bool TrainingOver, byte[] Body, JsonElement? Error)
+{
+    public string ErrorMessage => Error?.GetProperty("message").GetString() ?? "";
+
+    public string ErrorKind => Error?.GetProperty("error").GetString() ?? "";
+}

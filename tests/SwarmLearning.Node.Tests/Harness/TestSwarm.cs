@@ -1,0 +1,125 @@
+using SwarmLearning.Identity;
+using SwarmLearning.Ledger.Contracts;
+using SwarmLearning.Ledger.Transactions;
+using SwarmLearning.Network.Hosting;
+using SwarmLearning.Network.Tests;
+using SwarmLearning.Node.Hosting;
+using Xunit.Abstractions;
+
+namespace SwarmLearning.Node.Tests.Harness;
+
+/// <summary>
+/// A sentinel SN (the Network tests' <see cref="TestNetwork"/>) and SL hosts started in-process on loopback, each with
+/// its own certificate, data directory, free file port and Unix socket; their logs go to the test's output.
+/// </summary>
+internal sealed class TestSwarm : IAsyncDisposable
+{
+    private readonly List<RunningLearningNode> _nodes = [];
+    private readonly List<IDisposable> _owned = [];
+
+    private TestSwarm(TestNetwork net, RunningNetworkNode sentinel, TestLog log)
+    {
+        Net = net;
+        Sentinel = sentinel;
+        Log = log;
+    }
+
+    /// <summary>Short timings, so rounds close and nodes count as gone quickly.</summary>
+    public static LedgerDefaults Fast { get; } = new() { FullQuorumWaitSeconds = 2, MemberTimeoutSeconds = 5, MergeTimeoutSeconds = 60 };
+
+    public TestNetwork Net { get; }
+
+    public RunningNetworkNode Sentinel { get; }
+
+    public TestLog Log { get; }
+
+    public SwarmTrust Trust => Net.Trust;
+
+    public static async Task<TestSwarm> StartAsync(ITestOutputHelper? output, LedgerDefaults? defaults = null)
+    {
+        var net = new TestNetwork(defaults ?? Fast);
+        try
+        {
+            var sentinel = await net.StartSentinelAsync();
+            return new TestSwarm(net, sentinel, new TestLog(output));
+        }
+        catch
+        {
+            await net.DisposeAsync();
+            throw;
+        }
+    }
+
+    public SwarmIdentity Identity(string name) => Net.Identity(name, SwarmRole.Sl);
+
+    public SwarmLearningNodeOptions Options(string name) => new()
+    {
+        DataDirectory = Net.Directory.File(name),
+        SwarmNetwork = $"localhost:{Sentinel.Node.Options.ApiPort}",
+        FilePort = TestNetwork.FreePort(),
+        Host = "localhost",
+    };
+
+    /// <summary>Starts an SL host and, unless told otherwise, waits until the ledger lists it.</summary>
+    public async Task<RunningLearningNode> StartSlAsync(string name, SwarmLearningNodeOptions? options = null, bool waitForRegistration = true)
+    {
+        var node = await SwarmLearningHost.StartAsync(options ?? Options(name), Identity(name), Trust, logging => Log.Configure(logging, name));
+        _nodes.Add(node);
+        if (waitForRegistration)
+        {
+            await WaitForRegistrationAsync(node);
+        }
+
+        return node;
+    }
+
+    public static async Task WaitForRegistrationAsync(RunningLearningNode node)
+    {
+        try
+        {
+            await node.Registered.WaitAsync(TestNetwork.Patience);
+        }
+        catch (TimeoutException)
+        {
+            Assert.Fail($"SL node '{node.Node.Identity.Name}' did not register within {TestNetwork.Patience.TotalSeconds} s (its replica is at height {node.Node.Ledger.Height})");
+        }
+    }
+
+    /// <summary>Waits, block by block, until the SL node's own replica satisfies <paramref name="condition"/>.</summary>
+    public static Task WaitUntilAsync(RunningLearningNode node, Func<LedgerState, bool> condition, string what) =>
+        TestNetwork.WaitUntilAsync(node.Node.Ledger.Chain, condition, what);
+
+    public ChannelClient Channel(RunningLearningNode node) => Own(new ChannelClient(node.SocketPath));
+
+    /// <summary>An HTTPS client of SL file servers, presenting <paramref name="identity"/>.</summary>
+    public HttpClient FileClient(SwarmIdentity identity) =>
+        Own(new HttpClient(SwarmTls.CreateClientHandler(identity, Trust, SwarmRole.Sl), disposeHandler: true) { Timeout = TestNetwork.Patience });
+
+    public async Task StopAsync(RunningLearningNode node)
+    {
+        _nodes.Remove(node);
+        await node.DisposeAsync();
+    }
+
+    private T Own<T>(T disposable)
+        where T : IDisposable
+    {
+        _owned.Add(disposable);
+        return disposable;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var d in _owned)
+        {
+            d.Dispose();
+        }
+
+        foreach (var n in Enumerable.Reverse(_nodes))
+        {
+            await n.DisposeAsync();
+        }
+
+        await Net.DisposeAsync();
+    }
+}

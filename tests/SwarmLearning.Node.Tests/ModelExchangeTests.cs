@@ -1,0 +1,111 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using SwarmLearning.Ledger.Contracts;
+using SwarmLearning.Network.Tests;
+using SwarmLearning.Node.Exchange;
+using SwarmLearning.Node.Rounds;
+using SwarmLearning.Node.Storage;
+using SwarmLearning.Node.Tests.Harness;
+using Xunit.Abstractions;
+
+namespace SwarmLearning.Node.Tests;
+
+/// <summary>
+/// HttpModelExchange between real SL hosts: a fetch keeps a model only if it is exactly what the ledger recorded, and
+/// every failure becomes a <see cref="ModelExchangeException"/> that names the peer and the reason.
+/// </summary>
+public sealed class ModelExchangeTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task Fetches_a_peers_model_verifies_it_and_keeps_it_in_the_local_store()
+    {
+        await using var swarm = await TestSwarm.StartAsync(output);
+        var sl1 = await swarm.StartSlAsync("sl1");
+        var sl2 = await swarm.StartSlAsync("sl2");
+        var published = await sl1.Node.Exchange.PublishAsync(Models.Tiny(7), CancellationToken.None);
+        Assert.False(sl2.Node.Store.Contains(published.Sha256));
+
+        var model = await sl2.Node.Exchange.FetchAsync(Member(sl2, sl1), published.Sha256, published.Size, CancellationToken.None);
+
+        Assert.Equal(Models.Tiny(7)["fc.weight"].Values, model["fc.weight"].Values);
+        Assert.True(sl2.Node.Store.Contains(published.Sha256));
+    }
+
+    [Fact]
+    public async Task A_fetch_whose_bytes_do_not_match_the_ledger_hash_fails_naming_the_peer_and_keeps_nothing()
+    {
+        await using var swarm = await TestSwarm.StartAsync(output);
+        var sl1 = await swarm.StartSlAsync("sl1");
+        var sl2 = await swarm.StartSlAsync("sl2");
+        var honest = await sl1.Node.Exchange.PublishAsync(Models.Tiny(1), CancellationToken.None);
+
+        // sl1 serves, under the hash the ledger would record for one model, the bytes of another of the same size.
+        var recorded = new ModelStore(swarm.Net.Directory.File("elsewhere")).Put(Models.Tiny(2));
+        Assert.Equal(honest.Size, recorded.Size);
+        File.Copy(sl1.Node.Store.PathOf(honest.Sha256), sl1.Node.Store.PathOf(recorded.Sha256));
+
+        var e = await Assert.ThrowsAsync<ModelExchangeException>(() =>
+            sl2.Node.Exchange.FetchAsync(Member(sl2, sl1), recorded.Sha256, recorded.Size, CancellationToken.None));
+
+        Assert.Contains("SL node 'sl1'", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"SHA-256 is {honest.Sha256[..12]}, not {recorded.Sha256[..12]}", e.Message, StringComparison.Ordinal);
+        Assert.False(sl2.Node.Store.Contains(recorded.Sha256));
+        Assert.Empty(Directory.EnumerateFiles(sl2.Node.Store.Directory, "*.tmp"));
+    }
+
+    [Fact]
+    public async Task A_model_the_peer_does_not_hold_or_will_not_serve_fails_with_its_reason()
+    {
+        await using var swarm = await TestSwarm.StartAsync(output);
+        var sl1 = await swarm.StartSlAsync("sl1");
+        var sl2 = await swarm.StartSlAsync("sl2");
+        var published = await sl1.Node.Exchange.PublishAsync(Models.Tiny(1), CancellationToken.None);
+        var missing = new string('a', 64);
+
+        var e = await Assert.ThrowsAsync<ModelExchangeException>(() =>
+            sl2.Node.Exchange.FetchAsync(Member(sl2, sl1), missing, 100, CancellationToken.None));
+        Assert.Contains("SL node 'sl1'", e.Message, StringComparison.Ordinal);
+        Assert.Contains("does not have model aaaaaaaaaaaa", e.Message, StringComparison.Ordinal);
+
+        // An exchange with an identity of the swarm that is not on the ledger: sl1 refuses it.
+        using var stranger = new HttpModelExchange(new ModelStore(swarm.Net.Directory.File("stranger")), swarm.Identity("stranger"), swarm.Trust, NullLogger.Instance);
+        e = await Assert.ThrowsAsync<ModelExchangeException>(() =>
+            stranger.FetchAsync(Member(sl2, sl1), published.Sha256, published.Size, CancellationToken.None));
+        Assert.Contains("refused to serve", e.Message, StringComparison.Ordinal);
+        Assert.Contains("not a member", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_unreachable_peer_or_one_with_another_identity_fails_naming_it()
+    {
+        await using var swarm = await TestSwarm.StartAsync(output);
+        var sl1 = await swarm.StartSlAsync("sl1");
+        var sl2 = await swarm.StartSlAsync("sl2");
+        var published = await sl1.Node.Exchange.PublishAsync(Models.Tiny(1), CancellationToken.None);
+        var sl1Member = Member(sl2, sl1);
+
+        var nowhere = Copy(sl1Member, port: TestNetwork.FreePort());
+        var e = await Assert.ThrowsAsync<ModelExchangeException>(() => sl2.Node.Exchange.FetchAsync(nowhere, published.Sha256, published.Size, CancellationToken.None));
+        Assert.Contains("SL node 'sl1'", e.Message, StringComparison.Ordinal);
+        Assert.Contains("cannot fetch model", e.Message, StringComparison.Ordinal);
+
+        // The ledger says sl1 is at the port where the SN listens: TLS refuses a server that is not an SL node.
+        var impostor = Copy(sl1Member, port: swarm.Sentinel.Node.Options.ApiPort);
+        e = await Assert.ThrowsAsync<ModelExchangeException>(() => sl2.Node.Exchange.FetchAsync(impostor, published.Sha256, published.Size, CancellationToken.None));
+        Assert.Contains("TLS handshake failed", e.Message, StringComparison.Ordinal);
+    }
+
+    private static MemberState Member(Hosting.RunningLearningNode viewer, Hosting.RunningLearningNode peer) =>
+        viewer.Node.Ledger.State.Members[peer.Node.Identity.Fingerprint];
+
+    private static MemberState Copy(MemberState m, int port) => new()
+    {
+        Fingerprint = m.Fingerprint,
+        Role = m.Role,
+        Name = m.Name,
+        Certificate = m.Certificate,
+        NotAfter = m.NotAfter,
+        RegisteredAt = m.RegisteredAt,
+        Host = m.Host,
+        FilePort = port,
+    };
+}
