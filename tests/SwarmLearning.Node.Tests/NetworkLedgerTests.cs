@@ -3,7 +3,7 @@ using SwarmLearning.Identity;
 using SwarmLearning.Ledger.Contracts;
 using SwarmLearning.Ledger.Transactions;
 using SwarmLearning.Network.Tests;
-using SwarmLearning.Node.Ledger;
+using SwarmLearning.Node.Replica;
 using SwarmLearning.Node.Tests.Harness;
 using Xunit.Abstractions;
 

@@ -60,8 +60,10 @@ internal sealed partial class Replicator(LedgerChain chain, HttpClient http, Swa
         var from = chain.Height + 1;
         var uri = PeerHttp.PeerUri(host, port, $"/peer/v1/blocks?from={from}&wait={(int)PollWait.TotalSeconds}");
         using var request = new HttpRequestMessage(HttpMethod.Get, uri);
+        // A bound on silence, not on the stream: with blocks arriving every second a pull can stay open for minutes.
+        var silence = PollWait + TimeSpan.FromSeconds(15);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop);
-        timeout.CancelAfter(PollWait + TimeSpan.FromSeconds(15));
+        timeout.CancelAfter(silence);
         using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
         {
@@ -74,6 +76,7 @@ internal sealed partial class Replicator(LedgerChain chain, HttpClient http, Swa
         {
             while (await BlockStream.ReadAsync(stream, timeout.Token).ConfigureAwait(false) is { } bytes)
             {
+                timeout.CancelAfter(silence);
                 var block = Block.Decode(bytes);
                 if (block.Height <= chain.Height)
                 {

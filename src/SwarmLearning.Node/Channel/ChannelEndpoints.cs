@@ -8,7 +8,7 @@ using SwarmLearning.Ledger.Contracts;
 using SwarmLearning.Ledger.Transactions;
 using SwarmLearning.Network.Api;
 using SwarmLearning.Node.Hosting;
-using SwarmLearning.Node.Ledger;
+using SwarmLearning.Node.Replica;
 using SwarmLearning.Node.Rounds;
 using SwarmLearning.Safetensors;
 using SwarmLearning.Tensors;

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 using SwarmLearning.Identity;
 using SwarmLearning.Node.Channel;
 using SwarmLearning.Node.Exchange;
-using SwarmLearning.Node.Ledger;
+using SwarmLearning.Node.Replica;
 using SwarmLearning.Node.Rounds;
 using SwarmLearning.Node.Storage;
 using SwarmLearning.Safetensors;

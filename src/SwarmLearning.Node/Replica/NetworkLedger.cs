@@ -7,7 +7,7 @@ using SwarmLearning.Ledger.Ordering;
 using SwarmLearning.Network.Client;
 using SwarmLearning.Node.Rounds;
 
-namespace SwarmLearning.Node.Ledger;
+namespace SwarmLearning.Node.Replica;
 
 /// <summary>
 /// An SL node's view of the ledger: its own verified replica of the chain (<c>&lt;sl-dir&gt;/ledger</c>), fed by an SN's

@@ -1,4 +1,4 @@
-namespace SwarmLearning.Node.Ledger;
+namespace SwarmLearning.Node.Replica;
 
 /// <summary>
 /// The ledger cannot be reached or has not caught up: the SN is unreachable or answers that it cannot order now, or

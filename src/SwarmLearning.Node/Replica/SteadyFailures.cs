@@ -1,4 +1,4 @@
-namespace SwarmLearning.Node.Ledger;
+namespace SwarmLearning.Node.Replica;
 
 /// <summary>
 /// Counts consecutive failures of a retried operation and says when to log one: the first, then at most once per

@@ -5,7 +5,7 @@ using SwarmLearning.Ledger.Contracts;
 using SwarmLearning.Ledger.Serialization;
 using SwarmLearning.Ledger.Transactions;
 
-namespace SwarmLearning.Node.Ledger;
+namespace SwarmLearning.Node.Replica;
 
 // The two loops that keep an SL node on the ledger: replication (the SN's block stream into the verified replica)
 // and membership (registration, then heartbeats). Both retry forever with a bounded backoff and log a steady line
