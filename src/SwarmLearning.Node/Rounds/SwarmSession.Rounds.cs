@@ -394,6 +394,17 @@ public sealed partial class SwarmSession
             })).ConfigureAwait(false);
 
             var inputs = fetched.Where(f => f.Model is not null).ToList();
+
+            // Every input must have the same tensors (names, dtypes, shapes): one odd model would fail the whole merge,
+            // and the next leader's too. The reference is the leader's own submission, else the most common layout.
+            var own = inputs.FirstOrDefault(i => i.Key == _ledger.Self).Model;
+            var reference = own is not null ? Layout(own) : inputs.GroupBy(i => Layout(i.Model!), StringComparer.Ordinal).OrderByDescending(g => g.Count()).Select(g => g.Key).FirstOrDefault();
+            foreach (var odd in inputs.Where(i => Layout(i.Model!) != reference))
+            {
+                Log.Excluded(_logger, contractName, number, state.Members[odd.Key].Name, "its model's tensors (names, dtypes or shapes) differ from the round's; it was not trained from this swarm's model");
+            }
+
+            inputs = [.. inputs.Where(i => Layout(i.Model!) == reference)];
             if (inputs.Count == 0)
             {
                 Log.NothingToMerge(_logger, contractName, number);
@@ -539,6 +550,9 @@ public sealed partial class SwarmSession
         state.Contracts.TryGetValue(Options.TrainingContract, out var contract)
             ? contract
             : throw new SwarmException($"training contract '{Options.TrainingContract}' does not exist on the ledger; create it first (swarm ctl create contract, HPE's CREATE CONTRACT) or use the default '{LedgerDefaults.HpeDefaultContract}'");
+
+    private static string Layout(TensorModel model) =>
+        string.Join(';', model.Tensors.Select(t => $"{t.Name}:{t.DType}:{t.Shape}"));
 
     private static string NameOf(LedgerState state, Fingerprint member) => state.Members.TryGetValue(member, out var m) ? m.Name : member.Short;
 

@@ -181,6 +181,21 @@ public sealed class SimulatedRoundTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task A_submission_with_other_tensors_is_left_out_instead_of_failing_the_merge()
+    {
+        var nodes = await NodesAsync(3);
+        var sessions = nodes.Select(n => Session(n, minPeers: 3, makeMeAdmin: n.Index != 2)).ToList();
+        await All(sessions.Select((s, i) => s.BeginAsync(Model(i), CancellationToken.None)));
+
+        // sl3 submits a model of another shape (a program that was not built for this swarm's model).
+        var results = await All(sessions.Select((s, i) => s.SyncAsync(i == 2 ? Model(9, 9) : Model(i * 4), CancellationToken.None)));
+        Assert.Single(results.Select(r => r.Sha256).Distinct());
+        Assert.Equal(2f, Values(results[0].Model)[0], 5); // mean of 0 and 4
+        Assert.DoesNotContain(nodes[2].Self, _swarm.Chain.State!.Contracts[LedgerDefaults.HpeDefaultContract].LastMerged!.Contributors);
+        Assert.Contains(_logs.Lines, l => l.Contains("leaving out 'sl3'", StringComparison.Ordinal) && l.Contains("differ", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_node_that_joins_late_starts_from_the_latest_merged_model_and_contributes_next_round()
     {
         var nodes = await NodesAsync(2);
