@@ -45,6 +45,9 @@ public sealed partial class HttpModelExchange : IModelExchange, IDisposable
     public ModelStore Store => _store;
 
     /// <inheritdoc/>
+    public void Retain(IReadOnlySet<string> keep) => _store.Prune(keep, TimeSpan.FromMinutes(1));
+
+    /// <inheritdoc/>
     public Task<PublishedModel> PublishAsync(TensorModel model, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(model);

@@ -19,6 +19,12 @@ public interface IModelExchange
     /// the peer is unreachable, does not have it, or serves something else.
     /// </summary>
     Task<TensorModel> FetchAsync(MemberState peer, string sha256, long size, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Lets go of every stored model except <paramref name="keep"/> and those stored in the last minute (which a peer
+    /// may still be fetching), so a long training does not fill the disk with old rounds.
+    /// </summary>
+    void Retain(IReadOnlySet<string> keep);
 }
 
 /// <summary>A published model: its SHA-256 (lowercase hex) and size in bytes.</summary>

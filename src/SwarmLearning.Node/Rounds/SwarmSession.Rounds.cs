@@ -513,6 +513,16 @@ public sealed partial class SwarmSession
                 try
                 {
                     var model = await _exchange.FetchAsync(peer, merged.ModelHash, merged.Size, cancellationToken).ConfigureAwait(false);
+
+                    // Older rounds' models are no longer needed here; this round's merged model and the one before it
+                    // stay for peers that are still catching up.
+                    var keep = new HashSet<string>(StringComparer.Ordinal) { merged.ModelHash };
+                    if (_lastMergedSha is not null)
+                    {
+                        keep.Add(_lastMergedSha);
+                    }
+
+                    _exchange.Retain(keep);
                     _lastMergedSha = merged.ModelHash;
                     return model;
                 }

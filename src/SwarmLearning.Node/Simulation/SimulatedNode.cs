@@ -108,6 +108,9 @@ public sealed class SimulatedNode : ISwarmLedger, IModelExchange, IAsyncDisposab
         }
     }
 
+    /// <inheritdoc/>
+    public void Retain(IReadOnlySet<string> keep) => Store.Prune(keep, TimeSpan.FromMinutes(1));
+
     /// <summary>What this node's file server would send for a hash.</summary>
     private Stream? Serve(string sha256)
     {

@@ -152,14 +152,18 @@ public sealed class ModelStore
         }
     }
 
-    /// <summary>Deletes stored models except <paramref name="keep"/>, to bound the disk a long training uses.</summary>
-    public void Prune(IReadOnlySet<string> keep)
+    /// <summary>
+    /// Deletes stored models except <paramref name="keep"/> and those written less than <paramref name="minimumAge"/>
+    /// ago, to bound the disk a long training uses. Other files (such as the final model) are left alone.
+    /// </summary>
+    public void Prune(IReadOnlySet<string> keep, TimeSpan minimumAge = default)
     {
         ArgumentNullException.ThrowIfNull(keep);
+        var cutoff = DateTime.UtcNow - minimumAge;
         foreach (var path in System.IO.Directory.EnumerateFiles(Directory, "*" + Extension))
         {
             var sha = Path.GetFileNameWithoutExtension(path);
-            if (IsSha256(sha) && !keep.Contains(sha))
+            if (IsSha256(sha) && !keep.Contains(sha) && File.GetLastWriteTimeUtc(path) < cutoff)
             {
                 try
                 {

@@ -277,5 +277,7 @@ public sealed class SimulatedRoundTests : IAsyncLifetime, IDisposable
         public Task<PublishedModel> PublishAsync(TensorModel model, CancellationToken cancellationToken) => throw new NotSupportedException();
 
         public Task<TensorModel> FetchAsync(MemberState peer, string sha256, long size, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public void Retain(IReadOnlySet<string> keep) => throw new NotSupportedException();
     }
 }
