@@ -30,6 +30,14 @@ internal static class SimulateCommand
         var method = new Option<string>("--merge-method") { Description = "mean | coordmedian | geomedian | trimmedmean | krum.", DefaultValueFactory = _ => "mean" };
         method.AcceptOnlyFromAmong([.. MergeMethods.All.Select(m => m.Name)]);
         var batchSize = new Option<int>("--batch-size", "-b") { Description = "Samples per step.", DefaultValueFactory = _ => 64 };
+        var learningRate = new Option<float>("--lr") { Description = "Adam's learning rate on every node.", DefaultValueFactory = _ => 0.001f };
+        learningRate.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<float>() is not (> 0 and < 10))
+            {
+                r.AddError("--lr must be a positive number below 10");
+            }
+        });
         var seed = new Option<ulong>("--seed") { Description = "Seeds the split, the initial weights and the shuffles.", DefaultValueFactory = _ => 42 };
         var limit = new Option<int>("--limit") { Description = "Use only the first N training samples (quick runs)." };
         var local = new Option<bool>("--local") { Description = "Also train each node alone on its own data, for the local-only comparison." };
@@ -37,7 +45,7 @@ internal static class SimulateCommand
         var json = new Option<bool>("--json") { Description = "Print the results as one JSON object." };
         var command = new Command("simulate", "Run a whole swarm in one process: N virtual nodes train on their own share of the data and merge every few batches through the real round engine over an in-memory ledger.")
         {
-            nodes, data, split, alpha, model, epochs, syncFrequency, minPeers, method, batchSize, seed, limit, local, verbose, json,
+            nodes, data, split, alpha, model, epochs, syncFrequency, minPeers, method, batchSize, learningRate, seed, limit, local, verbose, json,
         };
         command.SetAction((parse, cancellationToken) => io.RunAsync(async () =>
         {
@@ -56,6 +64,7 @@ internal static class SimulateCommand
                 MinPeers = parse.GetValue(minPeers),
                 MergeMethod = mergeMethod,
                 BatchSize = parse.GetValue(batchSize),
+                LearningRate = parse.GetValue(learningRate),
                 Seed = parse.GetValue(seed),
                 Limit = parse.GetValue(limit),
                 LocalBaseline = parse.GetValue(local),
