@@ -101,7 +101,7 @@ internal sealed partial class DemoRunner
                 node.Name,
                 r.GetProperty("trainSamples").GetInt32(),
                 node.FavouredClasses,
-                node.LocalAccuracy ?? double.NaN,
+                node.LocalAccuracy ?? throw new InvalidOperationException($"no local-only accuracy for {node.Name}"),
                 r.GetProperty("test").GetProperty("accuracy").GetDouble(),
                 swarm.GetProperty("sha256").GetString() ?? string.Empty,
                 r.GetProperty("sha256").GetString() ?? string.Empty,
@@ -189,15 +189,15 @@ internal sealed partial class DemoRunner
     {
         state.SetPhase("local-only baselines: each node's model trained alone on its own data, for the same epochs");
         using var cores = new SemaphoreSlim(Environment.ProcessorCount);
+        using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var runs = setup.Nodes.Select(async (node, k) =>
         {
-            await cores.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await cores.WaitAsync(failed.Token).ConfigureAwait(false);
             try
             {
                 state.Update(_ => node.Stage = NodeStage.Baseline);
                 var local = Start($"local{k + 1}", $"the local-only baseline of {node.Name} (local{k + 1})", TrainArguments(setup.DataDirectories[k]), collectOutput: true);
-                var code = await local.Exited.WaitAsync(cancellationToken).ConfigureAwait(false);
-                if (code != 0)
+                if (await local.Exited.WaitAsync(failed.Token).ConfigureAwait(false) != 0)
                 {
                     throw await DiedAsync(local, cancellationToken).ConfigureAwait(false);
                 }
@@ -210,12 +210,26 @@ internal sealed partial class DemoRunner
                     s.AddEvent(string.Create(CultureInfo.InvariantCulture, $"{node.Name}: local-only accuracy {accuracy * 100:F2} %"));
                 });
             }
+            catch (SwarmException)
+            {
+                // One failed baseline fails the demo: the others need not finish.
+                await failed.CancelAsync().ConfigureAwait(false);
+                throw;
+            }
             finally
             {
                 cores.Release();
             }
         }).ToList();
-        await Task.WhenAll(runs).ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(runs).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (runs.Select(r => r.Exception?.InnerException).OfType<SwarmException>().FirstOrDefault() is { } failure)
+        {
+            // The others were cancelled because of this one: report it, not their cancellation.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+        }
     }
 
     /// <summary>The arguments both the swarm's ML programs and the baselines train with.</summary>
