@@ -40,7 +40,7 @@ internal sealed partial class DemoRunner
         await WaitUntilAsync("the sentinel SN to answer on its API port", [sn], async () =>
         {
             await client.GetStatusAsync(cancellationToken).ConfigureAwait(false);
-            return true;
+            return [];
         }, cancellationToken).ConfigureAwait(false);
 
         // 2. The SL nodes: each follows the SN's ledger, registers, and serves its ML program on a Unix socket.
@@ -49,11 +49,11 @@ internal sealed partial class DemoRunner
             "sl", "--name", node.Name, "--sn", $"localhost:{Invariant(setup.ApiPort)}", "--certs", setup.Certs, "--dir", Path.Combine(_directory, node.Name),
             "--file-port", Invariant(setup.FilePorts[k]), "--socket", setup.Sockets[k]])).ToList();
         List<ChildProcess> infrastructure = [sn, .. slNodes];
-        await WaitUntilAsync($"the {slNodes.Count} SL nodes to register on the ledger", infrastructure, async () =>
+        await WaitUntilAsync("the SL nodes to register on the ledger and open their sockets", infrastructure, async () =>
         {
             var members = await client.GetMembersAsync(cancellationToken).ConfigureAwait(false);
             var active = members.Where(m => m is { Role: "sl", Active: true }).Select(m => m.Fingerprint).ToHashSet(StringComparer.Ordinal);
-            return setup.Nodes.All(n => active.Contains(n.Fingerprint)) && setup.Sockets.All(File.Exists);
+            return [.. slNodes.Where((_, k) => !active.Contains(setup.Nodes[k].Fingerprint) || !File.Exists(setup.Sockets[k]))];
         }, cancellationToken).ConfigureAwait(false);
 
         // 3. The ML programs: swarm train --swarm, one thread each, so that they share the cores fairly.
@@ -148,24 +148,26 @@ internal sealed partial class DemoRunner
             {
                 state.OnContract(ContractView.Parse(await client.GetContractAsync(Contract, cancellationToken).ConfigureAwait(false)));
             }
-            catch (SwarmException) when (!infrastructureDown.IsCompleted)
+            catch (SwarmException)
             {
-                // A busy SN may miss one read; the view keeps the last picture, and a dead SN is caught below.
+                // A busy SN may miss a read: the view keeps its last picture. A dead SN is reported below, with its log.
             }
 
-            if (programs.FirstOrDefault(p => p.Exited is { IsCompleted: true, Result: not 0 }) is { } failed)
-            {
-                throw await DiedAsync(failed, cancellationToken).ConfigureAwait(false);
-            }
-
-            if (allDone.IsCompleted)
+            var failed = programs.FirstOrDefault(p => p.Exited is { IsCompleted: true, Result: not 0 });
+            if (failed is null && allDone.IsCompleted)
             {
                 return;
             }
 
+            // A dead SN or SL node makes its ML programs fail too: report the cause first.
             if (infrastructure.FirstOrDefault(c => c.Exited.IsCompleted) is { } down)
             {
                 throw await DiedAsync(down, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (failed is not null)
+            {
+                throw await DiedAsync(failed, cancellationToken).ConfigureAwait(false);
             }
 
             var signature = state.Read(s => string.Join('|', [
@@ -257,10 +259,11 @@ internal sealed partial class DemoRunner
     }
 
     /// <summary>
-    /// Waits, every quarter second, until <paramref name="probe"/> says yes, at most <see cref="StartTimeout"/>; fails
-    /// at once, with its log, if one of <paramref name="watched"/> exits meanwhile.
+    /// Waits, every quarter second, until <paramref name="notReady"/> names no child, at most <see cref="StartTimeout"/>;
+    /// fails at once, with its log, if one of <paramref name="watched"/> exits meanwhile. A probe that throws
+    /// <see cref="SwarmException"/> (the SN does not answer yet) counts as every watched child not ready.
     /// </summary>
-    private static async Task WaitUntilAsync(string what, List<ChildProcess> watched, Func<Task<bool>> probe, CancellationToken cancellationToken)
+    private static async Task WaitUntilAsync(string what, List<ChildProcess> watched, Func<Task<List<ChildProcess>>> notReady, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         var anyExited = Task.WhenAny(watched.Select(c => c.Exited));
@@ -271,23 +274,25 @@ internal sealed partial class DemoRunner
                 throw await DiedAsync(dead, cancellationToken).ConfigureAwait(false);
             }
 
+            List<ChildProcess> waiting;
             try
             {
-                if (await probe().ConfigureAwait(false))
-                {
-                    return;
-                }
+                waiting = await notReady().ConfigureAwait(false);
             }
             catch (SwarmException)
             {
-                // Not up yet: ask again.
+                waiting = watched;
+            }
+
+            if (waiting.Count == 0)
+            {
+                return;
             }
 
             if (clock.Elapsed > StartTimeout)
             {
-                var last = watched[^1];
                 throw new SwarmException(string.Create(CultureInfo.InvariantCulture,
-                    $"timed out after {StartTimeout.TotalSeconds:0} s waiting for {what}; the last lines of {last.LogPath}:{Environment.NewLine}{last.Tail()}"));
+                    $"timed out after {StartTimeout.TotalSeconds:0} s waiting for {what} ({string.Join(", ", waiting.Select(c => c.Name))}); the last lines of {waiting[0].LogPath}:{Environment.NewLine}{waiting[0].Tail()}"));
             }
 
             await Task.WhenAny(anyExited, Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken)).ConfigureAwait(false);
