@@ -107,7 +107,7 @@ internal sealed partial class DemoRunner
                 r.GetProperty("sha256").GetString() ?? string.Empty,
                 swarm.GetProperty("round").GetInt64(),
                 swarm.GetProperty("syncs").GetInt32(),
-                programs[k].Elapsed.TotalSeconds);
+                Seconds(programs[k].Elapsed.TotalSeconds));
         }).ToList();
         var identical = nodes[0].FinalModelSha256.Length > 0
             && nodes.All(n => n.FinalModelSha256 == nodes[0].FinalModelSha256 && n.ModelFileSha256 == nodes[0].ModelFileSha256);
@@ -116,9 +116,9 @@ internal sealed partial class DemoRunner
             nodes.Max(n => n.Round),
             identical,
             identical ? nodes[0].FinalModelSha256 : null,
-            state.Clock.Elapsed.TotalSeconds,
-            swarmSeconds,
-            localSeconds,
+            Seconds(state.Clock.Elapsed.TotalSeconds),
+            Seconds(swarmSeconds),
+            Seconds(localSeconds),
             _options.Model,
             _options.Epochs,
             _options.MergeMethod,
@@ -336,4 +336,7 @@ internal sealed partial class DemoRunner
     }
 
     private static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>Seconds to the hundredth: what a person reads, and what JSON consumers need.</summary>
+    private static double Seconds(double seconds) => Math.Round(seconds, 2);
 }

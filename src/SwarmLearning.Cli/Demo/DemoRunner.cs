@@ -88,13 +88,13 @@ internal sealed partial class DemoRunner : IAsyncDisposable
 
             return SwarmCli.Success;
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (_children.Count > 0)
         {
             await StopEverythingAsync(view).ConfigureAwait(false);
             await _io.Error.WriteLineAsync($"The demo stopped every process it started; the logs are in {Logs}").ConfigureAwait(false);
             throw;
         }
-        catch (SwarmException e)
+        catch (SwarmException e) when (_children.Count > 0)
         {
             await StopEverythingAsync(view).ConfigureAwait(false);
             throw new SwarmException($"{e.Message}{Environment.NewLine}The demo stopped every process it started; the logs are in {Logs}", e);
@@ -103,7 +103,9 @@ internal sealed partial class DemoRunner : IAsyncDisposable
         {
             await StopEverythingAsync(view).ConfigureAwait(false);
             await view.DisposeAsync().ConfigureAwait(false);
-            if (succeeded && _madeHere && !_options.Keep)
+
+            // A run that failed before any process started (no data, say) has no logs worth keeping.
+            if ((succeeded || _children.Count == 0) && _madeHere && !_options.Keep)
             {
                 TryDelete(_directory);
             }
