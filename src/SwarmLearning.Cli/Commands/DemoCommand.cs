@@ -43,7 +43,7 @@ internal static partial class DemoCommand
                 r.AddError($"--merge-method must be one of {string.Join(", ", SwarmCallbackOptions.MergeMethods)}, not '{r.GetValueOrDefault<string>()}'");
             }
         });
-        var model = new Option<string>("--model", "-m") { Description = "Architecture: mlp (about a minute on 2 cores) | cnn (slower, more accurate).", DefaultValueFactory = _ => "mlp" };
+        var model = new Option<string>("--model", "-m") { Description = "Architecture: mlp (the defaults take well under a minute on 2 cores) | cnn (a few minutes; more accurate).", DefaultValueFactory = _ => "mlp" };
         model.AcceptOnlyFromAmong([.. Architectures.Names]);
         var syncFrequency = new Option<int?>("--sync-frequency") { Description = $"HPE's syncFrequency: batches between merges (default: about {DemoOptions.RoundsPerEpoch} rounds per epoch)." };
         syncFrequency.Validators.Add(r =>
