@@ -73,7 +73,7 @@ internal sealed partial class DemoRunner
         await MonitorAsync(client, state, infrastructure, programs, cancellationToken).ConfigureAwait(false);
         var swarmSeconds = clock.Elapsed.TotalSeconds;
         var results = programs.Select(ReadResult).ToList();
-        state.Update(_ =>
+        Checked(() => state.Update(_ =>
         {
             // The final model's figures, as each program measured them, replace the last report made during training.
             foreach (var (node, result) in setup.Nodes.Zip(results))
@@ -82,7 +82,7 @@ internal sealed partial class DemoRunner
                 node.Metric = result.GetProperty("test").GetProperty("accuracy").GetDouble();
                 node.Round = result.GetProperty("swarm").GetProperty("round").GetInt64();
             }
-        });
+        }));
 
         // 4. The swarm is done: stop its nodes, then train each node's model alone on its own data.
         state.SetPhase("swarm training done; stopping the SL nodes and the SN");
@@ -93,7 +93,7 @@ internal sealed partial class DemoRunner
         state.Update(s => s.Finished = true);
         state.SetPhase("done", announce: false);
 
-        var nodes = setup.Nodes.Select((node, k) =>
+        var nodes = Checked(() => setup.Nodes.Select((node, k) =>
         {
             var r = results[k];
             var swarm = r.GetProperty("swarm");
@@ -108,7 +108,7 @@ internal sealed partial class DemoRunner
                 swarm.GetProperty("round").GetInt64(),
                 swarm.GetProperty("syncs").GetInt32(),
                 Seconds(programs[k].Elapsed.TotalSeconds));
-        }).ToList();
+        }).ToList());
         var identical = nodes[0].FinalModelSha256.Length > 0
             && nodes.All(n => n.FinalModelSha256 == nodes[0].FinalModelSha256 && n.ModelFileSha256 == nodes[0].ModelFileSha256);
         return new DemoSummary(
@@ -204,7 +204,7 @@ internal sealed partial class DemoRunner
                     throw await DiedAsync(local, cancellationToken).ConfigureAwait(false);
                 }
 
-                var accuracy = ReadResult(local).GetProperty("test").GetProperty("accuracy").GetDouble();
+                var accuracy = Checked(() => ReadResult(local).GetProperty("test").GetProperty("accuracy").GetDouble());
                 state.Update(s =>
                 {
                     node.LocalAccuracy = accuracy;
@@ -327,6 +327,25 @@ internal sealed partial class DemoRunner
             throw new SwarmException($"{child.Name} printed no JSON result ({e.Message}); the last lines of {child.LogPath}:{Environment.NewLine}{child.Tail()}", e);
         }
     }
+
+    /// <summary>Reads the programs' JSON results: a shape other than swarm train's is a clear error, not a crash.</summary>
+    private T Checked<T>(Func<T> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            throw new SwarmException($"a swarm train result in {Logs} lacks what the demo reads ({e.Message}); the CLI's train command and its demo disagree", e);
+        }
+    }
+
+    private void Checked(Action read) => Checked(() =>
+    {
+        read();
+        return 0;
+    });
 
     /// <summary>Stops every child still running: SIGTERM, then a kill after <see cref="InterruptGrace"/>; and the view.</summary>
     private async Task StopEverythingAsync(DemoView view)
