@@ -24,7 +24,10 @@ internal sealed class CliIo(TextWriter output, TextWriter error)
     /// <summary>True when progress may be drawn: standard error is a terminal and is the process's own.</summary>
     public bool CanShowProgress => ReferenceEquals(Error, Console.Error) && !Console.IsErrorRedirected;
 
-    public void WriteJson<T>(T value) => Out.WriteLine(JsonSerializer.Serialize(value, Json));
+    public void WriteJson<T>(T value) => Out.WriteLine(ToJson(value));
+
+    /// <summary>The JSON that <see cref="WriteJson"/> prints, for files that hold the same.</summary>
+    public static string ToJson<T>(T value) => JsonSerializer.Serialize(value, Json);
 
     /// <summary>Runs a command body, turning errors into one line and an exit code.</summary>
     public async Task<int> RunAsync(Func<Task<int>> body)

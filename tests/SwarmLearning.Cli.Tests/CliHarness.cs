@@ -24,8 +24,12 @@ internal sealed class CliHarness : IDisposable
         return (code, output.ToString(), error.ToString());
     }
 
-    /// <summary>Runs the built swarm executable as a separate process.</summary>
-    public static async Task<(int Code, string Out, string Error)> RunProcessAsync(params string[] args)
+    /// <summary>Runs the built swarm executable as a separate process, for at most a minute.</summary>
+    public static Task<(int Code, string Out, string Error)> RunProcessAsync(params string[] args) =>
+        RunProcessAsync(TimeSpan.FromSeconds(60), args);
+
+    /// <summary>Runs the built swarm executable as a separate process; past <paramref name="timeout"/> its tree is killed and the test fails.</summary>
+    public static async Task<(int Code, string Out, string Error)> RunProcessAsync(TimeSpan timeout, params string[] args)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "swarm.dll");
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -38,8 +42,18 @@ internal sealed class CliHarness : IDisposable
         using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
+        using var limit = new CancellationTokenSource(timeout);
+        try
+        {
+            await process.WaitForExitAsync(limit.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            Assert.Fail($"swarm {string.Join(' ', args)} did not finish within {timeout.TotalSeconds:0} s. Output:\n{await stdout}\n{await stderr}");
+        }
+
         return (process.ExitCode, await stdout, await stderr);
     }
 

@@ -41,22 +41,22 @@ public sealed class GeneralCliTests
     }
 
     [Fact]
-    public async Task Demo_refuses_a_directory_it_cannot_create()
+    public async Task Merge_round_demo_refuses_a_directory_it_cannot_create()
     {
         using var harness = new CliHarness();
         var file = Path.Combine(harness.Directory, "a-file");
         await File.WriteAllTextAsync(file, "not a directory");
-        var (code, _, error) = await CliHarness.RunAsync("demo", "--dir", file);
+        var (code, _, error) = await CliHarness.RunAsync("demo", "merge-round", "--dir", file);
         Assert.Equal(SwarmCli.Failure, code);
         Assert.Contains("--dir", error, StringComparison.Ordinal);
         Assert.DoesNotContain("internal error", error, StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task Demo_merges_a_poisoned_round_and_the_robust_methods_resist()
+    public async Task Merge_round_demo_merges_a_poisoned_round_and_the_robust_methods_resist()
     {
         using var harness = new CliHarness();
-        var (code, output, error) = await CliHarness.RunAsync("demo", "--dir", harness.Directory, "--json");
+        var (code, output, error) = await CliHarness.RunAsync("demo", "merge-round", "--dir", harness.Directory, "--json");
         Assert.True(code == 0, error);
         using var json = System.Text.Json.JsonDocument.Parse(output);
         var results = json.RootElement.GetProperty("results").EnumerateArray()
