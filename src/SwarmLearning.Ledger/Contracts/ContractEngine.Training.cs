@@ -160,6 +160,26 @@ internal sealed partial class ContractEngine
             $"round {round.Number} of '{contract.Name}' merged by '{sender.Name}' ({payload.MergeMethod}, {contributors.Count} contributor(s)): model {payload.ModelHash[..12]}"));
     }
 
+    private static void ApplyJoin(LedgerState state, Transaction tx, MemberState sender, List<LedgerEvent> events)
+    {
+        RequireRole(tx, sender, state, adminAllowed: false, SwarmRole.Sl);
+        var payload = ParsePayload(tx, PayloadJson.Default.ContractPayload);
+        var contract = RequireContract(state, payload.Contract, tx.Type);
+        if (contract.Status == ContractStatus.Completed)
+        {
+            throw new TransactionRejectedException(RejectionKind.Conflict, $"training.join: training contract '{contract.Name}' is completed; reset it (swarm ctl) to train again");
+        }
+
+        var rejoined = contract.Finished.Remove(sender.Fingerprint);
+        if (contract.Joined.Add(sender.Fingerprint) || rejoined)
+        {
+            events.Add(new LedgerEvent(state.Height, state.Time, "training.joined", contract.Name, contract.Round.Number, sender.Fingerprint.ToString(),
+                $"'{sender.Name}' joined training contract '{contract.Name}' ({contract.Joined.Count} node(s))"));
+        }
+
+        EvaluateRound(state, contract, events);
+    }
+
     private static void ApplyProgress(LedgerState state, Transaction tx, MemberState sender)
     {
         RequireRole(tx, sender, state, adminAllowed: false, SwarmRole.Sl);

@@ -173,6 +173,7 @@ internal sealed partial class ContractEngine
             case TransactionTypes.RoundReady: ApplyReady(state, tx, sender!, events); break;
             case TransactionTypes.RoundSubmit: ApplySubmit(state, tx, sender!, events); break;
             case TransactionTypes.RoundMerged: ApplyMerged(state, tx, sender!, events); break;
+            case TransactionTypes.TrainingJoin: ApplyJoin(state, tx, sender!, events); break;
             case TransactionTypes.Progress: ApplyProgress(state, tx, sender!); break;
             case TransactionTypes.TrainingEnd: ApplyTrainingEnd(state, tx, sender!, events); break;
             case TransactionTypes.TaskCreate: ApplyTaskCreate(state, tx, sender!, events); break;

@@ -152,6 +152,13 @@ public sealed record MergedPayload
     public required string MergeMethod { get; init; }
 }
 
+/// <summary>Names a training contract.</summary>
+public sealed record ContractPayload
+{
+    /// <summary>The training contract.</summary>
+    public required string Contract { get; init; }
+}
+
 /// <summary>An ML node's progress, for SWCI's PERFDATA and the dashboard.</summary>
 public sealed record ProgressPayload
 {
@@ -256,6 +263,7 @@ public sealed record TaskReportPayload
 [JsonSerializable(typeof(ReadyPayload))]
 [JsonSerializable(typeof(SubmitPayload))]
 [JsonSerializable(typeof(MergedPayload))]
+[JsonSerializable(typeof(ContractPayload))]
 [JsonSerializable(typeof(ProgressPayload))]
 [JsonSerializable(typeof(TrainingEndPayload))]
 [JsonSerializable(typeof(TaskPayload))]

@@ -30,6 +30,9 @@ public static class TransactionTypes
     /// <summary>The leader published the merged model (hash, contributors).</summary>
     public const string RoundMerged = "round.merged";
 
+    /// <summary>An SL node opens a session on a training contract: from now on rounds wait for it and the contract is not complete without its end.</summary>
+    public const string TrainingJoin = "training.join";
+
     /// <summary>An ML node's loss, metric and epochs.</summary>
     public const string Progress = "training.progress";
 
@@ -61,7 +64,7 @@ public static class TransactionTypes
     public static IReadOnlyList<string> All { get; } =
     [
         Genesis, Register, Heartbeat, Revoke, ContractCreate, ContractReset, RoundReady, RoundSubmit, RoundMerged,
-        Progress, TrainingEnd, TaskCreate, TaskFinalize, TaskDelete, TaskRunnerCreate, TaskRunnerAssign, TaskRunnerReport,
+        TrainingJoin, Progress, TrainingEnd, TaskCreate, TaskFinalize, TaskDelete, TaskRunnerCreate, TaskRunnerAssign, TaskRunnerReport,
         TaskRunnerReset,
     ];
 }

@@ -34,6 +34,14 @@ public sealed partial class SwarmSession
             throw new SwarmException($"training contract '{contract.Name}' has completed; reset it (swarm ctl reset contract, HPE's RESET CONTRACT) to train again");
         }
 
+        // Join first: from now on rounds wait for this node like for any member, and the contract cannot complete
+        // before this node has ended its training.
+        if (!contract.Joined.Contains(_ledger.Self) || contract.Finished.ContainsKey(_ledger.Self))
+        {
+            await _ledger.SubmitAsync(TransactionTypes.TrainingJoin, new ContractPayload { Contract = contract.Name }, PayloadJson.Default.ContractPayload, cancellationToken).ConfigureAwait(false);
+            contract = RequireContract(_ledger.State);
+        }
+
         if (contract.LastMerged is { } last)
         {
             Log.JoiningLate(_logger, contract.Name, last.Round, last.Round + 1);

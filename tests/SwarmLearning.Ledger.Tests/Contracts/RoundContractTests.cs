@@ -327,6 +327,30 @@ public sealed class RoundContractTests : IDisposable
     }
 
     [Fact]
+    public void A_node_that_joined_holds_up_rounds_and_completion_until_it_ends()
+    {
+        var ids = _swarm.RegisterSl(3, T(0));
+        ContractPayload Join() => new() { Contract = LedgerDefaults.HpeDefaultContract };
+        _swarm.Apply(T(1), [.. ids.Select(i => _swarm.Tx(i, TransactionTypes.TrainingJoin, Join(), PayloadJson.Default.ContractPayload))]);
+        Assert.Equal(3, _swarm.Contract().Joined.Count);
+
+        // Two are ready with minPeers 2, but the third has joined and is active: the round waits for it.
+        _swarm.Apply(T(2), _swarm.Ready(ids[0], 1, minPeers: 2), _swarm.Ready(ids[1], 1, minPeers: 2));
+        Assert.Equal(RoundPhase.Collecting, _swarm.Contract().Round.Phase);
+        _swarm.Apply(T(3), _swarm.Ready(ids[2], 1, minPeers: 2));
+        Assert.Equal(RoundPhase.Closed, _swarm.Contract().Round.Phase);
+
+        // Two end: the contract is not complete while the third, which joined, has not.
+        TrainingEndPayload End() => new() { Contract = LedgerDefaults.HpeDefaultContract, Mode = "snapshot" };
+        _swarm.Apply(T(4), _swarm.Tx(ids[0], TransactionTypes.TrainingEnd, End(), PayloadJson.Default.TrainingEndPayload),
+            _swarm.Tx(ids[1], TransactionTypes.TrainingEnd, End(), PayloadJson.Default.TrainingEndPayload));
+        Assert.Equal(ContractStatus.Running, _swarm.Contract().Status);
+        _swarm.Apply(T(4.5), _swarm.Tx(ids[2], TransactionTypes.TrainingEnd, End(), PayloadJson.Default.TrainingEndPayload));
+        Assert.Equal(ContractStatus.Completed, _swarm.Contract().Status);
+        Assert.Equal(RejectionKind.Conflict, _swarm.Refused(T(5), _swarm.Tx(ids[0], TransactionTypes.TrainingJoin, Join(), PayloadJson.Default.ContractPayload)).Kind);
+    }
+
+    [Fact]
     public void Contracts_are_created_by_SWCI_or_administrators_once_per_name()
     {
         var swci = _swarm.Identity("ctl", SwarmRole.Swci);
