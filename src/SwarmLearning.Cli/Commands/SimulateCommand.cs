@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
+using SwarmLearning.Cli.Terminal;
 using SwarmLearning.Merging;
 using SwarmLearning.Node.Simulation;
 using SwarmLearning.Training.Data.Partitioning;
@@ -80,11 +81,7 @@ internal static class SimulateCommand
         {
             if (verbose)
             {
-                l.AddSimpleConsole(c =>
-                {
-                    c.SingleLine = true;
-                    c.TimestampFormat = "HH:mm:ss.fff ";
-                });
+                NodeLogging.AddConsole(l);
             }
 
             l.SetMinimumLevel(verbose ? LogLevel.Information : LogLevel.Warning);

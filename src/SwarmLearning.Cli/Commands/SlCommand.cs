@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Microsoft.Extensions.Logging;
+using SwarmLearning.Cli.Terminal;
 using SwarmLearning.Identity;
 using SwarmLearning.Network;
 using SwarmLearning.Node.Hosting;
@@ -66,16 +66,7 @@ internal static class SlCommand
 
         var trust = SwarmTrust.Load(Path.Combine(certs, "ca.crt"));
         var error = io.Error;
-        var running = await SwarmLearningHost.StartAsync(options, identity, trust, logging =>
-        {
-            logging.AddSimpleConsole(c =>
-            {
-                c.SingleLine = true;
-                c.TimestampFormat = "HH:mm:ss.fff ";
-            });
-            logging.SetMinimumLevel(verbose ? LogLevel.Debug : LogLevel.Information);
-            logging.AddFilter("Microsoft", verbose ? LogLevel.Information : LogLevel.Warning);
-        }, cancellationToken).ConfigureAwait(false);
+        var running = await SwarmLearningHost.StartAsync(options, identity, trust, logging => NodeLogging.Configure(logging, verbose), cancellationToken).ConfigureAwait(false);
         await using var stop = running.ConfigureAwait(false);
         await error.WriteLineAsync(
             $"SL node '{identity.Name}' ({identity.Fingerprint.Short}) serving: models https://{options.Host}:{options.FilePort}, ML programs SWARM_SL_SOCKET={running.SocketPath}; SN {running.Node.Ledger.SnAddress}; Ctrl+C stops it.").ConfigureAwait(false);

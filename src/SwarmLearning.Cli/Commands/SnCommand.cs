@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Microsoft.Extensions.Logging;
+using SwarmLearning.Cli.Terminal;
 using SwarmLearning.Identity;
 using SwarmLearning.Ledger.Transactions;
 using SwarmLearning.Network;
@@ -79,16 +79,7 @@ internal static class SnCommand
         using var identity = SwarmIdentity.Load(Path.Combine(certs, $"{name}.crt"), Path.Combine(certs, $"{name}.key"));
         var trust = SwarmTrust.Load(Path.Combine(certs, "ca.crt"));
         var error = io.Error;
-        var running = await SwarmNetworkHost.StartAsync(options, identity, trust, logging =>
-        {
-            logging.AddSimpleConsole(c =>
-            {
-                c.SingleLine = true;
-                c.TimestampFormat = "HH:mm:ss.fff ";
-            });
-            logging.SetMinimumLevel(verbose ? LogLevel.Debug : LogLevel.Information);
-            logging.AddFilter("Microsoft", verbose ? LogLevel.Information : LogLevel.Warning);
-        }, cancellationToken).ConfigureAwait(false);
+        var running = await SwarmNetworkHost.StartAsync(options, identity, trust, logging => NodeLogging.Configure(logging, verbose), cancellationToken).ConfigureAwait(false);
         await using var stop = running.ConfigureAwait(false);
         await error.WriteLineAsync($"SN '{identity.Name}' ({identity.Fingerprint.Short}) serving: API https://{options.Host}:{options.ApiPort}, peers https://{options.Host}:{options.PeerPort}; Ctrl+C stops it.").ConfigureAwait(false);
         try

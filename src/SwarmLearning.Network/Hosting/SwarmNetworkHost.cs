@@ -80,33 +80,12 @@ public static class SwarmNetworkHost
     /// </summary>
     public static async Task<RunningNetworkNode> StartAsync(SwarmNetworkOptions options, SwarmIdentity identity, SwarmTrust trust, Action<ILoggingBuilder>? logging = null, CancellationToken cancellationToken = default)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        logging?.Invoke(builder.Logging);
-        builder.AddSwarmNetworkNode(options, identity, trust);
-        var app = builder.Build();
-        SwarmNetworkNode node;
-        try
-        {
-            app.MapSwarmNetworkNode();
-            node = app.Services.GetRequiredService<SwarmNetworkNode>();
-        }
-        catch
-        {
-            await app.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
-
-        try
-        {
-            await app.StartAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (IOException e)
-        {
-            await app.DisposeAsync().ConfigureAwait(false);
-            throw new SwarmException($"SN '{identity.Name}' cannot listen on {options.ListenAddress} ports {options.ApiPort} and {options.PeerPort}: {e.Message}; is another SN running there?", e);
-        }
-
+        var (app, node) = await ComponentHost.StartAsync<SwarmNetworkNode>(
+            builder => builder.AddSwarmNetworkNode(options, identity, trust),
+            app => app.MapSwarmNetworkNode(),
+            e => new SwarmException($"SN '{identity.Name}' cannot listen on {options.ListenAddress} ports {options.ApiPort} and {options.PeerPort}: {e.Message}; is another SN running there?", e),
+            logging,
+            cancellationToken).ConfigureAwait(false);
         return new RunningNetworkNode(app, node);
     }
 }

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using SwarmLearning.Network.Hosting;
 using SwarmLearning.Identity;
 using SwarmLearning.Node.Channel;
 using SwarmLearning.Node.Exchange;
@@ -124,33 +125,12 @@ public static partial class SwarmLearningHost
         var socketPath = options.EffectiveSocketPath;
         SwarmLearningNode.CreatePrivateDirectory(options.DataDirectory);
         await RemoveStaleSocketAsync(socketPath, cancellationToken).ConfigureAwait(false);
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        logging?.Invoke(builder.Logging);
-        builder.AddSwarmLearningNode(options, identity, trust);
-        var app = builder.Build();
-        SwarmLearningNode node;
-        try
-        {
-            app.MapSwarmLearningNode();
-            node = app.Services.GetRequiredService<SwarmLearningNode>();
-        }
-        catch
-        {
-            await app.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
-
-        try
-        {
-            await app.StartAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (IOException e)
-        {
-            await app.DisposeAsync().ConfigureAwait(false);
-            throw new SwarmException($"SL node '{identity.Name}' cannot listen on {options.ListenAddress}:{options.FilePort} and {socketPath}: {e.Message}; is another SL node running there?", e);
-        }
-
+        var (app, node) = await ComponentHost.StartAsync<SwarmLearningNode>(
+            builder => builder.AddSwarmLearningNode(options, identity, trust),
+            app => app.MapSwarmLearningNode(),
+            e => new SwarmException($"SL node '{identity.Name}' cannot listen on {options.ListenAddress}:{options.FilePort} and {socketPath}: {e.Message}; is another SL node running there?", e),
+            logging,
+            cancellationToken).ConfigureAwait(false);
         return new RunningLearningNode(app, node, socketPath);
     }
 
