@@ -55,6 +55,21 @@ public sealed class EndToEndTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task A_node_started_with_make_me_admin_false_never_leads()
+    {
+        await using var swarm = await TestSwarm.StartAsync(output);
+        var sl1 = await swarm.StartSlAsync("sl1");
+        var options = swarm.Options("sl2");
+        options.MakeMeAdmin = false;
+        var sl2 = await swarm.StartSlAsync("sl2", options);
+
+        await Task.WhenAll(RunProgramAsync(swarm, sl1, seed: 1), RunProgramAsync(swarm, sl2, seed: 10)).WaitAsync(Limit);
+        var merges = swarm.Sentinel.Node.Chain.EventsFrom(0, int.MaxValue).Where(e => e.Kind == "round.merged").ToList();
+        Assert.True(merges.Count >= 4, $"{merges.Count} merges"); // begin, two syncs, the end
+        Assert.All(merges, e => Assert.Equal(sl1.Node.Identity.Fingerprint.ToString(), e.Member));
+    }
+
     private static float[] Mean(TensorModel x, TensorModel y, string tensor) =>
         [.. Models.Values(x, tensor).Zip(Models.Values(y, tensor), (p, q) => (p + q) / 2)];
 

@@ -22,11 +22,12 @@ internal static class SlCommand
         var filePort = new Option<int>("--file-port") { Description = "The file server's port (HTTPS, mutual TLS), where peers fetch this node's models.", DefaultValueFactory = _ => SwarmLearningNodeOptions.DefaultFilePort };
         var listen = new Option<string>("--listen") { Description = "The IP address the file server listens on; 0.0.0.0 for all interfaces.", DefaultValueFactory = _ => "127.0.0.1" };
         var host = new Option<string>("--host") { Description = "The host name peers reach this node's file server at; must be in its certificate.", DefaultValueFactory = _ => "localhost" };
+        var makeMeAdmin = new Option<bool>("--make-me-admin") { Description = "false keeps this node out of every round's leader order (HPE's SL_MAKE_ME_ADMIN).", DefaultValueFactory = _ => true };
         var socket = new Option<string?>("--socket") { Description = "The local channel's Unix socket (default DIR/ml.sock); the ML program finds it through SWARM_SL_SOCKET." };
         var verbose = new Option<bool>("--verbose") { Description = "Log every request and model transfer (debug level)." };
         var command = new Command("sl", "Run a Swarm Learning node for one ML program: follow an SN's ledger, serve models to peers (30305), run the rounds, and talk to the ML program over a local socket.")
         {
-            name, certs, sn, dir, filePort, listen, host, socket, verbose,
+            name, certs, sn, dir, filePort, listen, host, socket, makeMeAdmin, verbose,
         };
         command.SetAction((parse, cancellationToken) => io.RunAsync(async () =>
         {
@@ -44,6 +45,7 @@ internal static class SlCommand
                 ListenAddress = parse.GetValue(listen)!,
                 Host = parse.GetValue(host)!,
                 SocketPath = parse.GetValue(socket),
+                MakeMeAdmin = parse.GetValue(makeMeAdmin),
             };
             return await RunAsync(io, options, parse.GetValue(certs)!, parse.GetValue(name)!, parse.GetValue(verbose), cancellationToken).ConfigureAwait(false);
         }));

@@ -52,7 +52,10 @@ internal static partial class ChannelEndpoints
             return bad;
         }
 
-        var (options, errors) = ChannelRequests.ParseSession(body);
+        var (parsed, errors) = ChannelRequests.ParseSession(body);
+
+        // Whether this node may lead is the SL node's setting (HPE's SL_MAKE_ME_ADMIN), not the ML program's.
+        var options = parsed is null ? null : parsed with { MakeMeAdmin = node.Options.MakeMeAdmin };
         if (options is null)
         {
             var message = errors.Count == 1 && errors[0].StartsWith("Mismatch", StringComparison.Ordinal)

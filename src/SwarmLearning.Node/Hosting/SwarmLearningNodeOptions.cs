@@ -34,6 +34,9 @@ public sealed class SwarmLearningNodeOptions
     /// <summary>The local channel's Unix socket; null for <c>DATA/ml.sock</c>.</summary>
     public string? SocketPath { get; set; }
 
+    /// <summary>False keeps this node out of every round's leader order (HPE's <c>SL_MAKE_ME_ADMIN</c>); it still trains and merges.</summary>
+    public bool MakeMeAdmin { get; set; } = true;
+
     /// <summary>The socket path in effect, made absolute.</summary>
     public string EffectiveSocketPath => Path.GetFullPath(SocketPath ?? Path.Combine(DataDirectory, DefaultSocketName));
 
