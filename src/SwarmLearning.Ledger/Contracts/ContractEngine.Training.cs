@@ -224,14 +224,34 @@ internal sealed partial class ContractEngine
         contract.Finished[sender.Fingerprint] = new FinishedRecord(mode, weight, payload.MakeMeAdmin, state.Time);
         events.Add(new LedgerEvent(state.Height, state.Time, "training.ended", contract.Name, contract.Round.Number, sender.Fingerprint.ToString(),
             $"'{sender.Name}' ended its local training ({mode}); {contract.Finished.Count} of {contract.Joined.Count} done"));
-        if (contract.Joined.All(contract.Finished.ContainsKey))
+        TryComplete(state, contract, events);
+        EvaluateRound(state, contract, events);
+    }
+
+    /// <summary>
+    /// A contract completes once at least one node has ended its training and every other node that joined has either
+    /// ended too or is gone (no heartbeat for the member timeout, or revoked): a crashed site must not keep the others
+    /// waiting forever. A gone node that comes back later finds the contract completed.
+    /// </summary>
+    private static void TryComplete(LedgerState state, TrainingContractState contract, List<LedgerEvent> events)
+    {
+        if (contract.Status != ContractStatus.Running || contract.Finished.Count == 0)
         {
-            contract.Status = ContractStatus.Completed;
-            events.Add(new LedgerEvent(state.Height, state.Time, "contract.completed", contract.Name, contract.Round.Number, null,
-                $"training contract '{contract.Name}' completed: every node that joined ended its training"));
+            return;
         }
 
-        EvaluateRound(state, contract, events);
+        var gone = contract.Joined.Where(f => !contract.Finished.ContainsKey(f)).ToList();
+        if (gone.Any(state.IsActive))
+        {
+            return;
+        }
+
+        contract.Status = ContractStatus.Completed;
+        var why = gone.Count == 0
+            ? "every node that joined ended its training"
+            : $"every node that joined ended its training or is gone ({string.Join(", ", gone.Select(f => $"'{state.Members[f].Name}'"))} without a heartbeat or revoked)";
+        events.Add(new LedgerEvent(state.Height, state.Time, "contract.completed", contract.Name, contract.Round.Number, null,
+            $"training contract '{contract.Name}' completed: {why}"));
     }
 
     private static TrainingContractState RequireContract(LedgerState state, string name, string type) =>
@@ -258,6 +278,7 @@ internal sealed partial class ContractEngine
     /// <summary>Applies the round rules that depend on who is ready and on time: closing and leader failover.</summary>
     private static void EvaluateRound(LedgerState state, TrainingContractState contract, List<LedgerEvent> events)
     {
+        TryComplete(state, contract, events);
         var round = contract.Round;
         if (round.Phase == RoundPhase.Collecting)
         {
@@ -400,6 +421,18 @@ internal sealed partial class ContractEngine
         var timeout = state.Defaults.MemberTimeoutSeconds * 1000L;
         foreach (var contract in state.Contracts.Values)
         {
+            if (contract.Status == ContractStatus.Running && contract.Finished.Count > 0)
+            {
+                // Completion waits for the joined nodes that have not ended, until they are gone.
+                foreach (var f in contract.Joined)
+                {
+                    if (!contract.Finished.ContainsKey(f) && state.Members.TryGetValue(f, out var m) && !m.Revoked)
+                    {
+                        Consider(m.LastHeartbeat + timeout + 1);
+                    }
+                }
+            }
+
             var round = contract.Round;
             if (round.Phase == RoundPhase.Collecting && round.QuorumAt is { } quorumAt)
             {

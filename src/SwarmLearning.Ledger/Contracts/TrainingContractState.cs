@@ -12,7 +12,7 @@ public enum ContractStatus
     /// <summary>Nodes are training and merging.</summary>
     Running,
 
-    /// <summary>Every node that joined has ended its local training.</summary>
+    /// <summary>Every node that joined has ended its local training, or is gone (no heartbeat for the member timeout, revoked).</summary>
     Completed,
 }
 

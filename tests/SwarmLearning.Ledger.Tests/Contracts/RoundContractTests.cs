@@ -351,6 +351,42 @@ public sealed class RoundContractTests : IDisposable
     }
 
     [Fact]
+    public void A_joined_node_that_is_gone_stops_holding_up_completion_one_member_timeout_after_its_last_heartbeat()
+    {
+        var ids = CompleteFirstRound(3);
+        TrainingEndPayload End() => new() { Contract = LedgerDefaults.HpeDefaultContract, Mode = "snapshot" };
+        Heartbeats(T(3.5), ids);
+        _swarm.Apply(T(4), _swarm.Tx(ids[0], TransactionTypes.TrainingEnd, End(), PayloadJson.Default.TrainingEndPayload),
+            _swarm.Tx(ids[1], TransactionTypes.TrainingEnd, End(), PayloadJson.Default.TrainingEndPayload));
+
+        // The third is alive: completion waits for it, and the ledger knows when it would count as gone.
+        Heartbeats(T(6), ids);
+        Assert.Equal(ContractStatus.Running, _swarm.Contract().Status);
+        var timeout = _swarm.State.Defaults.MemberTimeoutSeconds;
+        Assert.Equal(T(6 + timeout) + 1, ContractEngine.NextDeadline(_swarm.State));
+
+        // It dies: the survivors heartbeat on, and the first block after its timeout completes the contract.
+        Heartbeats(T(6 + timeout), ids.Take(2));
+        Assert.Equal(ContractStatus.Running, _swarm.Contract().Status);
+        var events = _swarm.Apply(T(6 + timeout) + 1, _swarm.Heartbeat(ids[0]));
+        Assert.Equal(ContractStatus.Completed, _swarm.Contract().Status);
+        var completed = Assert.Single(events, e => e.Kind == "contract.completed");
+        Assert.Contains($"'{ids[2].Name}' without a heartbeat or revoked", completed.Message, StringComparison.Ordinal);
+
+        // Back later, it cannot join a completed contract: the swarm has its final model.
+        Assert.Equal(RejectionKind.Conflict, _swarm.Refused(T(20), _swarm.Tx(ids[2], TransactionTypes.TrainingJoin,
+            new ContractPayload { Contract = LedgerDefaults.HpeDefaultContract }, PayloadJson.Default.ContractPayload)).Kind);
+    }
+
+    [Fact]
+    public void Nobody_ending_means_no_completion_however_many_nodes_are_gone()
+    {
+        var ids = CompleteFirstRound(2);
+        Heartbeats(T(60), ids.Take(1));
+        Assert.Equal(ContractStatus.Running, _swarm.Contract().Status);
+    }
+
+    [Fact]
     public void Contracts_are_created_by_SWCI_or_administrators_once_per_name()
     {
         var swci = _swarm.Identity("ctl", SwarmRole.Swci);
