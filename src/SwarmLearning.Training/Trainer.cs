@@ -27,6 +27,19 @@ public sealed record EpochResult(int Epoch, double Loss, long Samples, TimeSpan 
     public double SamplesPerSecond => Samples / Math.Max(Elapsed.TotalSeconds, 1e-9);
 }
 
+/// <summary>How the learning rate moves over a run.</summary>
+public enum LearningRateSchedule
+{
+    /// <summary>The optimizer's learning rate throughout.</summary>
+    Constant,
+
+    /// <summary>
+    /// Cosine annealing: from the optimizer's learning rate at the first step down to 0 at the last step of the run,
+    /// lr(t) = lr₀ · ½ · (1 + cos(π · t / T)), with t the step and T the run's steps.
+    /// </summary>
+    Cosine,
+}
+
 /// <summary>
 /// Hooks into a training run, named after HPE's SwarmCallback hooks; the swarm's callback is one of these. Every
 /// method does nothing unless overridden.
@@ -79,7 +92,14 @@ public sealed class Trainer
         Optimizer = optimizer;
         BatchSize = batchSize;
         Seed = seed;
+        BaseLearningRate = optimizer.LearningRate;
     }
+
+    /// <summary>How the learning rate moves over the run; <see cref="LearningRateSchedule.Constant"/> by default.</summary>
+    public LearningRateSchedule Schedule { get; init; }
+
+    /// <summary>The optimizer's learning rate when the trainer was made: where a schedule starts.</summary>
+    public float BaseLearningRate { get; }
 
     /// <summary>The network being trained.</summary>
     public Network Network { get; }
@@ -134,6 +154,13 @@ public sealed class Trainer
         {
             cancellationToken.ThrowIfCancellationRequested();
             var indices = order.AsSpan(b * BatchSize, Math.Min(BatchSize, data.Count - (b * BatchSize)));
+            if (Schedule == LearningRateSchedule.Cosine)
+            {
+                var t = ((double)(epoch - 1) * batches) + b;
+                var total = (double)Math.Max(epochs, epoch) * batches;
+                Optimizer.LearningRate = (float)(BaseLearningRate * 0.5 * (1 + Math.Cos(Math.PI * t / total)));
+            }
+
             var loss = Step(data, indices);
             if (!double.IsFinite(loss))
             {

@@ -49,6 +49,33 @@ public sealed class NetworkTests
     }
 
     [Fact]
+    public void A_cosine_schedule_anneals_the_learning_rate_from_its_start_to_zero_over_the_run()
+    {
+        var data = Blobs(count: 40, features: 6, classes: 2, seed: 11, noise: 1f);
+        var network = new Network(data.Shape, [new Dense(2)], seed: 12);
+        var trainer = new Trainer(network, new Adam(0.02f), batchSize: 10, seed: 13) { Schedule = LearningRateSchedule.Cosine };
+        var rates = new List<float>();
+        trainer.Fit(data, epochs: 3, new RecordRates(rates));
+
+        // 4 batches × 3 epochs: step t of T = 12 runs at 0.02 · ½ · (1 + cos(π t / T)).
+        Assert.Equal(12, rates.Count);
+        for (var t = 0; t < rates.Count; t++)
+        {
+            Assert.Equal(0.02 * 0.5 * (1 + Math.Cos(Math.PI * t / 12)), rates[t], 1e-6);
+        }
+
+        var constant = new Trainer(new Network(data.Shape, [new Dense(2)], seed: 12), new Adam(0.02f), batchSize: 10, seed: 13);
+        var steady = new List<float>();
+        constant.Fit(data, epochs: 2, new RecordRates(steady));
+        Assert.All(steady, r => Assert.Equal(0.02f, r));
+    }
+
+    private sealed class RecordRates(List<float> rates) : TrainingCallback
+    {
+        public override void OnBatchEnd(Trainer trainer, BatchProgress progress) => rates.Add(trainer.Optimizer.LearningRate);
+    }
+
+    [Fact]
     public void The_same_seed_gives_identical_weights_on_any_core_count()
     {
         var data = Stripes(count: 40, seed: 8);

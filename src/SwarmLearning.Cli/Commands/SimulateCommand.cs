@@ -39,6 +39,7 @@ internal static class SimulateCommand
                 r.AddError("--lr must be a positive number below 10");
             }
         });
+        var schedule = LearningRateScheduleOption.Create();
         var seed = new Option<ulong>("--seed") { Description = "Seeds the split, the initial weights and the shuffles.", DefaultValueFactory = _ => 42 };
         var limit = new Option<int>("--limit") { Description = "Use only the first N training samples (quick runs)." };
         var local = new Option<bool>("--local") { Description = "Also train each node alone on its own data, for the local-only comparison." };
@@ -46,7 +47,7 @@ internal static class SimulateCommand
         var json = new Option<bool>("--json") { Description = "Print the results as one JSON object." };
         var command = new Command("simulate", "Run a whole swarm in one process: N virtual nodes train on their own share of the data and merge every few batches through the real round engine over an in-memory ledger.")
         {
-            nodes, data, split, alpha, model, epochs, syncFrequency, minPeers, method, batchSize, learningRate, seed, limit, local, verbose, json,
+            nodes, data, split, alpha, model, epochs, syncFrequency, minPeers, method, batchSize, learningRate, schedule, seed, limit, local, verbose, json,
         };
         command.SetAction((parse, cancellationToken) => io.RunAsync(async () =>
         {
@@ -66,6 +67,7 @@ internal static class SimulateCommand
                 MergeMethod = mergeMethod,
                 BatchSize = parse.GetValue(batchSize),
                 LearningRate = parse.GetValue(learningRate),
+                Schedule = LearningRateScheduleOption.Parse(parse.GetValue(schedule)),
                 Seed = parse.GetValue(seed),
                 Limit = parse.GetValue(limit),
                 LocalBaseline = parse.GetValue(local),
@@ -90,7 +92,7 @@ internal static class SimulateCommand
         if (!json)
         {
             await error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"Simulating {options.Nodes} nodes ({options.Split.ToName()} split, {options.Model}, {options.Epochs} epoch(s), sync every {options.SyncFrequency} batches, {options.MergeMethod.ToName()})")).ConfigureAwait(false);
+                $"Simulating {options.Nodes} nodes ({options.Split.ToName()} split, {options.Model}, {options.Epochs} epoch(s), lr {options.LearningRate:G4} {options.Schedule.ToString().ToLowerInvariant()}, sync every {options.SyncFrequency} batches, {options.MergeMethod.ToName()})")).ConfigureAwait(false);
         }
 
         var progress = new SynchronousProgress(p =>

@@ -36,6 +36,7 @@ internal static class TrainCommand
         var optimizer = new Option<string>("--optimizer") { Description = "adam | sgd (SGD with momentum 0.9).", DefaultValueFactory = _ => "adam" };
         optimizer.AcceptOnlyFromAmong("adam", "sgd");
         var learningRate = new Option<float?>("--lr") { Description = "Learning rate. Default: 0.001 for adam, 0.01 for sgd." };
+        var schedule = LearningRateScheduleOption.Create();
         var seed = new Option<ulong>("--seed") { Description = "Seeds the initial weights, the shuffles and dropout.", DefaultValueFactory = _ => 42 };
         var limit = new Option<int?>("--limit") { Description = "Train on only the first N training samples (quick runs)." };
         var labelColumn = new Option<string?>("--label-column") { Description = "CSV data: the label column's name (default 'label')." };
@@ -53,7 +54,7 @@ internal static class TrainCommand
         var adaptive = new Option<bool>("--use-adaptive-sync") { Description = "HPE's useAdaptiveSync: the SL node sets the sync interval from the test loss." };
         var command = new Command("train", "Train one node's model on its own data, with no swarm (the local and centralized baselines) or with --swarm as one node of a swarm, and report test loss, accuracy and macro-F1.")
         {
-            data, model, epochs, output, force, init, batchSize, optimizer, learningRate, seed, limit, labelColumn, threads, json,
+            data, model, epochs, output, force, init, batchSize, optimizer, learningRate, schedule, seed, limit, labelColumn, threads, json,
             swarm, slSocket, syncFrequency, minPeers, trainingContract, mergeMethod, nodeWeightage, checkin, adaptive,
         };
         mergeMethod.Validators.Add(r =>
@@ -108,7 +109,7 @@ internal static class TrainCommand
                 : null;
             var settings = new Settings(
                 parse.GetValue(data)!, parse.GetValue(model)!, parse.GetValue(epochs), parse.GetValue(output), parse.GetValue(force), parse.GetValue(init),
-                parse.GetValue(batchSize), parse.GetValue(optimizer)!, parse.GetValue(learningRate), parse.GetValue(seed), parse.GetValue(limit),
+                parse.GetValue(batchSize), parse.GetValue(optimizer)!, parse.GetValue(learningRate), LearningRateScheduleOption.Parse(parse.GetValue(schedule)), parse.GetValue(seed), parse.GetValue(limit),
                 parse.GetValue(labelColumn), parse.GetValue(threads), parse.GetValue(json), swarmSettings);
             return Task.FromResult(Run(io, settings, cancellationToken));
         }));
@@ -125,7 +126,7 @@ internal static class TrainCommand
         });
 
     private sealed record Settings(
-        string Data, string Model, int Epochs, string? Out, bool Force, string? Init, int BatchSize, string Optimizer, float? LearningRate, ulong Seed,
+        string Data, string Model, int Epochs, string? Out, bool Force, string? Init, int BatchSize, string Optimizer, float? LearningRate, LearningRateSchedule Schedule, ulong Seed,
         int? Limit, string? LabelColumn, int Threads, bool Json, SwarmSettings? Swarm);
 
     /// <summary>The options of <c>--swarm</c>: HPE's SwarmCallback parameters.</summary>
@@ -155,13 +156,13 @@ internal static class TrainCommand
 
         var learningRate = s.LearningRate ?? (s.Optimizer == "sgd" ? 0.01f : 0.001f);
         Optimizer optimizer = s.Optimizer == "sgd" ? new Sgd(learningRate, momentum: 0.9f) : new Adam(learningRate);
-        var trainer = new Trainer(network, optimizer, s.BatchSize, s.Seed);
+        var trainer = new Trainer(network, optimizer, s.BatchSize, s.Seed) { Schedule = s.Schedule };
         var o = io.Out;
         if (!s.Json)
         {
             o.WriteLine(Invariant($"data     {directory}: {train.Count:N0} training and {data.Test.Count:N0} test samples of {train.Shape}, {classes} classes"));
             o.WriteLine(Invariant($"model    {s.Model}, {network.ParameterCount:N0} parameters: {network.Describe()}"));
-            o.WriteLine(Invariant($"training {s.Epochs} epochs, batch {s.BatchSize}, {s.Optimizer} lr {learningRate:G4}, seed {s.Seed}, {s.Threads} threads"));
+            o.WriteLine(Invariant($"training {s.Epochs} epochs, batch {s.BatchSize}, {s.Optimizer} lr {learningRate:G4} {s.Schedule.ToString().ToLowerInvariant()}, seed {s.Seed}, {s.Threads} threads"));
         }
 
         var lines = new List<EpochLine>();
@@ -244,6 +245,7 @@ internal static class TrainCommand
                 batchSize = s.BatchSize,
                 optimizer = s.Optimizer,
                 learningRate,
+                learningRateSchedule = s.Schedule.ToString().ToLowerInvariant(),
                 seed = s.Seed,
                 threads = s.Threads,
                 trainSamples = train.Count,

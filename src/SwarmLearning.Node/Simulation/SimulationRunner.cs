@@ -48,6 +48,9 @@ public sealed record SimulationOptions
     /// <summary>Adam's learning rate.</summary>
     public float LearningRate { get; init; } = 1e-3f;
 
+    /// <summary>How each node's learning rate moves over its epochs (the local-only baseline uses the same).</summary>
+    public LearningRateSchedule Schedule { get; init; }
+
     /// <summary>Seeds the split, the initial weights and the shuffles.</summary>
     public ulong Seed { get; init; } = 42;
 
@@ -200,7 +203,7 @@ public static class SimulationRunner
             TotalEpochs = options.Epochs,
         }, loggers.CreateLogger(node.Name));
         var callback = new ProgressCallback(new SessionTrainingCallback(session, null, cancellationToken), node.Name, options.Epochs, index == 0 ? test : null, byEpoch, progress, cancellationToken);
-        var trainer = new Trainer(network, new Adam(options.LearningRate), options.BatchSize, options.Seed + (ulong)index);
+        var trainer = new Trainer(network, new Adam(options.LearningRate), options.BatchSize, options.Seed + (ulong)index) { Schedule = options.Schedule };
         trainer.Fit(data, options.Epochs, callback, cancellationToken);
         var inner = callback.Inner;
         return (inner.Last ?? throw new SwarmException($"{node.Name} finished without a final model"), inner.Syncs);
@@ -219,7 +222,7 @@ public static class SimulationRunner
         Parallel.For(0, parts.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = cancellationToken }, i =>
         {
             var network = Architectures.Create(options.Model, parts[i].Shape, parts[i].ClassCount, options.Seed + (ulong)i);
-            var trainer = new Trainer(network, new Adam(options.LearningRate), options.BatchSize, options.Seed + (ulong)i);
+            var trainer = new Trainer(network, new Adam(options.LearningRate), options.BatchSize, options.Seed + (ulong)i) { Schedule = options.Schedule };
             trainer.Fit(parts[i], options.Epochs, null, cancellationToken);
             results[i] = trainer.Evaluate(test, cancellationToken: cancellationToken);
         });
