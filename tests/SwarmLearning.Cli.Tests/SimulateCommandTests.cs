@@ -23,6 +23,31 @@ public sealed class SimulateCommandTests
     }
 
     [Fact]
+    public async Task Adaptive_sync_lengthens_the_interval_while_the_merged_model_improves_so_fewer_rounds_run()
+    {
+        async Task<(long Rounds, int[] Syncs, double Accuracy)> Run(params string[] extra)
+        {
+            var (code, output, error) = await CliHarness.RunAsync([
+                "simulate", "--nodes", "3", "--model", "mlp", "--epochs", "2", "--limit", "3000", "--sync-frequency", "4", "--split", "iid", "--json", .. extra]);
+            Assert.True(code == 0, error);
+            using var json = JsonDocument.Parse(output);
+            var root = json.RootElement;
+            return (root.GetProperty("rounds").GetInt64(),
+                [.. root.GetProperty("nodes").EnumerateArray().Select(n => n.GetProperty("syncs").GetInt32())],
+                root.GetProperty("swarmAccuracy").GetDouble());
+        }
+
+        var fixedInterval = await Run();
+        var adaptive = await Run("--use-adaptive-sync");
+
+        // 1,000 samples a node, batch 64: 16 batches an epoch, a sync every 4 → about 8 syncs in 2 epochs. Early on the
+        // loss improves every round, so adaptive sync stretches the interval (× 1.5 each time) and syncs less often.
+        Assert.True(adaptive.Rounds < fixedInterval.Rounds, $"adaptive: {adaptive.Rounds} rounds, fixed: {fixedInterval.Rounds}");
+        Assert.All(adaptive.Syncs.Zip(fixedInterval.Syncs), p => Assert.True(p.First < p.Second, $"syncs per node: adaptive {p.First}, fixed {p.Second}"));
+        Assert.InRange(adaptive.Accuracy, 0.3, 1.0);
+    }
+
+    [Fact]
     public async Task Bad_parameters_are_refused_with_the_option_named()
     {
         var (code, _, error) = await CliHarness.RunAsync("simulate", "--nodes", "3", "--min-peers", "5", "--limit", "100");

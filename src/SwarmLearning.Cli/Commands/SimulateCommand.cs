@@ -42,12 +42,13 @@ internal static class SimulateCommand
         var schedule = LearningRateScheduleOption.Create();
         var seed = new Option<ulong>("--seed") { Description = "Seeds the split, the initial weights and the shuffles.", DefaultValueFactory = _ => 42 };
         var limit = new Option<int>("--limit") { Description = "Use only the first N training samples (quick runs)." };
+        var adaptive = new Option<bool>("--use-adaptive-sync") { Description = "HPE's useAdaptiveSync: after each merge, every node measures the merged model on a slice of its own data and its SL session sets the next interval (docs/protocol.md)." };
         var local = new Option<bool>("--local") { Description = "Also train each node alone on its own data, for the local-only comparison." };
         var verbose = new Option<bool>("--verbose") { Description = "Show the nodes' round logs." };
         var json = new Option<bool>("--json") { Description = "Print the results as one JSON object." };
         var command = new Command("simulate", "Run a whole swarm in one process: N virtual nodes train on their own share of the data and merge every few batches through the real round engine over an in-memory ledger.")
         {
-            nodes, data, split, alpha, model, epochs, syncFrequency, minPeers, method, batchSize, learningRate, schedule, seed, limit, local, verbose, json,
+            nodes, data, split, alpha, model, epochs, syncFrequency, minPeers, method, batchSize, learningRate, schedule, seed, limit, adaptive, local, verbose, json,
         };
         command.SetAction((parse, cancellationToken) => io.RunAsync(async () =>
         {
@@ -70,6 +71,7 @@ internal static class SimulateCommand
                 Schedule = LearningRateScheduleOption.Parse(parse.GetValue(schedule)),
                 Seed = parse.GetValue(seed),
                 Limit = parse.GetValue(limit),
+                UseAdaptiveSync = parse.GetValue(adaptive),
                 LocalBaseline = parse.GetValue(local),
             };
             return await RunAsync(io, options, parse.GetValue(verbose), parse.GetValue(json), cancellationToken).ConfigureAwait(false);
@@ -92,7 +94,7 @@ internal static class SimulateCommand
         if (!json)
         {
             await error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"Simulating {options.Nodes} nodes ({options.Split.ToName()} split, {options.Model}, {options.Epochs} epoch(s), lr {options.LearningRate:G4} {options.Schedule.ToString().ToLowerInvariant()}, sync every {options.SyncFrequency} batches, {options.MergeMethod.ToName()})")).ConfigureAwait(false);
+                $"Simulating {options.Nodes} nodes ({options.Split.ToName()} split, {options.Model}, {options.Epochs} epoch(s), lr {options.LearningRate:G4} {options.Schedule.ToString().ToLowerInvariant()}, sync every {options.SyncFrequency} batches{(options.UseAdaptiveSync ? " (adaptive)" : "")}, {options.MergeMethod.ToName()})")).ConfigureAwait(false);
         }
 
         var progress = new SynchronousProgress(p =>

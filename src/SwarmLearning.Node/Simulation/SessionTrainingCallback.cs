@@ -37,6 +37,11 @@ internal sealed class SessionTrainingCallback(SwarmSession session, Dataset? val
 
         _batchesSinceSync = 0;
         Apply(trainer, Wait(session.SyncAsync(trainer.Network.ToModel(), cancellationToken)));
+        if (session.Options.UseAdaptiveSync && validation is not null && Last is { TrainingOver: false })
+        {
+            // As SwarmCallback does with adsValData: measure the merged model, and the session sets the next interval.
+            Wait(session.ReportProgressAsync(Measure(trainer, validation, 0), cancellationToken));
+        }
     }
 
     public override void OnEpochEnd(Trainer trainer, EpochResult epoch)
@@ -44,9 +49,20 @@ internal sealed class SessionTrainingCallback(SwarmSession session, Dataset? val
         ArgumentNullException.ThrowIfNull(trainer);
         ArgumentNullException.ThrowIfNull(epoch);
         _epochs++;
-        var evaluation = validation is null ? null : trainer.Evaluate(validation, cancellationToken: cancellationToken);
-        var progress = new TrainingProgress(evaluation?.Loss ?? epoch.Loss, evaluation?.Accuracy ?? 0, _epochs, session.Options.TotalEpochs);
-        Wait(session.ReportProgressAsync(progress, cancellationToken));
+        if (session.Options.UseAdaptiveSync)
+        {
+            return; // every report is a measurement for the interval rule; the epoch count travels with the next one
+        }
+
+        Wait(session.ReportProgressAsync(validation is null
+            ? new TrainingProgress(epoch.Loss, 0, _epochs, session.Options.TotalEpochs)
+            : Measure(trainer, validation, epoch.Loss), cancellationToken));
+    }
+
+    private TrainingProgress Measure(Trainer trainer, Dataset validation, double fallbackLoss)
+    {
+        var evaluation = trainer.Evaluate(validation, cancellationToken: cancellationToken);
+        return new TrainingProgress(double.IsFinite(evaluation.Loss) ? evaluation.Loss : fallbackLoss, evaluation.Accuracy, _epochs, session.Options.TotalEpochs);
     }
 
     public override void OnTrainEnd(Trainer trainer)

@@ -57,6 +57,15 @@ public sealed record SimulationOptions
     /// <summary>At most this many training samples (0: all), for quick runs.</summary>
     public int Limit { get; init; }
 
+    /// <summary>
+    /// HPE's useAdaptiveSync: after every merge each node measures the merged model on a validation slice of its own
+    /// share (every 10th sample, at most <see cref="AdaptiveValidationSamples"/>) and its session sets the next interval.
+    /// </summary>
+    public bool UseAdaptiveSync { get; init; }
+
+    /// <summary>The most samples of a node's share it validates on with adaptive sync.</summary>
+    public int AdaptiveValidationSamples { get; init; } = 1000;
+
     /// <summary>Also train each node alone on its own data (the local-only baseline).</summary>
     public bool LocalBaseline { get; init; }
 
@@ -201,8 +210,12 @@ public static class SimulationRunner
             MinPeers = options.MinPeers == 0 ? options.Nodes : options.MinPeers,
             MergeMethod = options.MergeMethod,
             TotalEpochs = options.Epochs,
+            UseAdaptiveSync = options.UseAdaptiveSync,
         }, loggers.CreateLogger(node.Name));
-        var callback = new ProgressCallback(new SessionTrainingCallback(session, null, cancellationToken), node.Name, options.Epochs, index == 0 ? test : null, byEpoch, progress, cancellationToken);
+        var validation = options.UseAdaptiveSync
+            ? data.Subset([.. Enumerable.Range(0, data.Count).Where(k => k % 10 == 0).Take(options.AdaptiveValidationSamples)])
+            : null;
+        var callback = new ProgressCallback(new SessionTrainingCallback(session, validation, cancellationToken), node.Name, options.Epochs, index == 0 ? test : null, byEpoch, progress, cancellationToken);
         var trainer = new Trainer(network, new Adam(options.LearningRate), options.BatchSize, options.Seed + (ulong)index) { Schedule = options.Schedule };
         trainer.Fit(data, options.Epochs, callback, cancellationToken);
         var inner = callback.Inner;
