@@ -43,12 +43,16 @@ internal static class SimulateCommand
         var seed = new Option<ulong>("--seed") { Description = "Seeds the split, the initial weights and the shuffles.", DefaultValueFactory = _ => 42 };
         var limit = new Option<int>("--limit") { Description = "Use only the first N training samples (quick runs)." };
         var adaptive = new Option<bool>("--use-adaptive-sync") { Description = "HPE's useAdaptiveSync: after each merge, every node measures the merged model on a slice of its own data and its SL session sets the next interval (docs/protocol.md)." };
+        var attack = new Option<string>("--attack") { Description = "Poisoning by the last --attackers nodes, every round after the first: none | scale (values × --attack-scale) | noise (Gaussian noise the size of the weights).", DefaultValueFactory = _ => "none" };
+        attack.AcceptOnlyFromAmong("none", "scale", "noise");
+        var attackers = new Option<int>("--attackers") { Description = "How many nodes poison (the last ones).", DefaultValueFactory = _ => 1 };
+        var attackScale = new Option<double>("--attack-scale") { Description = "The factor of --attack scale.", DefaultValueFactory = _ => 100 };
         var local = new Option<bool>("--local") { Description = "Also train each node alone on its own data, for the local-only comparison." };
         var verbose = new Option<bool>("--verbose") { Description = "Show the nodes' round logs." };
         var json = new Option<bool>("--json") { Description = "Print the results as one JSON object." };
         var command = new Command("simulate", "Run a whole swarm in one process: N virtual nodes train on their own share of the data and merge every few batches through the real round engine over an in-memory ledger.")
         {
-            nodes, data, split, alpha, model, epochs, syncFrequency, minPeers, method, batchSize, learningRate, schedule, seed, limit, adaptive, local, verbose, json,
+            nodes, data, split, alpha, model, epochs, syncFrequency, minPeers, method, batchSize, learningRate, schedule, seed, limit, adaptive, attack, attackers, attackScale, local, verbose, json,
         };
         command.SetAction((parse, cancellationToken) => io.RunAsync(async () =>
         {
@@ -72,6 +76,9 @@ internal static class SimulateCommand
                 Seed = parse.GetValue(seed),
                 Limit = parse.GetValue(limit),
                 UseAdaptiveSync = parse.GetValue(adaptive),
+                Attack = SimulatedAttacks.TryParse(parse.GetValue(attack), out var poisoning) ? poisoning : SimulatedAttack.None,
+                Attackers = parse.GetValue(attackers),
+                AttackScale = parse.GetValue(attackScale),
                 LocalBaseline = parse.GetValue(local),
             };
             return await RunAsync(io, options, parse.GetValue(verbose), parse.GetValue(json), cancellationToken).ConfigureAwait(false);
@@ -94,7 +101,7 @@ internal static class SimulateCommand
         if (!json)
         {
             await error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"Simulating {options.Nodes} nodes ({options.Split.ToName()} split, {options.Model}, {options.Epochs} epoch(s), lr {options.LearningRate:G4} {options.Schedule.ToString().ToLowerInvariant()}, sync every {options.SyncFrequency} batches{(options.UseAdaptiveSync ? " (adaptive)" : "")}, {options.MergeMethod.ToName()})")).ConfigureAwait(false);
+                $"Simulating {options.Nodes} nodes ({options.Split.ToName()} split, {options.Model}, {options.Epochs} epoch(s), lr {options.LearningRate:G4} {options.Schedule.ToString().ToLowerInvariant()}, sync every {options.SyncFrequency} batches{(options.UseAdaptiveSync ? " (adaptive)" : "")}, {options.MergeMethod.ToName()}{(options.Attack == SimulatedAttack.None ? "" : $", {options.Attackers} node(s) poisoning: {options.Attack.ToString().ToLowerInvariant()}")})")).ConfigureAwait(false);
         }
 
         var progress = new SynchronousProgress(p =>
@@ -118,7 +125,7 @@ internal static class SimulateCommand
         foreach (var n in result.Nodes)
         {
             var local = n.LocalAccuracy is { } l ? string.Create(CultureInfo.InvariantCulture, $"{l * 100,13:0.00} %  ") : "";
-            await o.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{n.Name,-8} {n.Samples,8}  {local}{n.SwarmAccuracy * 100,8:0.00} %  {n.FinalSha256[..16]}…")).ConfigureAwait(false);
+            await o.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{n.Name,-8} {n.Samples,8}  {local}{n.SwarmAccuracy * 100,8:0.00} %  {n.FinalSha256[..16]}…{(n.Attacker ? "  (poisoning)" : "")}")).ConfigureAwait(false);
         }
 
         var identical = result.Nodes.Select(n => n.FinalSha256).Distinct(StringComparer.Ordinal).Count() == 1;

@@ -63,6 +63,15 @@ public sealed record SimulationOptions
     /// </summary>
     public bool UseAdaptiveSync { get; init; }
 
+    /// <summary>What the poisoning nodes do to their submissions (docs/security.md).</summary>
+    public SimulatedAttack Attack { get; init; }
+
+    /// <summary>How many nodes poison (the last ones: with 6 nodes and 1 attacker, node6).</summary>
+    public int Attackers { get; init; } = 1;
+
+    /// <summary>The factor of <see cref="SimulatedAttack.Scale"/>.</summary>
+    public double AttackScale { get; init; } = 100;
+
     /// <summary>The most samples of a node's share it validates on with adaptive sync.</summary>
     public int AdaptiveValidationSamples { get; init; } = 1000;
 
@@ -101,6 +110,16 @@ public sealed record SimulationOptions
             errors.Add($"--batch-size must be at least 1, not {BatchSize}");
         }
 
+        if (Attack != SimulatedAttack.None && (Attackers < 1 || Attackers >= Nodes))
+        {
+            errors.Add($"--attackers must be from 1 to {Nodes - 1} (at least one node stays honest), not {Attackers}");
+        }
+
+        if (!double.IsFinite(AttackScale))
+        {
+            errors.Add($"--attack-scale must be a finite number, not {AttackScale}");
+        }
+
         return errors;
     }
 }
@@ -114,7 +133,7 @@ public sealed record SimulationOptions
 public readonly record struct SimulationProgress(string Node, int Epoch, int Epochs, long Round, double Accuracy);
 
 /// <summary>One node's outcome.</summary>
-public sealed record SimulationNodeResult(string Name, int Samples, IReadOnlyList<int> Histogram, double SwarmAccuracy, double SwarmMacroF1, double? LocalAccuracy, double? LocalMacroF1, string FinalSha256, int Syncs);
+public sealed record SimulationNodeResult(string Name, int Samples, IReadOnlyList<int> Histogram, double SwarmAccuracy, double SwarmMacroF1, double? LocalAccuracy, double? LocalMacroF1, string FinalSha256, int Syncs, bool Attacker);
 
 /// <summary>A simulation's outcome.</summary>
 public sealed record SimulationResult(
@@ -161,7 +180,13 @@ public static class SimulationRunner
             var nodes = new List<SimulatedNode>();
             for (var i = 0; i < options.Nodes; i++)
             {
-                nodes.Add(await swarm.AddNodeAsync($"node{i + 1}", cancellationToken).ConfigureAwait(false));
+                var node = await swarm.AddNodeAsync($"node{i + 1}", cancellationToken).ConfigureAwait(false);
+                if (IsAttacker(options, i))
+                {
+                    node.Poison = SimulatedAttacks.Create(options.Attack, options.AttackScale, options.Seed + (ulong)i);
+                }
+
+                nodes.Add(node);
             }
 
             var byEpoch = new double[options.Epochs];
@@ -182,7 +207,8 @@ public static class SimulationRunner
                 locals?[i].Accuracy,
                 locals?[i].MacroF1,
                 outcomes[i].Final.Sha256,
-                outcomes[i].Syncs)).ToList();
+                outcomes[i].Syncs,
+                IsAttacker(options, i))).ToList();
             return new SimulationResult(options, results, final.Round, evaluation.Accuracy, evaluation.MacroF1, evaluation.Loss, byEpoch, Stopwatch.GetElapsedTime(started).TotalSeconds);
         }
         finally
@@ -200,6 +226,9 @@ public static class SimulationRunner
             }
         }
     }
+
+    private static bool IsAttacker(SimulationOptions options, int index) =>
+        options.Attack != SimulatedAttack.None && index >= options.Nodes - options.Attackers;
 
     private static (SyncResult Final, int Syncs) TrainNode(SimulatedNode node, int index, Dataset data, Dataset test, SimulationOptions options, double[] byEpoch, IProgress<SimulationProgress>? progress, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
