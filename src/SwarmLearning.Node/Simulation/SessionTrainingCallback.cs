@@ -1,4 +1,5 @@
 using SwarmLearning.Node.Rounds;
+using SwarmLearning.Tensors;
 using SwarmLearning.Training;
 using SwarmLearning.Training.Data;
 
@@ -12,6 +13,9 @@ namespace SwarmLearning.Node.Simulation;
 /// </summary>
 internal sealed class SessionTrainingCallback(SwarmSession session, Dataset? validation, CancellationToken cancellationToken) : TrainingCallback
 {
+    /// <summary>A malicious node's poisoning of the weights it sends at syncs and at the end (null: honest).</summary>
+    public Func<TensorModel, TensorModel>? Poison { get; init; }
+
     private int _batchesSinceSync;
     private int _epochs;
 
@@ -36,7 +40,7 @@ internal sealed class SessionTrainingCallback(SwarmSession session, Dataset? val
         }
 
         _batchesSinceSync = 0;
-        Apply(trainer, Wait(session.SyncAsync(trainer.Network.ToModel(), cancellationToken)));
+        Apply(trainer, Wait(session.SyncAsync(Outgoing(trainer), cancellationToken)));
         if (session.Options.UseAdaptiveSync && validation is not null && Last is { TrainingOver: false })
         {
             // As SwarmCallback does with adsValData: measure the merged model, and the session sets the next interval.
@@ -68,8 +72,10 @@ internal sealed class SessionTrainingCallback(SwarmSession session, Dataset? val
     public override void OnTrainEnd(Trainer trainer)
     {
         ArgumentNullException.ThrowIfNull(trainer);
-        Apply(trainer, Wait(session.EndAsync(trainer.Network.ToModel(), cancellationToken)));
+        Apply(trainer, Wait(session.EndAsync(Outgoing(trainer), cancellationToken)));
     }
+
+    private TensorModel Outgoing(Trainer trainer) => Poison is { } poison ? poison(trainer.Network.ToModel()) : trainer.Network.ToModel();
 
     private void Apply(Trainer trainer, SyncResult result)
     {

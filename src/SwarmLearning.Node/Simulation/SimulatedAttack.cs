@@ -19,7 +19,11 @@ public enum SimulatedAttack
     Noise,
 }
 
-/// <summary>Builds the poisoning that <see cref="SimulatedNode.Poison"/> applies to a node's submissions.</summary>
+/// <summary>
+/// Builds the poisoning a malicious node's ML program applies to the weights it sends at each sync and at the end (not
+/// the initial sync, before any training). It leads honestly when its turn comes: this is a poisoned participant, not
+/// a malicious leader (docs/security.md).
+/// </summary>
 public static class SimulatedAttacks
 {
     /// <summary>Parses a name (none, scale, noise), ignoring case.</summary>
@@ -28,7 +32,7 @@ public static class SimulatedAttacks
 
     /// <summary>
     /// A poisoning function; it never changes the model it is given (that is the node's own network), it returns a new
-    /// one. The first submission (the initial sync, before any training) is left honest, so the attack is on updates.
+    /// one, different at every call for <see cref="SimulatedAttack.Noise"/>.
     /// </summary>
     public static Func<TensorModel, TensorModel>? Create(SimulatedAttack attack, double scale, ulong seed)
     {
@@ -42,11 +46,6 @@ public static class SimulatedAttacks
         {
             ArgumentNullException.ThrowIfNull(model);
             var n = Interlocked.Increment(ref submissions);
-            if (n == 1)
-            {
-                return model;
-            }
-
             var random = Xoshiro256StarStar.For(seed, "attack", n);
             return new TensorModel(model.NamedTensors.Select(t => new NamedTensor(t.Info, attack == SimulatedAttack.Scale
                 ? [.. t.Values.Select(v => (float)(v * scale))]

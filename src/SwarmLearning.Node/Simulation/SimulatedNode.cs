@@ -69,9 +69,6 @@ public sealed class SimulatedNode : ISwarmLedger, IModelExchange, IAsyncDisposab
     /// <summary>Runs before each publish (fault injection: a node that dies, or hangs, as it publishes).</summary>
     public Func<SimulatedNode, CancellationToken, Task>? BeforePublish { get; set; }
 
-    /// <summary>Poisoning: what this node does to each model before it publishes it (a malicious member; null: honest).</summary>
-    public Func<TensorModel, TensorModel>? Poison { get; set; }
-
     /// <summary>How many models this node has published.</summary>
     public int Published => _published;
 
@@ -86,8 +83,7 @@ public sealed class SimulatedNode : ISwarmLedger, IModelExchange, IAsyncDisposab
             await hook(this, cancellationToken).ConfigureAwait(false);
         }
 
-        var poison = Poison;
-        return await Task.Run(() => Store.Put(poison is null ? model : poison(model)), cancellationToken).ConfigureAwait(false);
+        return await Task.Run(() => Store.Put(model), cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>

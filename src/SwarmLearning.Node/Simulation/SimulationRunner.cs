@@ -180,13 +180,7 @@ public static class SimulationRunner
             var nodes = new List<SimulatedNode>();
             for (var i = 0; i < options.Nodes; i++)
             {
-                var node = await swarm.AddNodeAsync($"node{i + 1}", cancellationToken).ConfigureAwait(false);
-                if (IsAttacker(options, i))
-                {
-                    node.Poison = SimulatedAttacks.Create(options.Attack, options.AttackScale, options.Seed + (ulong)i);
-                }
-
-                nodes.Add(node);
+                nodes.Add(await swarm.AddNodeAsync($"node{i + 1}", cancellationToken).ConfigureAwait(false));
             }
 
             var byEpoch = new double[options.Epochs];
@@ -244,7 +238,10 @@ public static class SimulationRunner
         var validation = options.UseAdaptiveSync
             ? data.Subset([.. Enumerable.Range(0, data.Count).Where(k => k % 10 == 0).Take(options.AdaptiveValidationSamples)])
             : null;
-        var callback = new ProgressCallback(new SessionTrainingCallback(session, validation, cancellationToken), node.Name, options.Epochs, index == 0 ? test : null, byEpoch, progress, cancellationToken);
+        var callback = new ProgressCallback(new SessionTrainingCallback(session, validation, cancellationToken)
+        {
+            Poison = IsAttacker(options, index) ? SimulatedAttacks.Create(options.Attack, options.AttackScale, options.Seed + (ulong)index) : null,
+        }, node.Name, options.Epochs, index == 0 ? test : null, byEpoch, progress, cancellationToken);
         var trainer = new Trainer(network, new Adam(options.LearningRate), options.BatchSize, options.Seed + (ulong)index) { Schedule = options.Schedule };
         trainer.Fit(data, options.Epochs, callback, cancellationToken);
         var inner = callback.Inner;

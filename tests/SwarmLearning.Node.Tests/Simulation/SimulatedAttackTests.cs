@@ -11,11 +11,10 @@ public sealed class SimulatedAttackTests
     ]);
 
     [Fact]
-    public void The_first_submission_is_honest_and_later_ones_are_scaled_without_touching_the_nodes_own_model()
+    public void Scaling_multiplies_every_value_without_touching_the_nodes_own_model()
     {
         var poison = SimulatedAttacks.Create(SimulatedAttack.Scale, 100, seed: 1)!;
         var model = Model();
-        Assert.Same(model, poison(model));
         var scaled = poison(model);
         Assert.NotSame(model, scaled);
         Assert.Equal([50f, -25f], scaled["b"].Values);
@@ -28,7 +27,6 @@ public sealed class SimulatedAttackTests
     {
         var poison = SimulatedAttacks.Create(SimulatedAttack.Noise, 100, seed: 2)!;
         var model = Model();
-        _ = poison(model);
         var first = poison(model)["w"].Values;
         var second = poison(model)["w"].Values;
         static double Std(float[] v) => Math.Sqrt(v.Average(x => (double)x * x) - Math.Pow(v.Average(x => (double)x), 2));
