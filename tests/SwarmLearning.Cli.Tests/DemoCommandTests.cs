@@ -14,18 +14,18 @@ public sealed class DemoCommandTests : IDisposable
     public void Dispose() => _harness.Dispose();
 
     [Fact]
-    public async Task Two_nodes_train_as_processes_and_end_with_the_same_model()
+    public async Task Three_nodes_train_as_processes_and_end_with_the_same_model()
     {
         var dir = Path.Combine(_harness.Directory, "demo");
         var (code, output, error) = await CliHarness.RunProcessAsync(
-            TimeSpan.FromMinutes(3), "demo", "--nodes", "2", "--epochs", "1", "--limit", "600", "--dir", dir, "--json");
+            TimeSpan.FromMinutes(3), "demo", "--nodes", "3", "--epochs", "1", "--limit", "600", "--dir", dir, "--json");
         Assert.True(code == 0, $"exit code {code}: {error}");
         Assert.Equal(string.Empty, error.Trim()); // --json: the summary is the only output
 
         using var json = JsonDocument.Parse(output);
         var root = json.RootElement;
         var nodes = root.GetProperty("nodes").EnumerateArray().ToList();
-        Assert.Equal(2, nodes.Count);
+        Assert.Equal(3, nodes.Count);
         var hashes = nodes.Select(n => n.GetProperty("finalModelSha256").GetString()).ToList();
         Assert.Single(hashes.Distinct());
         Assert.Matches("^[0-9a-f]{64}$", hashes[0]);
@@ -34,15 +34,15 @@ public sealed class DemoCommandTests : IDisposable
         foreach (var node in nodes)
         {
             Assert.Equal(600, node.GetProperty("samples").GetInt32());
-            // Far above chance (10 %) after one epoch on 600 samples, and no more than everything.
-            Assert.InRange(node.GetProperty("swarmAccuracy").GetDouble(), 0.2, 1.0);
+            // Far above chance (10 %) after one epoch on 600 samples per node (about 0.47 here), and no more than everything.
+            Assert.InRange(node.GetProperty("swarmAccuracy").GetDouble(), 0.3, 1.0);
             Assert.InRange(node.GetProperty("localAccuracy").GetDouble(), 0.1, 1.0);
         }
 
         Assert.True(root.GetProperty("seconds").GetDouble() > 0);
 
         // A directory given with --dir is kept, with a log per process and the summary.
-        foreach (var log in new[] { "sn0", "sl1", "sl2", "ml1", "ml2", "local1", "local2" })
+        foreach (var log in new[] { "sn0", "sl1", "sl2", "sl3", "ml1", "ml2", "ml3", "local1", "local2", "local3" })
         {
             Assert.True(File.Exists(Path.Combine(dir, "logs", $"{log}.log")), $"{log}.log is missing");
         }

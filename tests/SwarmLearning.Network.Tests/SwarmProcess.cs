@@ -13,8 +13,13 @@ internal sealed class SwarmProcess : IAsyncDisposable
     private readonly StringBuilder _output = new();
     private readonly Lock _lock = new();
     private readonly List<(Func<string, bool> Match, TaskCompletionSource<string> Found)> _waiters = [];
+    private readonly Action<string>? _onLine;
 
-    private SwarmProcess(Process process) => _process = process;
+    private SwarmProcess(Process process, Action<string>? onLine)
+    {
+        _process = process;
+        _onLine = onLine;
+    }
 
     public string Output
     {
@@ -29,7 +34,10 @@ internal sealed class SwarmProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
-    public static SwarmProcess Start(params string[] args)
+    public static SwarmProcess Start(params string[] args) => Start(args, onLine: null);
+
+    /// <summary>Starts the CLI with <paramref name="args"/>; every output line also goes to <paramref name="onLine"/> (a test's log).</summary>
+    public static SwarmProcess Start(IEnumerable<string> args, Action<string>? onLine)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -45,7 +53,7 @@ internal sealed class SwarmProcess : IAsyncDisposable
 
         info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
-        var result = new SwarmProcess(process);
+        var result = new SwarmProcess(process, onLine);
         process.OutputDataReceived += (_, e) => result.OnLine(e.Data);
         process.ErrorDataReceived += (_, e) => result.OnLine(e.Data);
         process.Start();
@@ -69,6 +77,8 @@ internal sealed class SwarmProcess : IAsyncDisposable
                 found.TrySetResult(line);
             }
         }
+
+        _onLine?.Invoke(line);
     }
 
     /// <summary>Waits for an output line matching <paramref name="match"/> (already printed or yet to come).</summary>

@@ -103,6 +103,49 @@ public sealed class NetworkLedgerTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task After_a_restart_it_counts_as_registered_only_once_its_replica_has_caught_up_with_the_SN()
+    {
+        await using var net = new TestNetwork(TestSwarm.Fast);
+        var sentinel = await net.StartSentinelAsync();
+        await using (var ledger = Open(net, sentinel.Node.Options.ApiPort))
+        {
+            using var stop = new CancellationTokenSource();
+            var running = ledger.RunAsync(stop.Token);
+            await ledger.Registered.WaitAsync(TestNetwork.Patience);
+            await stop.CancelAsync();
+            await running.WaitAsync(TestNetwork.Patience);
+        }
+
+        // While the node is down the ledger moves on, block by block (a training's rounds and merges, in real life).
+        var other = net.Client(sentinel, "sl2", SwarmRole.Sl);
+        await other.SubmitAsync(TransactionTypes.Register, new RegisterPayload
+        {
+            Role = "sl",
+            Name = "sl2",
+            Certificate = Convert.ToBase64String(other.Identity.Certificate.RawData),
+        }, PayloadJson.Default.RegisterPayload);
+        for (var i = 0; i < 100; i++)
+        {
+            await other.SubmitAsync(TransactionTypes.Heartbeat, new EmptyPayload(), PayloadJson.Default.EmptyPayload);
+        }
+
+        // Restarted on the same directory and port: its stored replica already lists it, with those addresses. It is
+        // registered (a session may begin, and reads the latest merged model from the replica) only once the replica
+        // holds what the SN had recorded.
+        var head = sentinel.Node.Chain.Height;
+        await using (var ledger = Open(net, sentinel.Node.Options.ApiPort))
+        {
+            Assert.True(ledger.Height < head - 90, $"the stored replica is at height {ledger.Height}, the SN at {head}");
+            using var stop = new CancellationTokenSource();
+            var running = ledger.RunAsync(stop.Token);
+            await ledger.Registered.WaitAsync(TestNetwork.Patience);
+            Assert.True(ledger.Height >= head, $"registered with its replica at height {ledger.Height}, behind the SN's {head} when it started");
+            await stop.CancelAsync();
+            await running.WaitAsync(TestNetwork.Patience);
+        }
+    }
+
+    [Fact]
     public async Task A_submission_while_the_SN_is_unreachable_fails_as_unavailable_and_names_the_SN()
     {
         await using var net = new TestNetwork(TestSwarm.Fast);

@@ -85,7 +85,7 @@ internal static partial class ChannelEndpoints
             return problem;
         }
 
-        var session = new SwarmSession(node.Ledger, node.Exchange, options, node.SessionLogger, node.Time);
+        var session = new SwarmSession(node.Ledger, node.Exchange, options, node.SessionLogger, node.Time) { WaitLogInterval = node.SessionWaitLogInterval };
         var opened = node.Sessions.TryOpen(session, node.Time, out var existing);
         if (opened is null)
         {

@@ -62,6 +62,9 @@ public sealed partial class SwarmLearningNode : BackgroundService
 
     internal TimeProvider Time { get; }
 
+    /// <summary>How often a session's waits log what they wait for (<see cref="SwarmSession.WaitLogInterval"/>); tests shorten it.</summary>
+    internal TimeSpan SessionWaitLogInterval { get; set; } = TimeSpan.FromSeconds(5);
+
     internal ILogger FileServerLogger { get; }
 
     internal ILogger ChannelLogger { get; }

@@ -98,7 +98,14 @@ public sealed partial class NetworkLedger
                 }
                 else
                 {
-                    await SubmitOwnAsync(TransactionTypes.Heartbeat, new EmptyPayload(), PayloadJson.Default.EmptyPayload, stop).ConfigureAwait(false);
+                    var receipt = await SubmitOwnAsync(TransactionTypes.Heartbeat, new EmptyPayload(), PayloadJson.Default.EmptyPayload, stop).ConfigureAwait(false);
+                    if (!_registered.Task.IsCompleted)
+                    {
+                        // A restarted node's stored replica already lists it, but may be far behind the SN: a session
+                        // that began now would start from an old round's merged model. Registered waits for this
+                        // heartbeat's block, so the replica then holds everything the SN had recorded.
+                        await WaitForReplicaAsync(TransactionTypes.Heartbeat, receipt, stop).ConfigureAwait(false);
+                    }
                 }
 
                 if (_chain.State is { } now && IsRegistered(now))

@@ -73,7 +73,10 @@ public sealed partial class NetworkLedger : ISwarmLedger, IAsyncDisposable
     /// <summary>The height of the replica's last block (-1 before genesis).</summary>
     public long Height => _chain.Height;
 
-    /// <summary>Completes when the replica lists this node as an SL member with its current host and file port.</summary>
+    /// <summary>
+    /// Completes when the replica lists this node as an SL member with its current host and file port, and holds every
+    /// block the SN had when the node's first registration or heartbeat of this run was recorded.
+    /// </summary>
 #pragma warning disable VSTHRD003 // a signal owned by this ledger, completed by its own membership loop
     public Task Registered => _registered.Task;
 #pragma warning restore VSTHRD003

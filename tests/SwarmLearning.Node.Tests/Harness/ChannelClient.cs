@@ -63,6 +63,14 @@ internal sealed class ChannelClient : IDisposable
 
     public Task<SyncAnswer> PostModelAsync(string path, TensorModel model) => PostBytesAsync(path, Models.Bytes(model));
 
+    /// <summary>begin, sync or end of <paramref name="session"/>; fails the test with the node's message unless it answers 200.</summary>
+    public async Task<SyncAnswer> CallAsync(string session, string call, TensorModel model)
+    {
+        var answer = await PostModelAsync($"/v1/sessions/{session}/{call}", model);
+        Assert.True(answer.Status == HttpStatusCode.OK, $"{call}: {(int)answer.Status} {answer.ErrorMessage}");
+        return answer;
+    }
+
     public async Task<SyncAnswer> PostBytesAsync(string path, byte[] bytes)
     {
         using var content = new ByteArrayContent(bytes);

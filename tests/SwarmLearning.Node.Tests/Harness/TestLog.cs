@@ -25,8 +25,20 @@ internal sealed class TestLog(ITestOutputHelper? output) : ILoggerProvider
 
     public ILogger CreateLogger(string categoryName) => new Line(this, "", categoryName);
 
+    /// <summary>Adds a line another process printed (an SL node run as <c>swarm sl</c>), under its node's name.</summary>
+    public void Add(string node, string line) => Write($"{DateTime.Now:HH:mm:ss.fff} {node,-4} {line}");
+
+    /// <summary>The lines logged by (or printed by the process of) <paramref name="node"/>.</summary>
+    public IEnumerable<string> LinesOf(string node) => Lines.Where(l => l.Length > 13 && l.AsSpan(13).StartsWith(node + " ", StringComparison.Ordinal));
+
+    /// <summary>When a line was logged.</summary>
+    public static TimeSpan TimeOf(string line) => TimeSpan.ParseExact(line[..12], @"hh\:mm\:ss\.fff", System.Globalization.CultureInfo.InvariantCulture);
+
     /// <summary>Waits, line by line, until a line containing <paramref name="text"/> has been logged.</summary>
-    public async Task WaitForLineAsync(string text)
+    public Task WaitForLineAsync(string text) => WaitForLinesAsync(text, 1);
+
+    /// <summary>Waits, line by line, until <paramref name="count"/> lines containing <paramref name="text"/> have been logged; returns them.</summary>
+    public async Task<IReadOnlyList<string>> WaitForLinesAsync(string text, int count)
     {
         using var timeout = new CancellationTokenSource(Network.Tests.TestNetwork.Patience);
         while (true)
@@ -37,9 +49,10 @@ internal sealed class TestLog(ITestOutputHelper? output) : ILoggerProvider
                 next = _written.Task;
             }
 
-            if (_lines.Any(l => l.Contains(text, StringComparison.Ordinal)))
+            var found = _lines.Where(l => l.Contains(text, StringComparison.Ordinal)).ToList();
+            if (found.Count >= count)
             {
-                return;
+                return found;
             }
 
             try
@@ -48,7 +61,7 @@ internal sealed class TestLog(ITestOutputHelper? output) : ILoggerProvider
             }
             catch (OperationCanceledException)
             {
-                Assert.Fail($"nothing containing '{text}' was logged within {Network.Tests.TestNetwork.Patience.TotalSeconds} s");
+                Assert.Fail($"{(count == 1 ? "no line" : $"fewer than {count} lines")} containing '{text}' logged within {Network.Tests.TestNetwork.Patience.TotalSeconds} s");
             }
         }
     }

@@ -16,6 +16,8 @@ internal sealed class TestSwarm : IAsyncDisposable
 {
     private readonly List<RunningLearningNode> _nodes = [];
     private readonly List<IDisposable> _owned = [];
+    private readonly List<SlProcess> _processes = [];
+    private string? _certificates;
 
     private TestSwarm(TestNetwork net, RunningNetworkNode sentinel, TestLog log)
     {
@@ -89,7 +91,39 @@ internal sealed class TestSwarm : IAsyncDisposable
     public static Task WaitUntilAsync(RunningLearningNode node, Func<LedgerState, bool> condition, string what) =>
         TestNetwork.WaitUntilAsync(node.Node.Ledger.Chain, condition, what);
 
-    public ChannelClient Channel(RunningLearningNode node) => Own(new ChannelClient(node.SocketPath));
+    public ChannelClient Channel(RunningLearningNode node) => Channel(node.SocketPath);
+
+    public ChannelClient Channel(string socketPath) => Own(new ChannelClient(socketPath));
+
+    /// <summary>
+    /// Starts SL nodes as real <c>swarm sl</c> processes (in parallel) and waits until each serves and is on the
+    /// ledger. Their identities are issued by the test's CA and written, with the CA certificate, to a certs directory.
+    /// </summary>
+    public async Task<SlProcess[]> StartSlProcessesAsync(params string[] names)
+    {
+        var certificates = Certificates(names);
+        var processes = names.Select(name => new SlProcess(this, name, certificates, makeMeAdmin: true)).ToArray();
+        _processes.AddRange(processes);
+        await Task.WhenAll(processes.Select(p => p.StartAsync()));
+        return processes;
+    }
+
+    private string Certificates(IEnumerable<string> names)
+    {
+        _certificates ??= Net.Directory.File("certs");
+        Directory.CreateDirectory(_certificates);
+        File.WriteAllText(Path.Combine(_certificates, "ca.crt"), Net.Ca.Certificate.ExportCertificatePem());
+        foreach (var name in names)
+        {
+            var crt = Path.Combine(_certificates, $"{name}.crt");
+            if (!File.Exists(crt))
+            {
+                Identity(name).Save(crt, Path.Combine(_certificates, $"{name}.key"));
+            }
+        }
+
+        return _certificates;
+    }
 
     /// <summary>An HTTPS client of SL file servers, presenting <paramref name="identity"/>.</summary>
     public HttpClient FileClient(SwarmIdentity identity) =>
@@ -113,6 +147,11 @@ internal sealed class TestSwarm : IAsyncDisposable
         foreach (var d in _owned)
         {
             d.Dispose();
+        }
+
+        foreach (var p in _processes)
+        {
+            await p.DisposeAsync();
         }
 
         foreach (var n in Enumerable.Reverse(_nodes))
