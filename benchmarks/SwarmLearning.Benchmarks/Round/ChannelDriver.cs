@@ -58,7 +58,7 @@ internal sealed class ChannelDriver : IDisposable
     }
 
     /// <summary>Posts <paramref name="model"/> to <c>begin</c> or <c>sync</c> and drains the merged model it answers with.</summary>
-    public async Task<CallTiming> CallAsync(string call, byte[] model, CancellationToken cancellationToken)
+    public async Task<CallTiming> CallAsync(string call, ModelBytes model, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         using var content = new TimedContent(model);
@@ -96,14 +96,14 @@ internal sealed class ChannelDriver : IDisposable
 
     public void Dispose() => _http.Dispose();
 
-    /// <summary>A byte-array body that records when its last byte was handed to the socket.</summary>
+    /// <summary>A model body, generated as it is sent, that records when its last byte was handed to the socket.</summary>
     private sealed class TimedContent : HttpContent
     {
-        private readonly byte[] _bytes;
+        private readonly ModelBytes _model;
 
-        public TimedContent(byte[] bytes)
+        public TimedContent(ModelBytes model)
         {
-            _bytes = bytes;
+            _model = model;
             Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
         }
 
@@ -114,14 +114,14 @@ internal sealed class ChannelDriver : IDisposable
 
         protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
         {
-            await stream.WriteAsync(_bytes, cancellationToken).ConfigureAwait(false);
+            await _model.WriteToAsync(stream, cancellationToken).ConfigureAwait(false);
             await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
             SentAt = Stopwatch.GetTimestamp();
         }
 
         protected override bool TryComputeLength(out long length)
         {
-            length = _bytes.LongLength;
+            length = _model.Length;
             return true;
         }
     }

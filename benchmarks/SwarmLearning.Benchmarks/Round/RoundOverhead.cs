@@ -13,20 +13,23 @@ namespace SwarmLearning.Benchmarks.Round;
 internal static class RoundOverhead
 {
     private const string Usage = """
-        usage: round-overhead [--nodes 4,8,16] [--params 1M,10M,50M] [--rounds 3] [--bound-repeats 3]
+        usage: round-overhead [--nodes 4,8,16] [--params 1M,10M,50M] [--rounds 3] [--warmup 1] [--bound-repeats 3]
                               [--failover-nodes 4] [--failover-params 10M] [--failover-repeats 3]
                               [--skip-grid] [--skip-failover] [--member-timeout 5] [--round-timeout 900]
-                              [--swarm-dll PATH] [--json FILE]
+                              [--keep-logs] [--verbose-nodes] [--swarm-dll PATH] [--json FILE]
 
           --nodes N,...          SL nodes per cell (separate swarm sl processes)
           --params P,...         f32 parameters per model (K, M suffixes: 1M = 1,000,000)
           --rounds K             measured sync rounds per cell, after the initial (begin) round; median and max reported
+          --warmup W             unmeasured sync rounds first (the processes JIT-compile the merge and transfer paths)
           --bound-repeats R      downloads for the lower bound's throughput (best of R, after one warm-up)
           --failover-*           the failover measurement: nodes, parameters, repetitions (a fresh swarm each)
           --skip-grid            only the failover measurement
           --skip-failover        only the overhead grid
           --member-timeout S     the ledger's memberTimeoutSeconds (default 5, the ledger's default)
           --round-timeout S      give up on a round after S seconds
+          --keep-logs            keep each swarm's directory with the SL nodes' logs (models deleted); printed at the end of each cell
+          --verbose-nodes        start the SL nodes with --verbose (every transfer logged, with times)
           --swarm-dll PATH       the swarm CLI to start (default src/SwarmLearning.Cli/bin/Release/net10.0/swarm.dll)
           --json FILE            also write every measurement as JSON
 
@@ -51,6 +54,7 @@ internal static class RoundOverhead
                     case "--nodes": options.Nodes = [.. Next().Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture))]; break;
                     case "--params": options.Parameters = [.. Next().Split(',').Select(ParseCount)]; break;
                     case "--rounds": options.Rounds = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                    case "--warmup": options.Warmup = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                     case "--bound-repeats": options.BoundRepeats = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                     case "--failover-nodes": options.FailoverNodes = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                     case "--failover-params": options.FailoverParameters = ParseCount(Next()); break;
@@ -60,6 +64,8 @@ internal static class RoundOverhead
                     case "--member-timeout": options.MemberTimeoutSeconds = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                     case "--round-timeout": options.RoundTimeout = TimeSpan.FromSeconds(int.Parse(Next(), CultureInfo.InvariantCulture)); break;
                     case "--swarm-dll": options.SwarmDll = Path.GetFullPath(Next()); break;
+                    case "--keep-logs": options.KeepLogs = true; break;
+                    case "--verbose-nodes": options.VerboseNodes = true; break;
                     case "--json": json = Next(); break;
                     case "--help" or "-h":
                         await Console.Out.WriteLineAsync(Usage).ConfigureAwait(false);
@@ -92,17 +98,25 @@ internal static class RoundOverhead
         var clock = Stopwatch.StartNew();
         var cells = new List<CellResult>();
         var failovers = new List<FailoverResult>();
+        var skipped = new List<string>();
         if (options.Grid)
         {
             foreach (var parameters in options.Parameters)
             {
-                // One set of models per size, shared by the cells: building 16 models of 50M values takes seconds.
-                await Console.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"round-overhead: building {options.Nodes.Max()} models of {Count(parameters)} parameters")).ConfigureAwait(false);
                 var models = BuildModels(parameters, options.Nodes.Max());
                 foreach (var nodes in options.Nodes)
                 {
-                    cells.Add(await MeasureCellAsync(options, nodes, parameters, models).ConfigureAwait(false));
-                    await Console.Error.WriteLineAsync(cells[^1].Row()).ConfigureAwait(false);
+                    try
+                    {
+                        cells.Add(await MeasureCellAsync(options, nodes, parameters, models).ConfigureAwait(false));
+                        await Console.Error.WriteLineAsync(cells[^1].Row()).ConfigureAwait(false);
+                    }
+                    catch (MemoryGuardException e)
+                    {
+                        // Reported, not measured: the next cells may still fit.
+                        skipped.Add(e.Message);
+                        await Console.Error.WriteLineAsync($"round-overhead: {e.Message}").ConfigureAwait(false);
+                    }
                 }
             }
         }
@@ -117,49 +131,56 @@ internal static class RoundOverhead
             }
         }
 
-        return new RoundResults(Environment.ProcessorCount, load, LoadAverage(), clock.Elapsed.TotalSeconds, options.MemberTimeoutSeconds, cells, failovers);
+        return new RoundResults(Environment.ProcessorCount, load, LoadAverage(), clock.Elapsed.TotalSeconds, options.MemberTimeoutSeconds, cells, failovers, skipped);
     }
 
-    private static ModelBytes[] BuildModels(long parameters, int count)
-    {
-        var models = new ModelBytes[count];
-        Parallel.For(0, count, k => models[k] = ModelBytes.Create(parameters, k + 1));
-        return models;
-    }
+    private static ModelBytes[] BuildModels(long parameters, int count) =>
+        [.. Enumerable.Range(1, count).Select(k => ModelBytes.Create(parameters, k))];
 
     private static async Task<CellResult> MeasureCellAsync(RoundOptions options, int nodes, long parameters, ModelBytes[] models)
     {
         var label = string.Create(CultureInfo.InvariantCulture, $"{nodes} x {Count(parameters)}");
         var size = ModelBytes.SizeOf(parameters);
         await Console.Error.WriteLineAsync($"round-overhead: {label}: measuring the lower bound's HTTPS throughput ({size / 1e6:0.#} MB downloads)").ConfigureAwait(false);
-        var throughput = await TransferBound.MeasureAsync(size, options.BoundRepeats, CancellationToken.None).ConfigureAwait(false);
+        var (throughput, cpuPerByte) = await TransferBound.MeasureAsync(size, options.BoundRepeats, CancellationToken.None).ConfigureAwait(false);
         var bound = 2.0 * (nodes - 1) * size / throughput;
+        var boundCpu = 2.0 * (nodes - 1) * size * cpuPerByte;
 
         await Console.Error.WriteLineAsync($"round-overhead: {label}: starting the sentinel SN and {nodes} SL processes").ConfigureAwait(false);
-        var swarm = await RoundSwarm.StartAsync(label, nodes, options.SwarmDllPath, options.LedgerDefaults, CancellationToken.None).ConfigureAwait(false);
+        var swarm = await RoundSwarm.StartAsync(label, nodes, options.SwarmDllPath, options.LedgerDefaults, options.VerboseNodes, CancellationToken.None).ConfigureAwait(false);
         await using (swarm.ConfigureAwait(false))
         {
+            swarm.KeepLogs = options.KeepLogs;
             try
             {
-                var bytes = models.Take(nodes).Select(m => m.Bytes).ToArray();
+                var bytes = models.Take(nodes).ToArray();
                 var begin = await swarm.RoundAsync("begin", 0, bytes, options.RoundTimeout, null, CancellationToken.None).ConfigureAwait(false);
                 var ledgerRound = begin.Max(b => b!.Round);
                 var rounds = new List<RoundTiming>();
-                for (var r = 1; r <= options.Rounds; r++)
+                for (var r = 1 - options.Warmup; r <= options.Rounds; r++)
                 {
                     ledgerRound++;
                     for (var k = 0; k < nodes; k++)
                     {
-                        models[k].MarkRound(ledgerRound, k + 1);
+                        models[k].MarkRound(ledgerRound);
                     }
 
                     var calls = await swarm.RoundAsync("sync", ledgerRound, bytes, options.RoundTimeout, null, CancellationToken.None).ConfigureAwait(false);
-                    rounds.Add(RoundTiming.From(swarm, ledgerRound, calls));
+                    var timing = RoundTiming.From(swarm, ledgerRound, calls);
+                    if (r >= 1)
+                    {
+                        rounds.Add(timing);
+                    }
                 }
 
                 var peaks = swarm.PeakResidentBytes();
+                if (options.KeepLogs)
+                {
+                    await Console.Error.WriteLineAsync($"round-overhead: {label}: the node logs are in {swarm.Root}").ConfigureAwait(false);
+                }
+
                 var leaders = rounds.Select(r => r.LeaderIndex).Distinct().ToList();
-                return new CellResult(nodes, parameters, size, throughput, bound, rounds,
+                return new CellResult(nodes, parameters, size, throughput, bound, boundCpu, rounds,
                     [.. swarm.Nodes.Select((n, k) => new NodeMemory(n.Name, peaks[k], leaders.Contains(k)))]);
             }
             catch
@@ -176,17 +197,18 @@ internal static class RoundOverhead
         var nodes = options.FailoverNodes;
         var label = string.Create(CultureInfo.InvariantCulture, $"failover {repeat}: {nodes} x {Count(options.FailoverParameters)}");
         await Console.Error.WriteLineAsync($"round-overhead: {label}: starting the sentinel SN and {nodes} SL processes").ConfigureAwait(false);
-        var swarm = await RoundSwarm.StartAsync(label, nodes, options.SwarmDllPath, options.LedgerDefaults, CancellationToken.None).ConfigureAwait(false);
+        var swarm = await RoundSwarm.StartAsync(label, nodes, options.SwarmDllPath, options.LedgerDefaults, options.VerboseNodes, CancellationToken.None).ConfigureAwait(false);
         await using (swarm.ConfigureAwait(false))
         {
+            swarm.KeepLogs = options.KeepLogs;
             try
             {
-                var bytes = models.Select(m => m.Bytes).ToArray();
+                var bytes = models;
                 var begin = await swarm.RoundAsync("begin", 0, bytes, options.RoundTimeout, null, CancellationToken.None).ConfigureAwait(false);
                 var ledgerRound = begin.Max(b => b!.Round) + 1;
                 for (var k = 0; k < nodes; k++)
                 {
-                    models[k].MarkRound(ledgerRound, k + 1);
+                    models[k].MarkRound(ledgerRound);
                 }
 
                 // A normal round first, so the failover round runs on warm processes, as in a training.
@@ -195,7 +217,7 @@ internal static class RoundOverhead
                 ledgerRound++;
                 for (var k = 0; k < nodes; k++)
                 {
-                    models[k].MarkRound(ledgerRound, k + 1);
+                    models[k].MarkRound(ledgerRound);
                 }
 
                 string? killed = null;
@@ -280,6 +302,8 @@ internal static class RoundOverhead
 
         public int Rounds { get; set; } = 3;
 
+        public int Warmup { get; set; } = 1;
+
         public int BoundRepeats { get; set; } = 3;
 
         public int FailoverNodes { get; set; } = 4;
@@ -298,6 +322,10 @@ internal static class RoundOverhead
 
         public string? SwarmDll { get; set; }
 
+        public bool KeepLogs { get; set; }
+
+        public bool VerboseNodes { get; set; }
+
         public string SwarmDllPath => SwarmDll ?? DefaultSwarmDll();
 
         /// <summary>Short waits: every round has all its nodes ready, so the full-quorum wait never runs anyway.</summary>
@@ -310,7 +338,7 @@ internal static class RoundOverhead
                 throw new FormatException("a round needs at least 2 nodes (--nodes), and the failover at least 3 (--failover-nodes), so that 2 survive");
             }
 
-            if (Parameters.Any(p => p < 1) || FailoverParameters < 1 || Rounds < 1 || BoundRepeats < 1 || FailoverRepeats < 1)
+            if (Parameters.Any(p => p < 1) || FailoverParameters < 1 || Rounds < 1 || Warmup < 0 || BoundRepeats < 1 || FailoverRepeats < 1)
             {
                 throw new FormatException("--params, --rounds, --bound-repeats and --failover-repeats must be positive");
             }

@@ -20,7 +20,10 @@ internal sealed record RoundTiming(
     double ToClosedSeconds,
     double ToSubmittedSeconds,
     double ToMergedSeconds,
-    double ToAnsweredSeconds)
+    double ToAnsweredSeconds,
+    double LeaderCpuSeconds,
+    double NodesCpuSeconds,
+    double DriverCpuSeconds)
 {
     public static RoundTiming From(RoundSwarm swarm, long round, CallTiming?[] calls)
     {
@@ -47,7 +50,10 @@ internal sealed record RoundTiming(
             RoundOverhead.Seconds(sent, closed),
             RoundOverhead.Seconds(closed, submitted),
             RoundOverhead.Seconds(submitted, merged),
-            RoundOverhead.Seconds(merged, received));
+            RoundOverhead.Seconds(merged, received),
+            index >= 0 ? swarm.LastNodeCpuSeconds[index] : double.NaN,
+            swarm.LastNodeCpuSeconds.Where(double.IsFinite).Sum(),
+            swarm.LastDriverCpuSeconds);
     }
 }
 
@@ -61,6 +67,7 @@ internal sealed record CellResult(
     long ModelBytes,
     double BoundBytesPerSecond,
     double BoundSeconds,
+    double BoundCpuSeconds,
     IReadOnlyList<RoundTiming> Rounds,
     IReadOnlyList<NodeMemory> Memory)
 {
@@ -72,6 +79,9 @@ internal sealed record CellResult(
 
     public bool Pass => Ratio <= 1.5;
 
+    /// <summary>CPU seconds all SL processes used per round (median) over the CPU seconds the bound's bytes cost over plain TLS.</summary>
+    public double CpuRatio => Median(Rounds.Select(r => r.NodesCpuSeconds)) / BoundCpuSeconds;
+
     public double PeakMaxRatio => Memory.Max(m => m.PeakBytes) / (double)ModelBytes;
 
     public double PeakMedianRatio => Median(Memory.Select(m => (double)m.PeakBytes)) / ModelBytes;
@@ -81,6 +91,7 @@ internal sealed record CellResult(
     public string Row() => string.Create(CultureInfo.InvariantCulture,
         $"| {Nodes} | {RoundOverhead.Count(Parameters)} | {ModelBytes / 1e6:0.0} MB | {MedianSeconds:0.00} s | {MaxSeconds:0.00} s | {BoundSeconds:0.00} s ({BoundBytesPerSecond / 1e6:0} MB/s) | {Ratio:0.00}× | {(Pass ? "PASS" : "FAIL")} | "
         + $"{Median(Rounds.Select(r => r.ToClosedSeconds)):0.00} / {Median(Rounds.Select(r => r.ToSubmittedSeconds)):0.00} / {Median(Rounds.Select(r => r.ToMergedSeconds)):0.00} / {Median(Rounds.Select(r => r.ToAnsweredSeconds)):0.00} | "
+        + $"{Median(Rounds.Select(r => r.NodesCpuSeconds)):0.0} ({Median(Rounds.Select(r => r.LeaderCpuSeconds)):0.0}) / {BoundCpuSeconds:0.00} = {CpuRatio:0.0}× | "
         + $"{PeakMaxRatio:0.0} / {PeakMedianRatio:0.0} / {LeaderPeakRatio:0.0} |{(Rounds.Any(r => r.LeaderChanged) ? " failover happened!" : "")}");
 
     internal static double Median(IEnumerable<double> values)
@@ -116,7 +127,8 @@ internal sealed record RoundResults(
     double Seconds,
     int MemberTimeoutSeconds,
     IReadOnlyList<CellResult> Cells,
-    IReadOnlyList<FailoverResult> Failovers)
+    IReadOnlyList<FailoverResult> Failovers,
+    IReadOnlyList<string> Stopped)
 {
     public string Describe()
     {
@@ -127,14 +139,20 @@ internal sealed record RoundResults(
             text.AppendLine();
             text.AppendLine("overhead = last sync request sent -> last merged model received; bound = 2 (N-1) S / T, T = best HTTPS download of S bytes on loopback; target ratio <= 1.5");
             text.AppendLine("parts (medians): sent -> closed on the ledger / -> all submitted / -> merged recorded / -> last answer received");
+            text.AppendLine("CPU per round: CPU seconds of all SL processes (of the leader) per round, median / the bound's bytes over plain TLS (both ends) = ratio");
             text.AppendLine("peak memory: VmHWM / S, max over nodes / median / max over the nodes that led a measured round");
             text.AppendLine();
-            text.AppendLine("| nodes | params | S | overhead median | max | bound (T) | ratio | ≤ 1.5× | parts, s | peak/S max / median / leader |");
-            text.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
+            text.AppendLine("| nodes | params | S | overhead median | max | bound (T) | ratio | ≤ 1.5× | parts, s | CPU-s per round: nodes (leader) / bound | peak/S max / median / leader |");
+            text.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
             foreach (var c in Cells)
             {
                 text.AppendLine(c.Row());
             }
+        }
+
+        foreach (var stopped in Stopped)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"not measured: {stopped}");
         }
 
         if (Failovers.Count > 0)

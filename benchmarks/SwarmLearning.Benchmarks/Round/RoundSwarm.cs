@@ -20,6 +20,12 @@ internal sealed class RoundSwarm : IAsyncDisposable
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(120);
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// The run stops (kills its SL processes) when the machine has less memory available than this: a swarm too big
+    /// for the RAM must not push the kernel into killing other people's processes.
+    /// </summary>
+    private const long MinAvailableBytes = 2L << 30;
+
     private readonly string _root;
     private readonly string _label;
     private readonly RunningNetworkNode _sn;
@@ -42,7 +48,7 @@ internal sealed class RoundSwarm : IAsyncDisposable
     public IReadOnlyList<SlProcess> Nodes => _nodes;
 
     /// <summary>Starts the SN and <paramref name="count"/> SL processes, waits until every node is on the ledger and serves its socket, and opens the sessions.</summary>
-    public static async Task<RoundSwarm> StartAsync(string label, int count, string swarmDll, LedgerDefaults defaults, CancellationToken cancellationToken)
+    public static async Task<RoundSwarm> StartAsync(string label, int count, string swarmDll, LedgerDefaults defaults, bool verbose, CancellationToken cancellationToken)
     {
         var root = Path.Combine(Path.GetTempPath(), "swarm-round-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(root); // the identities' keys are written 0600
@@ -93,6 +99,7 @@ internal sealed class RoundSwarm : IAsyncDisposable
                 [
                     "sl", "--name", name, "--certs", certs, "--sn", string.Create(CultureInfo.InvariantCulture, $"localhost:{ports[0]}"),
                     "--dir", dir, "--file-port", ports[k + 2].ToString(CultureInfo.InvariantCulture), "--socket", socket,
+                    .. verbose ? ["--verbose"] : Array.Empty<string>(),
                 ], Path.Combine(root, $"{name}.log")));
                 swarm._drivers.Add(new ChannelDriver(name, socket));
             }
@@ -115,10 +122,12 @@ internal sealed class RoundSwarm : IAsyncDisposable
     /// Posts every node's model to <paramref name="call"/> at once and waits for every answer (a dead node's excepted).
     /// <paramref name="duringRound"/> runs beside the calls (the failover measurement kills the leader from there).
     /// </summary>
-    public async Task<CallTiming?[]> RoundAsync(string call, long round, byte[][] models, TimeSpan timeout, Func<CancellationToken, Task>? duringRound, CancellationToken cancellationToken)
+    public async Task<CallTiming?[]> RoundAsync(string call, long round, IReadOnlyList<ModelBytes> models, TimeSpan timeout, Func<CancellationToken, Task>? duringRound, CancellationToken cancellationToken)
     {
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         limit.CancelAfter(timeout);
+        var cpuBefore = _nodes.Select(n => n.CpuSeconds()).ToArray();
+        var driverBefore = DriverCpuSeconds();
         var calls = _drivers.Select((d, k) => Task.Run(() => d.CallAsync(call, models[k], limit.Token), limit.Token)).ToArray();
         var side = duringRound is null ? Task.CompletedTask : Task.Run(() => duringRound(limit.Token), limit.Token);
         var started = Stopwatch.GetTimestamp();
@@ -137,7 +146,14 @@ internal sealed class RoundSwarm : IAsyncDisposable
                 pending.Add(side);
             }
 
-            await Task.WhenAny([.. pending, Task.Delay(ProgressInterval, cancellationToken)]).ConfigureAwait(false);
+            await Task.WhenAny([.. pending, Task.Delay(TimeSpan.FromSeconds(1), cancellationToken)]).ConfigureAwait(false);
+            if (MemAvailableBytes() is var available and >= 0 and < MinAvailableBytes)
+            {
+                var rss = string.Join(", ", _nodes.Select(n => string.Create(CultureInfo.InvariantCulture, $"{n.Name} {n.ResidentBytes() / 1e9:0.0}")));
+                throw new MemoryGuardException(string.Create(CultureInfo.InvariantCulture,
+                    $"{_label}: {call} of round {round} stopped: only {available / 1e9:0.0} GB of memory left on the machine; resident GB: {rss}"));
+            }
+
             if (side.IsFaulted)
             {
                 await side.ConfigureAwait(false);
@@ -169,12 +185,26 @@ internal sealed class RoundSwarm : IAsyncDisposable
             }
         }
 
+        LastNodeCpuSeconds = [.. _nodes.Select((n, k) => n.HasExited ? double.NaN : n.CpuSeconds() - cpuBefore[k])];
+        LastDriverCpuSeconds = DriverCpuSeconds() - driverBefore;
         for (var k = 0; k < calls.Length; k++)
         {
             results[k] = calls[k].IsCompletedSuccessfully ? await calls[k].ConfigureAwait(false) : null;
         }
 
         return results;
+    }
+
+    /// <summary>CPU seconds each node's process used during the last <see cref="RoundAsync"/> (NaN for a dead one).</summary>
+    public double[] LastNodeCpuSeconds { get; private set; } = [];
+
+    /// <summary>CPU seconds this process (the ML programs and the SN) used during the last <see cref="RoundAsync"/>.</summary>
+    public double LastDriverCpuSeconds { get; private set; }
+
+    internal static double DriverCpuSeconds()
+    {
+        using var self = Process.GetCurrentProcess();
+        return self.TotalProcessorTime.TotalSeconds;
     }
 
     /// <summary>Peak resident memory (VmHWM) of each node's process, in bytes (-1 for a process that is gone).</summary>
@@ -231,6 +261,26 @@ internal sealed class RoundSwarm : IAsyncDisposable
 
             await Task.Delay(200, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>MemAvailable from /proc/meminfo, in bytes, or -1.</summary>
+    internal static long MemAvailableBytes()
+    {
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/meminfo"))
+            {
+                if (line.StartsWith("MemAvailable:", StringComparison.Ordinal))
+                {
+                    return long.Parse(line["MemAvailable:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
+                }
+            }
+        }
+        catch (IOException)
+        {
+        }
+
+        return -1;
     }
 
     private static List<int> FreePorts(int count)
@@ -298,3 +348,6 @@ internal sealed class RoundSwarm : IAsyncDisposable
     /// <summary>The swarm's directory: certificates, the SN's ledger, the nodes' directories and logs.</summary>
     public string Root => _root;
 }
+
+/// <summary>A swarm was stopped because the machine was running out of memory.</summary>
+internal sealed class MemoryGuardException(string message) : Exception(message);

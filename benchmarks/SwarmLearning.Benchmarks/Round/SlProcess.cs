@@ -61,15 +61,20 @@ internal sealed class SlProcess : IDisposable
     }
 
     /// <summary>Peak resident set size (VmHWM) in bytes, or -1 when the process is gone.</summary>
-    public long PeakResidentBytes()
+    public long PeakResidentBytes() => Status("VmHWM:");
+
+    /// <summary>Resident set size now (VmRSS) in bytes, or -1 when the process is gone.</summary>
+    public long ResidentBytes() => Status("VmRSS:");
+
+    private long Status(string field)
     {
         try
         {
             foreach (var line in File.ReadLines($"/proc/{_process.Id}/status"))
             {
-                if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                if (line.StartsWith(field, StringComparison.Ordinal))
                 {
-                    var kb = line["VmHWM:".Length..].Trim().Split(' ')[0];
+                    var kb = line[field.Length..].Trim().Split(' ')[0];
                     return long.Parse(kb, CultureInfo.InvariantCulture) * 1024;
                 }
             }
@@ -79,6 +84,25 @@ internal sealed class SlProcess : IDisposable
         }
 
         return -1;
+    }
+
+    /// <summary>CPU time (user + system) the process has used so far, in seconds, or -1 when it is gone.</summary>
+    public double CpuSeconds() => CpuSecondsOf(_process.Id);
+
+    /// <summary>CPU time (user + system) of a process from <c>/proc/PID/stat</c> (fields 14 and 15, in clock ticks of 1/100 s).</summary>
+    public static double CpuSecondsOf(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            // After "pid (comm) " the fields start at number 3 (state): utime is field 14, stime 15.
+            return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
+        }
+        catch (IOException)
+        {
+            return -1;
+        }
     }
 
     /// <summary>SIGKILL: no shutdown code runs, as when a site loses power.</summary>

@@ -16,8 +16,11 @@ namespace SwarmLearning.Benchmarks.Round;
 /// </summary>
 internal static class TransferBound
 {
-    /// <summary>The best throughput (bytes/s) of <paramref name="repeats"/> downloads of <paramref name="size"/> bytes, after one warm-up.</summary>
-    public static async Task<double> MeasureAsync(long size, int repeats, CancellationToken cancellationToken)
+    /// <summary>
+    /// The best throughput (bytes/s) of <paramref name="repeats"/> downloads of <paramref name="size"/> bytes, after one
+    /// warm-up, and the CPU seconds per byte the downloads cost both sides together (this process is server and client).
+    /// </summary>
+    public static async Task<(double BytesPerSecond, double CpuSecondsPerByte)> MeasureAsync(long size, int repeats, CancellationToken cancellationToken)
     {
         using var ca = CertificateAuthority.Create("bound", TimeSpan.FromDays(1));
         var trust = new SwarmTrust([ca.Certificate]);
@@ -44,8 +47,14 @@ internal static class TransferBound
             var uri = new Uri($"https://localhost:{port}/model");
             var buffer = new byte[1 << 16];
             var best = 0.0;
+            var cpuStart = 0.0;
             for (var i = 0; i <= repeats; i++)
             {
+                if (i == 1)
+                {
+                    cpuStart = RoundSwarm.DriverCpuSeconds();
+                }
+
                 var started = Stopwatch.GetTimestamp();
                 using var response = await http.GetAsync(uri, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
                 response.EnsureSuccessStatusCode();
@@ -72,7 +81,7 @@ internal static class TransferBound
                 }
             }
 
-            return best;
+            return (best, (RoundSwarm.DriverCpuSeconds() - cpuStart) / ((double)size * repeats));
         }
         finally
         {
