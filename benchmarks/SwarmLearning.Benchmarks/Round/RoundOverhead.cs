@@ -156,6 +156,8 @@ internal static class RoundOverhead
                 var bytes = models.Take(nodes).ToArray();
                 var begin = await swarm.RoundAsync("begin", 0, bytes, options.RoundTimeout, null, CancellationToken.None).ConfigureAwait(false);
                 var ledgerRound = begin.Max(b => b!.Round);
+                var beginLeader = swarm.Watch.FirstLeader(ledgerRound) is { } b ? swarm.IndexOf(b) : -1;
+                var mergeLeaders = new HashSet<int>();
                 var rounds = new List<RoundTiming>();
                 for (var r = 1 - options.Warmup; r <= options.Rounds; r++)
                 {
@@ -167,6 +169,7 @@ internal static class RoundOverhead
 
                     var calls = await swarm.RoundAsync("sync", ledgerRound, bytes, options.RoundTimeout, null, CancellationToken.None).ConfigureAwait(false);
                     var timing = RoundTiming.From(swarm, ledgerRound, calls);
+                    mergeLeaders.Add(timing.LeaderIndex);
                     if (r >= 1)
                     {
                         rounds.Add(timing);
@@ -179,9 +182,8 @@ internal static class RoundOverhead
                     await Console.Error.WriteLineAsync($"round-overhead: {label}: the node logs are in {swarm.Root}").ConfigureAwait(false);
                 }
 
-                var leaders = rounds.Select(r => r.LeaderIndex).Distinct().ToList();
                 return new CellResult(nodes, parameters, size, throughput, bound, boundCpu, rounds,
-                    [.. swarm.Nodes.Select((n, k) => new NodeMemory(n.Name, peaks[k], leaders.Contains(k)))]);
+                    [.. swarm.Nodes.Select((n, k) => new NodeMemory(n.Name, peaks[k], mergeLeaders.Contains(k) ? "merge" : k == beginLeader ? "initial round" : "none"))]);
             }
             catch
             {

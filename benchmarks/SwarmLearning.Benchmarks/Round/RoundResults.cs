@@ -57,8 +57,11 @@ internal sealed record RoundTiming(
     }
 }
 
-/// <summary>A node's peak resident memory (VmHWM) and whether it led a measured round.</summary>
-internal sealed record NodeMemory(string Node, long PeakBytes, bool Led);
+/// <summary>
+/// A node's peak resident memory (VmHWM) and what it led: a merge (a sync round, warm-up included), only the initial
+/// round (which hands out the leader's own model), or nothing.
+/// </summary>
+internal sealed record NodeMemory(string Node, long PeakBytes, string Led);
 
 /// <summary>One (nodes, parameters) cell.</summary>
 internal sealed record CellResult(
@@ -86,13 +89,16 @@ internal sealed record CellResult(
 
     public double PeakMedianRatio => Median(Memory.Select(m => (double)m.PeakBytes)) / ModelBytes;
 
-    public double LeaderPeakRatio => Memory.Where(m => m.Led).Select(m => m.PeakBytes).DefaultIfEmpty(0).Max() / (double)ModelBytes;
+    /// <summary>The largest peak of a node that never merged (NaN when every node led a merge).</summary>
+    public double NonLeaderPeakRatio => Memory.Where(m => m.Led != "merge").Select(m => (double)m.PeakBytes).DefaultIfEmpty(double.NaN).Max() / ModelBytes;
+
+    public double LeaderPeakRatio => Memory.Where(m => m.Led == "merge").Select(m => m.PeakBytes).DefaultIfEmpty(0).Max() / (double)ModelBytes;
 
     public string Row() => string.Create(CultureInfo.InvariantCulture,
         $"| {Nodes} | {RoundOverhead.Count(Parameters)} | {ModelBytes / 1e6:0.0} MB | {MedianSeconds:0.00} s | {MaxSeconds:0.00} s | {BoundSeconds:0.00} s ({BoundBytesPerSecond / 1e6:0} MB/s) | {Ratio:0.00}× | {(Pass ? "PASS" : "FAIL")} | "
         + $"{Median(Rounds.Select(r => r.ToClosedSeconds)):0.00} / {Median(Rounds.Select(r => r.ToSubmittedSeconds)):0.00} / {Median(Rounds.Select(r => r.ToMergedSeconds)):0.00} / {Median(Rounds.Select(r => r.ToAnsweredSeconds)):0.00} | "
         + $"{Median(Rounds.Select(r => r.NodesCpuSeconds)):0.0} ({Median(Rounds.Select(r => r.LeaderCpuSeconds)):0.0}) / {BoundCpuSeconds:0.00} = {CpuRatio:0.0}× | "
-        + $"{PeakMaxRatio:0.0} / {PeakMedianRatio:0.0} / {LeaderPeakRatio:0.0} |{(Rounds.Any(r => r.LeaderChanged) ? " failover happened!" : "")}");
+        + $"{LeaderPeakRatio:0.0} / {NonLeaderPeakRatio:0.0} ({Memory.Where(m => m.Led == "merge").Max(m => m.PeakBytes) / 1e9:0.00} / {Memory.Where(m => m.Led != "merge").Select(m => m.PeakBytes).DefaultIfEmpty(0).Max() / 1e9:0.00} GB) |{(Rounds.Any(r => r.LeaderChanged) ? " failover happened!" : "")}");
 
     internal static double Median(IEnumerable<double> values)
     {
@@ -140,9 +146,9 @@ internal sealed record RoundResults(
             text.AppendLine("overhead = last sync request sent -> last merged model received; bound = 2 (N-1) S / T, T = best HTTPS download of S bytes on loopback; target ratio <= 1.5");
             text.AppendLine("parts (medians): sent -> closed on the ledger / -> all submitted / -> merged recorded / -> last answer received");
             text.AppendLine("CPU per round: CPU seconds of all SL processes (of the leader) per round, median / the bound's bytes over plain TLS (both ends) = ratio");
-            text.AppendLine("peak memory: VmHWM / S, max over nodes / median / max over the nodes that led a measured round");
+            text.AppendLine("peak memory: VmHWM / S, max over the nodes that merged a round (warm-up included) / over the others (in GB)");
             text.AppendLine();
-            text.AppendLine("| nodes | params | S | overhead median | max | bound (T) | ratio | ≤ 1.5× | parts, s | CPU-s per round: nodes (leader) / bound | peak/S max / median / leader |");
+            text.AppendLine("| nodes | params | S | overhead median | max | bound (T) | ratio | ≤ 1.5× | parts, s | CPU-s per round: nodes (leader) / bound | peak/S: leaders / others |");
             text.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
             foreach (var c in Cells)
             {

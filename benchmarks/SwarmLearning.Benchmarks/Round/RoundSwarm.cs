@@ -24,7 +24,7 @@ internal sealed class RoundSwarm : IAsyncDisposable
     /// The run stops (kills its SL processes) when the machine has less memory available than this: a swarm too big
     /// for the RAM must not push the kernel into killing other people's processes.
     /// </summary>
-    private const long MinAvailableBytes = 2L << 30;
+    private const long MinAvailableBytes = 3L << 30;
 
     private readonly string _root;
     private readonly string _label;
