@@ -9,7 +9,7 @@ namespace SwarmLearning.Safetensors;
 /// <summary>
 /// Writes a safetensors file as a stream: the header first (tensor shapes are known up front), then the values in
 /// tensor order as they are appended, hashed with SHA-256 on the way. The file appears under its name only when
-/// <see cref="Complete"/> succeeds (written to a temporary file, flushed to disk, then renamed), so a failed or
+/// <see cref="Complete(bool)"/> succeeds (written to a temporary file, flushed to disk, then renamed), so a failed or
 /// cancelled write never leaves a partial model behind. Non-finite values are refused.
 /// </summary>
 public sealed class SafetensorsWriter : IModelSink, IDisposable
@@ -77,7 +77,14 @@ public sealed class SafetensorsWriter : IModelSink, IDisposable
     }
 
     /// <summary>Writes a whole in-memory model to a file and returns its size and hash.</summary>
-    public static ModelFileInfo Write(string path, TensorModel model)
+    public static ModelFileInfo Write(string path, TensorModel model) => Write(path, model, flushToDisk: true);
+
+    /// <summary>
+    /// Writes a whole in-memory model to a file and returns its size and hash. With <paramref name="flushToDisk"/>
+    /// false the file is not fsync'd: it appears whole (renamed into place) but may be lost if the machine crashes,
+    /// which suits files that only need to outlive the process, not the machine.
+    /// </summary>
+    public static ModelFileInfo Write(string path, TensorModel model, bool flushToDisk)
     {
         ArgumentNullException.ThrowIfNull(model);
         using var writer = Create(path, model.Tensors, model.Metadata);
@@ -86,7 +93,7 @@ public sealed class SafetensorsWriter : IModelSink, IDisposable
             writer.Append(tensor.Values);
         }
 
-        return writer.Complete();
+        return writer.Complete(overwrite: true, flushToDisk);
     }
 
     /// <inheritdoc/>
@@ -128,7 +135,14 @@ public sealed class SafetensorsWriter : IModelSink, IDisposable
     /// Flushes the file to disk, moves it to its final name and returns its size and SHA-256. With
     /// <paramref name="overwrite"/> false an existing file at the target is kept and the write fails instead.
     /// </summary>
-    public ModelFileInfo Complete(bool overwrite = true)
+    public ModelFileInfo Complete(bool overwrite = true) => Complete(overwrite, flushToDisk: true);
+
+    /// <summary>
+    /// Moves the file to its final name and returns its size and SHA-256, flushing it to disk first only when
+    /// <paramref name="flushToDisk"/> is true. With <paramref name="overwrite"/> false an existing file at the target
+    /// is kept and the write fails instead.
+    /// </summary>
+    public ModelFileInfo Complete(bool overwrite, bool flushToDisk)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (_completed)
@@ -146,7 +160,7 @@ public sealed class SafetensorsWriter : IModelSink, IDisposable
         try
         {
             length = _stream.Length;
-            _stream.Flush(flushToDisk: true);
+            _stream.Flush(flushToDisk);
             _stream.Dispose();
         }
         catch (IOException e)

@@ -123,8 +123,14 @@ public sealed partial class SwarmLearningNode : BackgroundService
         {
             if (ModelStore.IsSha256(result.Sha256) && Store.Contains(result.Sha256))
             {
+                // The store does not fsync its files; the final model must survive a machine crash.
                 var temp = path + ".tmp";
                 File.Copy(Store.PathOf(result.Sha256), temp, overwrite: true);
+                using (var copy = new FileStream(temp, FileMode.Open, FileAccess.ReadWrite, FileShare.None))
+                {
+                    copy.Flush(flushToDisk: true);
+                }
+
                 File.Move(temp, path, overwrite: true);
                 return result.Sha256;
             }
