@@ -43,14 +43,18 @@ public sealed class ModelStore
     /// <summary>True when the store holds the model.</summary>
     public bool Contains(string sha256) => IsSha256(sha256) && File.Exists(PathOf(sha256));
 
-    /// <summary>Writes <paramref name="model"/> into the store; returns its hash and size.</summary>
+    /// <summary>
+    /// Writes <paramref name="model"/> into the store; returns its hash and size. The file is not fsync'd: the store's
+    /// models only need to outlive a round in which this process runs (a node that crashes is left out of the round, and
+    /// every copy is verified by hash when it is fetched), so a machine crash may lose them but never serves a torn file.
+    /// </summary>
     public PublishedModel Put(TensorModel model)
     {
         ArgumentNullException.ThrowIfNull(model);
         var temp = Path.Combine(Directory, $".put-{Guid.NewGuid():N}.tmp");
         try
         {
-            var info = SafetensorsWriter.Write(temp, model);
+            var info = SafetensorsWriter.Write(temp, model, flushToDisk: false);
             MoveIntoPlace(temp, info.Sha256);
             return new PublishedModel(info.Sha256, info.Length);
         }
@@ -86,11 +90,19 @@ public sealed class ModelStore
     }
 
     /// <summary>
-    /// Receives a model from a peer: streams <paramref name="content"/> to a temporary file while hashing it, refuses it
-    /// if its size or SHA-256 differ from what the ledger recorded or if it is not a valid model, and otherwise keeps it
-    /// in the store and returns it. <paramref name="from"/> names the peer in errors.
+    /// Receives a model from a peer and keeps it in the store (to serve it to others): see the overload with
+    /// <c>keep</c>.
     /// </summary>
-    public async Task<TensorModel> ReceiveAsync(Stream content, string sha256, long size, string from, CancellationToken cancellationToken)
+    public Task<TensorModel> ReceiveAsync(Stream content, string sha256, long size, string from, CancellationToken cancellationToken) =>
+        ReceiveAsync(content, sha256, size, from, keep: true, cancellationToken);
+
+    /// <summary>
+    /// Receives a model from a peer: reads <paramref name="content"/> into memory while hashing and validating it,
+    /// refuses it if its size or SHA-256 differ from what the ledger recorded or if it is not a valid model, and
+    /// otherwise returns it. With <paramref name="keep"/> the bytes are also written to the store as they arrive (not
+    /// fsync'd; a file the store already has under that hash is kept). <paramref name="from"/> names the peer in errors.
+    /// </summary>
+    public async Task<TensorModel> ReceiveAsync(Stream content, string sha256, long size, string from, bool keep, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(content);
         if (Contains(sha256))
@@ -98,32 +110,37 @@ public sealed class ModelStore
             return Load(sha256);
         }
 
-        var temp = Path.Combine(Directory, $".receive-{Guid.NewGuid():N}.tmp");
+        if (size < 0)
+        {
+            throw new ModelExchangeException($"the ledger records {size} bytes for model {sha256[..12]}; nothing to receive from {from}");
+        }
+
+        var temp = keep ? Path.Combine(Directory, $".receive-{Guid.NewGuid():N}.tmp") : null;
         try
         {
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            long received = 0;
-            var output = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
-            await using (output.ConfigureAwait(false))
+            StreamedModel read;
+            var output = temp is null ? null : new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
+            try
             {
-                var buffer = new byte[1 << 16];
-                int read;
-                while ((read = await content.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+                read = await SafetensorsStreamReader.ReadAsync(content, size, $"model {sha256[..12]}", hash, output, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                if (output is not null)
                 {
-                    received += read;
-                    if (received > size)
-                    {
-                        throw new ModelExchangeException($"{from} sent more than the {size} bytes the ledger records for model {sha256[..12]}; refused");
-                    }
-
-                    hash.AppendData(buffer, 0, read);
-                    await output.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                    await output.DisposeAsync().ConfigureAwait(false);
                 }
             }
 
-            if (received != size)
+            if (read.Longer)
             {
-                throw new ModelExchangeException($"{from} sent {received} bytes of model {sha256[..12]}, but the ledger records {size}; refused");
+                throw new ModelExchangeException($"{from} sent more than the {size} bytes the ledger records for model {sha256[..12]}; refused");
+            }
+
+            if (read.Received != size)
+            {
+                throw new ModelExchangeException($"{from} sent {read.Received} bytes of model {sha256[..12]}, but the ledger records {size}; refused");
             }
 
             var actual = Convert.ToHexStringLower(hash.GetHashAndReset());
@@ -132,23 +149,24 @@ public sealed class ModelStore
                 throw new ModelExchangeException($"{from} served a model whose SHA-256 is {actual[..12]}, not {sha256[..12]} as the ledger records; refused");
             }
 
-            TensorModel model;
-            try
-            {
-                using var file = SafetensorsFile.Open(temp);
-                model = file.LoadModel();
-            }
-            catch (ModelFormatException e)
+            if (read.Invalid is { } e)
             {
                 throw new ModelExchangeException($"{from} served model {sha256[..12]} with the recorded hash, but it is not a valid model: {e.Message}", e);
             }
 
-            MoveIntoPlace(temp, sha256);
-            return model;
+            if (temp is not null)
+            {
+                MoveIntoPlace(temp, sha256);
+            }
+
+            return read.Model!;
         }
         finally
         {
-            File.Delete(temp);
+            if (temp is not null)
+            {
+                File.Delete(temp);
+            }
         }
     }
 
