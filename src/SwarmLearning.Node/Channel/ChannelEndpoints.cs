@@ -139,13 +139,13 @@ internal static partial class ChannelEndpoints
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, session.Abandoned);
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
         {
-            limit.MaxRequestBodySize = null; // models have no size ceiling but the disk
+            limit.MaxRequestBodySize = null; // models have no size ceiling but the memory they are read into
         }
 
         TensorModel local;
         try
         {
-            local = await ChannelModels.ReadAsync(context.Request.Body, node.Store.Directory, cancel.Token).ConfigureAwait(false);
+            local = await ChannelModels.ReadAsync(context.Request.Body, context.Request.ContentLength, node.Store.Directory, cancel.Token).ConfigureAwait(false);
         }
         catch (ModelFormatException e)
         {

@@ -7,8 +7,8 @@ using SwarmLearning.Tensors;
 namespace SwarmLearning.Node.Channel;
 
 /// <summary>
-/// Models on the local channel: request bodies are streamed to a temporary file and read with the validating
-/// safetensors reader; answers are streamed from the model store (the exact bytes whose hash the ledger records) or,
+/// Models on the local channel: request bodies are read into memory in one pass with the validating safetensors
+/// parser (or, without a Content-Length, streamed to a temporary file and read back); answers are streamed from the model store (the exact bytes whose hash the ledger records) or,
 /// for a model the ledger does not name, from a temporary file.
 /// </summary>
 internal static class ChannelModels
@@ -20,8 +20,28 @@ internal static class ChannelModels
     public const string TrainingOverHeader = "Swarm-Training-Over";
     public const string TempPrefix = ".channel-";
 
-    /// <summary>Reads a safetensors body; throws <see cref="ModelFormatException"/> (naming the problem, not the temp file) when it is not a valid model.</summary>
-    public static async Task<TensorModel> ReadAsync(Stream body, string tempDirectory, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads a safetensors body of <paramref name="length"/> bytes (its Content-Length, if it has one); throws
+    /// <see cref="ModelFormatException"/> (naming the problem, not a temp file) when it is not a valid model.
+    /// </summary>
+    public static async Task<TensorModel> ReadAsync(Stream body, long? length, string tempDirectory, CancellationToken cancellationToken)
+    {
+        if (length is not { } known)
+        {
+            return await ReadViaFileAsync(body, tempDirectory, cancellationToken).ConfigureAwait(false);
+        }
+
+        var read = await SafetensorsStreamReader.ReadAsync(body, known, "the request body", hash: null, copy: null, cancellationToken).ConfigureAwait(false);
+        if (read.Invalid is { } e)
+        {
+            throw e;
+        }
+
+        // Kestrel ends a body at its Content-Length and fails the read of one that ends early; this is the backstop.
+        return read.Model ?? throw new ModelFormatException("the request body", null, $"the body ended after {read.Received} of the {known} bytes its Content-Length announced");
+    }
+
+    private static async Task<TensorModel> ReadViaFileAsync(Stream body, string tempDirectory, CancellationToken cancellationToken)
     {
         var temp = Path.Combine(tempDirectory, $"{TempPrefix}{Guid.NewGuid():N}.tmp");
         try

@@ -55,7 +55,15 @@ public sealed partial class HttpModelExchange : IModelExchange, IDisposable
     }
 
     /// <inheritdoc/>
-    public async Task<TensorModel> FetchAsync(MemberState peer, string sha256, long size, CancellationToken cancellationToken)
+    public Task<TensorModel> FetchAsync(MemberState peer, string sha256, long size, CancellationToken cancellationToken) =>
+        FetchAsync(peer, sha256, size, keep: true, cancellationToken);
+
+    /// <inheritdoc/>
+    /// <remarks>The model is verified in memory and not written to the store.</remarks>
+    public Task<TensorModel> FetchToMergeAsync(MemberState peer, string sha256, long size, CancellationToken cancellationToken) =>
+        FetchAsync(peer, sha256, size, keep: false, cancellationToken);
+
+    private async Task<TensorModel> FetchAsync(MemberState peer, string sha256, long size, bool keep, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(peer);
         if (!ModelStore.IsSha256(sha256))
@@ -109,7 +117,7 @@ public sealed partial class HttpModelExchange : IModelExchange, IDisposable
             var body = await response.Content.ReadAsStreamAsync(timeout.Token).ConfigureAwait(false);
             await using (body.ConfigureAwait(false))
             {
-                var model = await _store.ReceiveAsync(body, sha256, size, from, timeout.Token).ConfigureAwait(false);
+                var model = await _store.ReceiveAsync(body, sha256, size, from, keep, timeout.Token).ConfigureAwait(false);
                 Log.Fetched(_logger, sha256[..12], size, peer.Name);
                 return model;
             }

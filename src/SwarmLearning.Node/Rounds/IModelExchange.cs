@@ -21,6 +21,14 @@ public interface IModelExchange
     Task<TensorModel> FetchAsync(MemberState peer, string sha256, long size, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Like <see cref="FetchAsync"/>, verifying just as much, for a model this node only uses and never serves (the
+    /// submissions a leader merges: others fetch a submission from its submitter). An implementation may skip keeping
+    /// a copy; by default it is <see cref="FetchAsync"/>.
+    /// </summary>
+    Task<TensorModel> FetchToMergeAsync(MemberState peer, string sha256, long size, CancellationToken cancellationToken) =>
+        FetchAsync(peer, sha256, size, cancellationToken);
+
+    /// <summary>
     /// Lets go of every stored model except <paramref name="keep"/> and those stored in the last minute (which a peer
     /// may still be fetching), so a long training does not fill the disk with old rounds.
     /// </summary>

@@ -34,9 +34,14 @@ public sealed partial class SwarmSession
             var fetched = await Task.WhenAll(submissions.Select(async s =>
             {
                 var peer = state.Members[s.Key];
+                if (s.Key == _ledger.Self && _ownSubmission is { } own && own.Sha256 == s.Value.ModelHash)
+                {
+                    return (s.Key, Model: (TensorModel?)own.Model); // what this node published: no need to read it back
+                }
+
                 try
                 {
-                    var model = await _exchange.FetchAsync(peer, s.Value.ModelHash, s.Value.Size, leadership).ConfigureAwait(false);
+                    var model = await _exchange.FetchToMergeAsync(peer, s.Value.ModelHash, s.Value.Size, leadership).ConfigureAwait(false);
                     return (s.Key, Model: model);
                 }
                 catch (ModelExchangeException e)
@@ -76,6 +81,10 @@ public sealed partial class SwarmSession
                 new MergeOptions { Method = Options.MergeMethod },
                 leadership);
             var published = await _exchange.PublishAsync(merged, leadership).ConfigureAwait(false);
+
+            // This node's own fetch of the merged model can use it as it is, when the file holds exactly these values
+            // (f32; a 16-bit tensor is rounded on the way to the file).
+            _ownMerged = merged.Tensors.All(t => t.DType == TensorDType.F32) ? new OwnModel(published.Sha256, merged) : null;
             await _ledger.SubmitAsync(TransactionTypes.RoundMerged, new MergedPayload
             {
                 Contract = contractName,

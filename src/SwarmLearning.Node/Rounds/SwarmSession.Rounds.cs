@@ -15,6 +15,11 @@ public sealed partial class SwarmSession
     private string? _lastMergedSha;
     private double _bestLoss = double.PositiveInfinity;
 
+    // The model this node last published as its submission, and the last merged model it made as leader: kept so that
+    // the leader's merge and its own fetch of the result need not read back what it has just written.
+    private volatile OwnModel? _ownSubmission;
+    private volatile OwnModel? _ownMerged;
+
     /// <summary>The SHA-256 of the last merged model this node loaded, if any.</summary>
     public string? LastMergedSha256 => _lastMergedSha;
 
@@ -240,6 +245,7 @@ public sealed partial class SwarmSession
         if (round.Number == number && !round.Submissions.ContainsKey(_ledger.Self))
         {
             var published = await _exchange.PublishAsync(local, cancellationToken).ConfigureAwait(false);
+            _ownSubmission = new OwnModel(published.Sha256, local);
             try
             {
                 await _ledger.SubmitAsync(TransactionTypes.RoundSubmit, new SubmitPayload
@@ -384,7 +390,11 @@ public sealed partial class SwarmSession
 
                 try
                 {
-                    var model = await _exchange.FetchAsync(peer, merged.ModelHash, merged.Size, cancellationToken).ConfigureAwait(false);
+                    var model = _ownMerged is { } own && own.Sha256 == merged.ModelHash
+                        ? own.Model // made and published by this node as leader: the file holds these values
+                        : await _exchange.FetchAsync(peer, merged.ModelHash, merged.Size, cancellationToken).ConfigureAwait(false);
+                    _ownMerged = null;
+                    _ownSubmission = null;
 
                     // Older rounds' models are no longer needed here; this round's merged model and the one before it
                     // stay for peers that are still catching up.
@@ -413,6 +423,9 @@ public sealed partial class SwarmSession
             await Task.Delay(TimeSpan.FromSeconds(1), _time, cancellationToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>A model this node holds in memory, and the SHA-256 of the file it published it as.</summary>
+    private sealed record OwnModel(string Sha256, TensorModel Model);
 
     private async Task WaitForBlockAsync(long height, CancellationToken cancellationToken)
     {
