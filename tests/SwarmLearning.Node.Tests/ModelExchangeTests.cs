@@ -31,6 +31,28 @@ public sealed class ModelExchangeTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_fetch_to_merge_verifies_the_model_just_as_much_and_keeps_no_copy()
+    {
+        await using var swarm = await TestSwarm.StartAsync(output);
+        var sl1 = await swarm.StartSlAsync("sl1");
+        var sl2 = await swarm.StartSlAsync("sl2");
+        var published = await sl1.Node.Exchange.PublishAsync(Models.Tiny(7), CancellationToken.None);
+
+        var model = await sl2.Node.Exchange.FetchToMergeAsync(Member(sl2, sl1), published.Sha256, published.Size, CancellationToken.None);
+
+        Assert.Equal(Models.Tiny(7)["fc.bias"].Values, model["fc.bias"].Values);
+        Assert.False(sl2.Node.Store.Contains(published.Sha256));
+        Assert.Empty(Directory.EnumerateFiles(sl2.Node.Store.Directory, "*.tmp"));
+
+        // The same bytes under another recorded hash are refused as by a fetch that keeps.
+        var other = new ModelStore(swarm.Net.Directory.File("elsewhere")).Put(Models.Tiny(2));
+        File.Copy(sl1.Node.Store.PathOf(published.Sha256), sl1.Node.Store.PathOf(other.Sha256));
+        var e = await Assert.ThrowsAsync<ModelExchangeException>(() =>
+            sl2.Node.Exchange.FetchToMergeAsync(Member(sl2, sl1), other.Sha256, other.Size, CancellationToken.None));
+        Assert.Contains($"SHA-256 is {published.Sha256[..12]}, not {other.Sha256[..12]}", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_fetch_whose_bytes_do_not_match_the_ledger_hash_fails_naming_the_peer_and_keeps_nothing()
     {
         await using var swarm = await TestSwarm.StartAsync(output);

@@ -8,8 +8,9 @@ namespace SwarmLearning.Node.Channel;
 
 /// <summary>
 /// Models on the local channel: request bodies are read into memory in one pass with the validating safetensors
-/// parser (or, without a Content-Length, streamed to a temporary file and read back); answers are streamed from the model store (the exact bytes whose hash the ledger records) or,
-/// for a model the ledger does not name, from a temporary file.
+/// parser (or, without a Content-Length, streamed to a temporary file and read back); answers are streamed from the
+/// model store (the exact bytes whose hash the ledger records) or, for a model the ledger does not name, from a
+/// temporary file.
 /// </summary>
 internal static class ChannelModels
 {
