@@ -48,7 +48,9 @@ internal static class Program
         };
 
         var reports = new List<FuzzReport>();
-        using var ledger = names.Any(n => n != "safetensors") ? new LedgerCorpus() : null;
+        // With a findings directory, the swarm the ledger targets run against is kept there, so --replay meets the same
+        // keys, chain id and state as the run that saved the finding.
+        using var ledger = names.Any(n => n != "safetensors") ? new LedgerCorpus(options.Findings is { } dir ? Path.Combine(dir, "ledger") : null) : null;
         foreach (var name in names)
         {
             var target = FuzzTargets.Create(name, ledger);
@@ -105,7 +107,7 @@ internal static class Program
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{r.Target}: {r.Inputs:N0} inputs in {r.Elapsed.TotalSeconds:0.0} s ({r.InputsPerSecond:N0}/s), {r.Accepted:N0} accepted, {r.Refused:N0} refused, " +
             $"{r.Findings.Count} distinct findings ({r.FindingInputs} inputs); slowest input {r.SlowestInputMilliseconds:0.0} ms, " +
-            $"peak allocation {r.MaxAllocationOfBound:P1} of the bound"));
+            $"peak allocation {r.MaxAllocationOfBound:P1} of the bound ({r.MaxAllocationBytes:N0} bytes, input {r.MaxAllocationIndex})"));
         foreach (var f in r.Findings)
         {
             Console.WriteLine($"  {f.Kind.ToString().ToLowerInvariant()} at input {f.Index}: {f.Signature}" +
@@ -128,7 +130,14 @@ internal static class Program
         }
 
         var input = File.ReadAllBytes(path);
-        var instance = FuzzTargets.Create(name);
+        var swarm = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "ledger");
+        if (name != "safetensors" && !Directory.Exists(swarm))
+        {
+            Console.Error.WriteLine($"fuzz: no saved swarm at {swarm}; replaying against a new one, so signatures and members differ from the run that found it");
+        }
+
+        using var ledger = name == "safetensors" ? null : new LedgerCorpus(Directory.Exists(swarm) ? swarm : null);
+        var instance = FuzzTargets.Create(name, ledger);
         try
         {
             var finding = new FuzzRunner(instance, new FuzzOptions()).Replay(input);

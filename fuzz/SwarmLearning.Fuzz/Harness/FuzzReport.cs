@@ -30,5 +30,10 @@ internal sealed record FuzzReport
     /// <summary>The largest ratio of bytes allocated to the input's size plus the slack, over inputs that finished.</summary>
     public required double MaxAllocationOfBound { get; init; }
 
+    /// <summary>The input that came closest to the allocation bound, and what it allocated.</summary>
+    public required long MaxAllocationIndex { get; init; }
+
+    public required long MaxAllocationBytes { get; init; }
+
     public double InputsPerSecond => Elapsed.TotalSeconds > 0 ? Inputs / Elapsed.TotalSeconds : 0;
 }

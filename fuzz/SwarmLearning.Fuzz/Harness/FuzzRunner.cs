@@ -23,6 +23,8 @@ internal sealed class FuzzRunner
     private long _nextIndex;
     private long _slowestTicks;
     private double _maxAllocationOfBound;
+    private long _maxAllocationIndex = -1;
+    private long _maxAllocationBytes;
     private int _generation;
     private Exception? _harnessError;
 
@@ -94,6 +96,8 @@ internal sealed class FuzzRunner
                 FindingInputs = _findingInputs,
                 SlowestInputMilliseconds = _slowestTicks * 1000.0 / Stopwatch.Frequency,
                 MaxAllocationOfBound = _maxAllocationOfBound,
+                MaxAllocationIndex = _maxAllocationIndex,
+                MaxAllocationBytes = _maxAllocationBytes,
             };
         }
     }
@@ -156,6 +160,19 @@ internal sealed class FuzzRunner
         var end = _options.MaxInputs is { } max ? _options.StartIndex + max : long.MaxValue;
         try
         {
+            // Once more on this thread: buffers pooled per thread (ArrayPool's thread-local cache) are allocated on a
+            // thread's first use, and that one-time megabyte must not count against the first input that needs it.
+            foreach (var input in _target.Corpus)
+            {
+                try
+                {
+                    _target.Execute(input);
+                }
+                catch (Exception e) when (_target.IsExpected(e))
+                {
+                }
+            }
+
             for (var index = _nextIndex; index < end; index++)
             {
                 if (generation != Volatile.Read(ref _generation) || cancellationToken.IsCancellationRequested
@@ -217,7 +234,12 @@ internal sealed class FuzzRunner
         lock (_lock)
         {
             _slowestTicks = Math.Max(_slowestTicks, ticks);
-            _maxAllocationOfBound = Math.Max(_maxAllocationOfBound, (double)allocated / bound);
+            if ((double)allocated / bound > _maxAllocationOfBound)
+            {
+                _maxAllocationOfBound = (double)allocated / bound;
+                _maxAllocationIndex = index;
+                _maxAllocationBytes = allocated;
+            }
         }
 
         if (thrown is not null && !_target.IsExpected(thrown))

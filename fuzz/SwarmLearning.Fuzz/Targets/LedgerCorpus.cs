@@ -20,39 +20,50 @@ internal sealed class LedgerCorpus : IDisposable
     private readonly Dictionary<Fingerprint, SwarmIdentity> _identities = [];
     private readonly Dictionary<Fingerprint, ulong> _sequences = [];
 
-    public LedgerCorpus()
+    /// <summary>
+    /// Makes the swarm, or loads it from <paramref name="directory"/> when an earlier run saved one there (and saves a
+    /// new one there otherwise): keys and signatures are random, so a saved finding replays the same way only against
+    /// the same swarm.
+    /// </summary>
+    public LedgerCorpus(string? directory = null)
     {
-        Ca = CertificateAuthority.Create("fuzz", TimeSpan.FromDays(3650), DateTimeOffset.FromUnixTimeMilliseconds(T0 - 86_400_000));
-        Sentinel = Issue(SwarmRole.Sn, "sn0");
-        Admin = Issue(SwarmRole.Swci, "swci1");
-        Sl1 = Issue(SwarmRole.Sl, "sl1");
-        Sl2 = Issue(SwarmRole.Sl, "sl2");
-        Sl3 = Issue(SwarmRole.Sl, "sl3");
-        Swop = Issue(SwarmRole.Swop, "swop1");
+        var saved = directory is not null && File.Exists(Path.Combine(directory, "ca.crt"));
+        Ca = saved
+            ? CertificateAuthority.Load(Path.Combine(directory!, "ca.crt"), Path.Combine(directory!, "ca.key"))
+            : CertificateAuthority.Create("fuzz", TimeSpan.FromDays(3650), DateTimeOffset.FromUnixTimeMilliseconds(T0 - 86_400_000));
+        SwarmIdentity Identity(SwarmRole role, string name) => Track(saved
+            ? SwarmIdentity.Load(Path.Combine(directory!, name + ".crt"), Path.Combine(directory!, name + ".key"))
+            : Ca.Issue(role, name, ["localhost"], TimeSpan.FromDays(365), DateTimeOffset.FromUnixTimeMilliseconds(T0 - 3_600_000)));
+        Sentinel = Identity(SwarmRole.Sn, "sn0");
+        Admin = Identity(SwarmRole.Swci, "swci1");
+        Sl1 = Identity(SwarmRole.Sl, "sl1");
+        Sl2 = Identity(SwarmRole.Sl, "sl2");
+        Sl3 = Identity(SwarmRole.Sl, "sl3");
+        Swop = Identity(SwarmRole.Swop, "swop1");
 
-        var genesis = Genesis.Create(Sentinel, "fuzz", [Ca.Certificate], [Admin.Fingerprint], new LedgerDefaults(), "localhost", 30304, 30303,
-            DateTimeOffset.FromUnixTimeMilliseconds(T0));
-        var (state, _) = ChainVerifier.VerifyGenesis(genesis, null);
-        Blocks.Add(genesis);
-        States.Add(state);
-        _sequences[Sentinel.Fingerprint] = genesis.Transactions[0].Sequence;
+        if (saved)
+        {
+            LoadBlocks(directory!);
+        }
+        else
+        {
+            BuildBlocks();
+            if (directory is not null)
+            {
+                Save(directory);
+            }
+        }
 
-        Append(T0 + 1000, [Register(Admin), Register(Sl1, 30305), Register(Sl2, 30306), Register(Swop)]);
-        Append(T0 + 2000,
-        [
-            Tx(Sl1, TransactionTypes.TrainingJoin, new ContractPayload { Contract = LedgerDefaults.HpeDefaultContract }, PayloadJson.Default.ContractPayload),
-            Tx(Sl2, TransactionTypes.TrainingJoin, new ContractPayload { Contract = LedgerDefaults.HpeDefaultContract }, PayloadJson.Default.ContractPayload),
-            Tx(Admin, TransactionTypes.TaskCreate, Task("train"), PayloadJson.Default.TaskPayload),
-            Tx(Admin, TransactionTypes.TaskCreate, Task("draft"), PayloadJson.Default.TaskPayload),
-            Tx(Admin, TransactionTypes.TaskFinalize, new NamePayload { Name = "train" }, PayloadJson.Default.NamePayload),
-            Tx(Swop, TransactionTypes.Heartbeat, new EmptyPayload(), PayloadJson.Default.EmptyPayload),
-        ]);
+        foreach (var (member, sequence) in States[^1].Sequences)
+        {
+            _sequences[member] = sequence;
+        }
 
         var hash = new string('a', 64);
         var round = State.Contracts[LedgerDefaults.HpeDefaultContract].Round.Number;
         Transactions =
         [
-            genesis.Transactions[0],
+            Blocks[0].Transactions[0],
             Register(Sl3, 30307),
             Tx(Sl1, TransactionTypes.Heartbeat, new EmptyPayload(), PayloadJson.Default.EmptyPayload),
             Tx(Admin, TransactionTypes.Revoke, new RevokePayload { Member = Sl2.Fingerprint.ToString(), Reason = "fuzz" }, PayloadJson.Default.RevokePayload),
@@ -81,13 +92,6 @@ internal sealed class LedgerCorpus : IDisposable
             Tx(Swop, TransactionTypes.TaskRunnerReport, new TaskReportPayload { Runner = LedgerDefaults.HpeDefaultTaskRunner, State = "running", Message = "pulling" }, PayloadJson.Default.TaskReportPayload),
             Tx(Admin, TransactionTypes.TaskRunnerReset, new NamePayload { Name = LedgerDefaults.HpeDefaultTaskRunner }, PayloadJson.Default.NamePayload),
         ];
-
-        // A third block of heartbeats, so the block corpus has a block that verifies against the latest state.
-        Append(T0 + 3000,
-        [
-            Tx(Sl1, TransactionTypes.Heartbeat, new EmptyPayload(), PayloadJson.Default.EmptyPayload),
-            Tx(Sl2, TransactionTypes.Heartbeat, new EmptyPayload(), PayloadJson.Default.EmptyPayload),
-        ]);
     }
 
     public CertificateAuthority Ca { get; }
@@ -129,12 +133,73 @@ internal sealed class LedgerCorpus : IDisposable
         Ca.Dispose();
     }
 
-    private SwarmIdentity Issue(SwarmRole role, string name)
+    private SwarmIdentity Track(SwarmIdentity id)
     {
-        var id = Ca.Issue(role, name, ["localhost"], TimeSpan.FromDays(365), DateTimeOffset.FromUnixTimeMilliseconds(T0 - 3_600_000));
         _identities[id.Fingerprint] = id;
         return id;
     }
+
+    private void BuildBlocks()
+    {
+        var genesis = Genesis.Create(Sentinel, "fuzz", [Ca.Certificate], [Admin.Fingerprint], new LedgerDefaults(), "localhost", 30304, 30303,
+            DateTimeOffset.FromUnixTimeMilliseconds(T0));
+        var (state, _) = ChainVerifier.VerifyGenesis(genesis, null);
+        Blocks.Add(genesis);
+        States.Add(state);
+        _sequences[Sentinel.Fingerprint] = genesis.Transactions[0].Sequence;
+
+        Append(T0 + 1000, [Register(Admin), Register(Sl1, 30305), Register(Sl2, 30306), Register(Swop)]);
+        Append(T0 + 2000,
+        [
+            Tx(Sl1, TransactionTypes.TrainingJoin, new ContractPayload { Contract = LedgerDefaults.HpeDefaultContract }, PayloadJson.Default.ContractPayload),
+            Tx(Sl2, TransactionTypes.TrainingJoin, new ContractPayload { Contract = LedgerDefaults.HpeDefaultContract }, PayloadJson.Default.ContractPayload),
+            Tx(Admin, TransactionTypes.TaskCreate, Task("train"), PayloadJson.Default.TaskPayload),
+            Tx(Admin, TransactionTypes.TaskCreate, Task("draft"), PayloadJson.Default.TaskPayload),
+            Tx(Admin, TransactionTypes.TaskFinalize, new NamePayload { Name = "train" }, PayloadJson.Default.NamePayload),
+            Tx(Swop, TransactionTypes.Heartbeat, new EmptyPayload(), PayloadJson.Default.EmptyPayload),
+        ]);
+
+        // A block of heartbeats, so the block corpus has a block that verifies against the latest state.
+        Append(T0 + 3000,
+        [
+            Tx(Sl1, TransactionTypes.Heartbeat, new EmptyPayload(), PayloadJson.Default.EmptyPayload),
+            Tx(Sl2, TransactionTypes.Heartbeat, new EmptyPayload(), PayloadJson.Default.EmptyPayload),
+        ]);
+    }
+
+    private void LoadBlocks(string directory)
+    {
+        var verifier = new ChainVerifier();
+        for (var height = 0; File.Exists(BlockPath(directory, height)); height++)
+        {
+            var block = Block.Decode(File.ReadAllBytes(BlockPath(directory, height)));
+            var (state, _) = height == 0 ? ChainVerifier.VerifyGenesis(block, null) : verifier.Verify(States[^1], Blocks[^1].Hash.Span, block);
+            Blocks.Add(block);
+            States.Add(state);
+        }
+
+        if (Blocks.Count < 3)
+        {
+            throw new InvalidOperationException($"{directory} holds {Blocks.Count} blocks of the fuzz swarm; delete the directory to make a new swarm");
+        }
+    }
+
+    private void Save(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        Ca.Save(Path.Combine(directory, "ca.crt"), Path.Combine(directory, "ca.key"));
+        foreach (var id in _identities.Values)
+        {
+            id.Save(Path.Combine(directory, id.Name + ".crt"), Path.Combine(directory, id.Name + ".key"));
+        }
+
+        for (var height = 0; height < Blocks.Count; height++)
+        {
+            File.WriteAllBytes(BlockPath(directory, height), Blocks[height].Encoded.ToArray());
+        }
+    }
+
+    private static string BlockPath(string directory, int height) => Path.Combine(directory, $"block-{height}.bin");
 
     private Transaction Tx<T>(SwarmIdentity sender, string type, T payload, JsonTypeInfo<T> json)
     {

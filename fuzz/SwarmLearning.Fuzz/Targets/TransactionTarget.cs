@@ -1,4 +1,6 @@
 using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using SwarmLearning.Fuzz.Harness;
 using SwarmLearning.Identity;
 using SwarmLearning.Ledger.Contracts;
@@ -92,8 +94,11 @@ internal sealed class TransactionTarget : IFuzzTarget, IDisposable
         var count = random.SmallCount(3);
         for (var i = 0; i < count; i++)
         {
-            switch (random.Next(12))
+            switch (random.Next(13))
             {
+                case 12:
+                    MutateCertificate(ledger, parts, random);
+                    break;
                 case < 5:
                     parts.Payload = JsonMutator.Mutate(parts.Payload, random);
                     break;
@@ -142,5 +147,56 @@ internal sealed class TransactionTarget : IFuzzTarget, IDisposable
         }
 
         return parts;
+    }
+
+    /// <summary>
+    /// A mutated certificate in a registration or a genesis (the orderer's, or a CA's), with the sender set to the
+    /// mutated certificate's fingerprint as a hostile sender would, so the certificate reaches the X.509 decoder.
+    /// </summary>
+    private static void MutateCertificate(LedgerCorpus ledger, TransactionParts parts, FuzzRandom random)
+    {
+        try
+        {
+            MutateCertificateCore(ledger, parts, random);
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or ArgumentException)
+        {
+            // An earlier mutation left a payload of another shape: keep it as it is.
+        }
+    }
+
+    private static void MutateCertificateCore(LedgerCorpus ledger, TransactionParts parts, FuzzRandom random)
+    {
+        var root = JsonNode.Parse(parts.Payload);
+
+        var holder = root?["orderer"] as JsonObject ?? root as JsonObject;
+        if (root is null || holder?["certificate"] is null)
+        {
+            // Not a registration or a genesis: make it a registration of a stranger.
+            parts.Type = Encoding.UTF8.GetBytes(TransactionTypes.Register);
+            root = JsonNode.Parse(JsonSerializer.SerializeToUtf8Bytes(new RegisterPayload
+            {
+                Role = "sl",
+                Name = "sl3",
+                Certificate = Convert.ToBase64String(ledger.Sl3.Certificate.RawData),
+            }, PayloadJson.Default.RegisterPayload))!;
+            holder = (JsonObject)root;
+        }
+
+        var authorities = root["authorities"] as JsonArray;
+        if (authorities is { Count: > 0 } && random.OneIn(2))
+        {
+            var ca = Convert.FromBase64String(authorities[0]!.GetValue<string>());
+            authorities[0] = Convert.ToBase64String(ByteMutator.Mutate(ca, random, random.SmallCount(4)));
+        }
+        else
+        {
+            var der = Convert.FromBase64String(holder!["certificate"]!.GetValue<string>());
+            var mutated = random.OneIn(8) ? new byte[random.Next(0, 64)] : ByteMutator.Mutate(der, random, random.SmallCount(4));
+            holder["certificate"] = Convert.ToBase64String(mutated);
+            parts.Sender = TransactionParts.Bytes(Fingerprint.Of(mutated));
+        }
+
+        parts.Payload = Encoding.UTF8.GetBytes(root.ToJsonString());
     }
 }
