@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using SwarmLearning.Identity;
 
 namespace SwarmLearning.Ledger.Transactions;
 
@@ -91,8 +92,9 @@ internal sealed class CertificateListConverter : JsonConverter<IReadOnlyList<str
 }
 
 /// <summary>
-/// A base64 DER X.509 certificate that decodes: its validity, extensions, names and public key can all be read, so the
-/// contracts' checks (fingerprint, chain, role, key) answer with a verdict instead of a decoding exception.
+/// A base64 DER X.509 certificate that decodes: its validity, names (each relative name), swarm role, extensions and
+/// public key can all be read, so the contracts' checks (fingerprint, chain, role, key) answer with a verdict instead
+/// of a decoding exception.
 /// </summary>
 internal sealed class CertificateConverter : JsonConverter<string>
 {
@@ -116,6 +118,19 @@ internal sealed class CertificateConverter : JsonConverter<string>
         writer.WriteStringValue(value);
     }
 
+    private static void ReadNames(X500DistinguishedName name)
+    {
+        _ = name.Name;
+        foreach (var rdn in name.EnumerateRelativeDistinguishedNames())
+        {
+            if (!rdn.HasMultipleElements)
+            {
+                _ = rdn.GetSingleElementType();
+                _ = rdn.GetSingleElementValue();
+            }
+        }
+    }
+
     internal static void Check(string base64, string prefix)
     {
         byte[] der;
@@ -133,8 +148,9 @@ internal sealed class CertificateConverter : JsonConverter<string>
             using var certificate = X509CertificateLoader.LoadCertificate(der);
             _ = certificate.NotBefore;
             _ = certificate.NotAfter;
-            _ = certificate.SubjectName.Name;
-            _ = certificate.IssuerName.Name;
+            ReadNames(certificate.SubjectName);
+            ReadNames(certificate.IssuerName);
+            _ = SwarmIdentity.TryReadRole(certificate, out _, out _);
             foreach (var extension in certificate.Extensions)
             {
                 // The typed views decode lazily; read each the way the identity checks will.

@@ -77,6 +77,7 @@ public sealed class PayloadJsonTests : IDisposable
         { FuzzFoundCertificates.BadPublicKey, "does not decode" },
         { FuzzFoundCertificates.BadValidityDates, "does not decode" },
         { FuzzFoundCertificates.BadBasicConstraints, "does not decode" },
+        { FuzzFoundCertificates.BadSubject, "does not decode" },
     };
 
     [Theory]
@@ -157,6 +158,16 @@ public sealed class PayloadJsonTests : IDisposable
         + "Jc6x59TUssAQvcqBSflVrTKHKndzkdFXfMd/0SGegi2okGecu3CswOSjRTBDMBIGA1UdEwEB/wQIMAYBAf8CAQAwDgYDVR0PAQH/"
         + "BAQDAgEGMB0GA1UdDgQWBBRAzQvKZpO5rrH7EIsuaOWgEzbDZDAKBggqhkjOPQQDAgNJADBGAiEAy+31yGJ8mGq7CUKL3EydVv65"
         + "ta7T7r/scwxlfRxK9DgCIQDaEEq9LsK1VPiu7q5hQ1clh++58mljaDQbBSVUQl3xCg==";
+
+        public const string BadSubject =
+        "MIICFDCCAbmgAwIBAgIQbx3toxJfb/RzwGyHgQbibTAKBggqhkjOPQQDAjAwMRYwFAYDVQQKDA1Td2FybUxlYXJuaW5nMRYwFAYD"
+        + "VQQDDA1mdXp6IFN3YXJtIENBMB4XDTI3MDExNTA2NTUwMFoXDTI4MDExNTA3MDAwMFoQMzEWMBQGA1UECgwNU3dhcm1MZWFybmlu"
+        + "ZzELMAkGA1UECwwCc2wxDDAKBgNVBAMMA3NsMzBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABJUfjfFaZorwX+yMQ+/M3ZdqhYLB"
+        + "dAKYW5IwWlNqv2G7cKSq9mCd1tGWZHWfQG2OtwFHctpJZMjiC0BC688aPqCjgbEwga4wDAYDVR0TAQH/BAIwADAOBgNVHQ8BAf8E"
+        + "BAMCB4AwHQYDVR0lBBYwFAYIKwYBBQUHAwEGCCsGAQUFBwMCMC8GA1UdEQQoMCaGGXVybjpzd2FybWxlYXJuaW5nOnJvbGU6c2yC"
+        + "CWxvY2FsaG9zdDAdBgNVHQ4EFgQUBHvx1F0SsNril5GCvXTPKU7zM34wHwYDVR0jBBgwFoAUYqRrV2J7uxlAvKOlJJ591fMYONQw"
+        + "CgYIKoZIzj0EAwIDSQAwRgIhAI9PaeQmlk1jZvnHHFBGLGZaLtpYelxK5sbd0tKXZwkRAiEAr6aUo+w8wvRDNXYEgGuo2/J067Vt"
+        + "KzCv/pSLzol4j+c=";
 
         public const string BadBasicConstraints =
         "MIIBpDCCAUmgAwIBAgIQaLBTORdHuO1ddwtToNMY6DAKBggqhkjOPQQDAjAwMRYwFAYDVQQKDA1Td2FybUxlYXJuaW5nMRYwFAYD"
