@@ -47,7 +47,7 @@ public sealed class SwarmFixture : IDisposable
 public sealed class SafetensorsCiRunTests
 {
     /// <summary>Inputs in the CI run; sized so the three CI runs take well under 20 s on a busy 2-core machine.</summary>
-    public const int Inputs = 10_000;
+    public const int Inputs = 5_000;
 
     [Fact]
     public void A_fixed_seed_run_of_the_safetensors_target_has_no_findings() => CiRun.Check("safetensors", Inputs, null);
@@ -55,7 +55,7 @@ public sealed class SafetensorsCiRunTests
 
 public sealed class TransactionCiRunTests(SwarmFixture swarm) : IClassFixture<SwarmFixture>
 {
-    public const int Inputs = 5_000;
+    public const int Inputs = 3_000;
 
     [Fact]
     public void A_fixed_seed_run_of_the_transaction_target_has_no_findings() => CiRun.Check("transaction", Inputs, swarm.Ledger);
@@ -63,7 +63,7 @@ public sealed class TransactionCiRunTests(SwarmFixture swarm) : IClassFixture<Sw
 
 public sealed class BlockCiRunTests(SwarmFixture swarm) : IClassFixture<SwarmFixture>
 {
-    public const int Inputs = 3_000;
+    public const int Inputs = 2_000;
 
     [Fact]
     public void A_fixed_seed_run_of_the_block_target_has_no_findings() => CiRun.Check("block", Inputs, swarm.Ledger);
