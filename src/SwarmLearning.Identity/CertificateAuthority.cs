@@ -103,6 +103,35 @@ public sealed class CertificateAuthority : IDisposable
         SwarmNames.Validate(name, "component name");
         CheckValidity(validity);
         var parsedHosts = CertificateProfile.ParseHosts(hosts);
+        var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        try
+        {
+            using var certificate = Create(new PublicKey(key), role, name, parsedHosts, validity, now);
+            return SwarmIdentity.FromParts(certificate, key, role, name);
+        }
+        catch
+        {
+            key.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Signs a site's request (<see cref="SigningRequest.Parse"/> has checked it): a certificate for the requested role,
+    /// name, hosts and public key, with the same profile and validity rules as <see cref="Issue"/>. The site keeps its
+    /// private key; the CA never sees it.
+    /// </summary>
+    /// <exception cref="SwarmException">The CA has expired or is not yet valid.</exception>
+    public X509Certificate2 Sign(SigningRequest request, TimeSpan validity, DateTimeOffset? now = null)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        CheckValidity(validity);
+        return Create(request.PublicKey, request.Role, request.Name, CertificateProfile.ParseHosts(request.Hosts), validity, now);
+    }
+
+    private X509Certificate2 Create(PublicKey publicKey, SwarmRole role, string name, IReadOnlyList<CertificateProfile.Host> hosts, TimeSpan validity, DateTimeOffset? now)
+    {
         var start = CertificateProfile.WholeSeconds(now ?? DateTimeOffset.UtcNow);
         var caNotBefore = CertificateProfile.Utc(Certificate.NotBefore);
         var caNotAfter = CertificateProfile.Utc(Certificate.NotAfter);
@@ -118,24 +147,14 @@ public sealed class CertificateAuthority : IDisposable
             throw new SwarmException($"the swarm CA '{Certificate.Subject}' is not valid until {CertificateProfile.FormatTime(caNotBefore)}; check this machine's clock");
         }
 
-        var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        try
-        {
-            var request = new CertificateRequest(CertificateProfile.ComponentSubject(role, name), key, HashAlgorithmName.SHA256);
-            request.CertificateExtensions.Add(new X509BasicConstraintsExtension(certificateAuthority: false, hasPathLengthConstraint: false, pathLengthConstraint: 0, critical: true));
-            request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, critical: true));
-            request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([CertificateProfile.ServerAuth, CertificateProfile.ClientAuth], critical: false));
-            request.CertificateExtensions.Add(CertificateProfile.SubjectAlternativeNames(role, parsedHosts));
-            request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, critical: false));
-            request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(Certificate, includeKeyIdentifier: true, includeIssuerAndSerial: false));
-            using var certificate = request.Create(Certificate, notBefore, notAfter, CertificateProfile.NewSerialNumber());
-            return SwarmIdentity.FromParts(certificate, key, role, name);
-        }
-        catch
-        {
-            key.Dispose();
-            throw;
-        }
+        var request = new CertificateRequest(CertificateProfile.ComponentSubject(role, name), publicKey, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(certificateAuthority: false, hasPathLengthConstraint: false, pathLengthConstraint: 0, critical: true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, critical: true));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([CertificateProfile.ServerAuth, CertificateProfile.ClientAuth], critical: false));
+        request.CertificateExtensions.Add(CertificateProfile.SubjectAlternativeNames(role, hosts));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, critical: false));
+        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(Certificate, includeKeyIdentifier: true, includeIssuerAndSerial: false));
+        return request.Create(Certificate, notBefore, notAfter, CertificateProfile.NewSerialNumber());
     }
 
     /// <inheritdoc/>

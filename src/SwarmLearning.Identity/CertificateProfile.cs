@@ -162,11 +162,15 @@ internal static class CertificateProfile
     }
 
     /// <summary>The role in the certificate's SAN URIs: exactly one <c>urn:swarmlearning:role:…</c> naming a known role.</summary>
-    public static bool TryReadRole(X509Certificate2 certificate, out SwarmRole role)
+    public static bool TryReadRole(X509Certificate2 certificate, out SwarmRole role) =>
+        TryReadRole(certificate.Extensions[SubjectAltNameOid], out role);
+
+    /// <summary>The role in a SAN extension (a certificate's, or one a signing request asks for); false when there is none.</summary>
+    public static bool TryReadRole(X509Extension? subjectAlternativeNames, out SwarmRole role)
     {
         role = default;
         string? found = null;
-        foreach (var uri in SanUris(certificate))
+        foreach (var uri in SanUris(subjectAlternativeNames))
         {
             if (!uri.StartsWith(RoleUriPrefix, StringComparison.OrdinalIgnoreCase))
             {
@@ -205,9 +209,11 @@ internal static class CertificateProfile
     }
 
     /// <summary>The DNS names and IP addresses the certificate is valid for, as text.</summary>
-    public static IReadOnlyList<string> ReadHosts(X509Certificate2 certificate)
+    public static IReadOnlyList<string> ReadHosts(X509Certificate2 certificate) => ReadHosts(certificate.Extensions[SubjectAltNameOid]);
+
+    /// <summary>The DNS names and IP addresses in a SAN extension, as text.</summary>
+    public static IReadOnlyList<string> ReadHosts(X509Extension? extension)
     {
-        var extension = certificate.Extensions[SubjectAltNameOid];
         if (extension is null)
         {
             return [];
@@ -256,10 +262,13 @@ internal static class CertificateProfile
     /// <summary>A certificate validity bound (which X509Certificate2 gives in local time) as a UTC offset.</summary>
     public static DateTimeOffset Utc(DateTime certificateTime) => new(certificateTime.ToUniversalTime(), TimeSpan.Zero);
 
-    private static List<string> SanUris(X509Certificate2 certificate)
+    /// <summary>The subject-alternative-name extension among <paramref name="extensions"/>, or null.</summary>
+    public static X509Extension? FindSubjectAlternativeNames(IEnumerable<X509Extension> extensions) =>
+        extensions.FirstOrDefault(e => e.Oid?.Value == SubjectAltNameOid);
+
+    private static List<string> SanUris(X509Extension? extension)
     {
         var uris = new List<string>();
-        var extension = certificate.Extensions[SubjectAltNameOid];
         if (extension is null)
         {
             return uris;

@@ -128,7 +128,11 @@ internal static class Pem
     /// Writes a certificate and its private key. Both names are checked before either is written; each file is written
     /// under a temporary name, flushed to disk and renamed, the key created with mode 0600.
     /// </summary>
-    public static void WritePair(string certificatePath, X509Certificate2 certificate, string keyPath, ECDsa key, bool overwrite)
+    public static void WritePair(string certificatePath, X509Certificate2 certificate, string keyPath, ECDsa key, bool overwrite) =>
+        WriteWithKey(certificatePath, certificate.ExportCertificatePem(), keyPath, key, overwrite);
+
+    /// <summary>Writes a public PEM file (a certificate, or a signing request) and its private key, as <see cref="WritePair"/>.</summary>
+    public static void WriteWithKey(string certificatePath, string publicPem, string keyPath, ECDsa key, bool overwrite)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(certificatePath);
         ArgumentException.ThrowIfNullOrWhiteSpace(keyPath);
@@ -150,7 +154,7 @@ internal static class Pem
             }
         }
 
-        var certificateBytes = Encoding.ASCII.GetBytes(certificate.ExportCertificatePem() + "\n");
+        var certificateBytes = Encoding.ASCII.GetBytes(publicPem + "\n");
         var keyDer = key.ExportPkcs8PrivateKey();
         var keyChars = PemEncoding.Write(PrivateKeyLabel, keyDer);
         var keyBytes = new byte[Encoding.ASCII.GetByteCount(keyChars) + 1];
@@ -190,6 +194,26 @@ internal static class Pem
             Array.Clear(keyChars);
         }
     }
+
+    /// <summary>Writes one public PEM file (a certificate) under a temporary name, flushed and renamed.</summary>
+    public static void WritePublic(string path, string pem, bool overwrite)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        if (Directory.Exists(path))
+        {
+            throw new SwarmException($"{path} is a directory; give a file name");
+        }
+
+        if (!overwrite && File.Exists(path))
+        {
+            throw new SwarmException($"{path} already exists and was kept; pass --force to replace it, or choose another name");
+        }
+
+        MoveInto(WriteTemporary(path, Encoding.ASCII.GetBytes(pem + "\n"), secret: false), path, overwrite, alsoDelete: null);
+    }
+
+    /// <summary>Reads a whole PEM text file of a bounded size; <paramref name="what"/> names it in errors.</summary>
+    public static string ReadPemText(string path, string what) => ReadText(path, what);
 
     private static string WriteTemporary(string path, byte[] contents, bool secret)
     {

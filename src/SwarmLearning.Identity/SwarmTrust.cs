@@ -20,10 +20,22 @@ public sealed class SwarmTrust
         foreach (var authority in authorities)
         {
             ArgumentNullException.ThrowIfNull(authority, nameof(authorities));
-            if (!CertificateProfile.IsAuthority(authority))
+            bool isAuthority;
+            try
+            {
+                isAuthority = CertificateProfile.IsAuthority(authority);
+            }
+            catch (CryptographicException e)
+            {
+                // An extension that does not decode (a fuzz finding: a damaged CA certificate in a genesis block).
+                copies.ForEach(c => c.Dispose());
+                throw new SwarmException($"the certificate with fingerprint {Fingerprint.Of(authority).Short} does not decode ({e.Message.TrimEnd('.')}); a swarm can only trust CA certificates", e);
+            }
+
+            if (!isAuthority)
             {
                 copies.ForEach(c => c.Dispose());
-                throw new SwarmException($"{CertificateProfile.Describe(authority)} is not a CA certificate; a swarm can only trust CA certificates");
+                throw new SwarmException($"{DescribeSafely(authority)} is not a CA certificate; a swarm can only trust CA certificates");
             }
 
             if (!copies.Any(c => c.RawDataMemory.Span.SequenceEqual(authority.RawDataMemory.Span)))
@@ -75,6 +87,32 @@ public sealed class SwarmTrust
     public CertificateCheck Validate(X509Certificate2 certificate, DateTimeOffset at, SwarmRole? expectedRole = null)
     {
         ArgumentNullException.ThrowIfNull(certificate);
+        try
+        {
+            return ValidateDecoded(certificate, at, expectedRole);
+        }
+        catch (CryptographicException e)
+        {
+            // A field that does not decode (found by fuzzing: validity dates, names, extensions) is a verdict, not an
+            // exception: every caller already acts on an invalid check.
+            return CertificateCheck.Fail($"the certificate with fingerprint {Fingerprint.Of(certificate).Short} does not decode ({e.Message.TrimEnd('.')})");
+        }
+    }
+
+    private static string DescribeSafely(X509Certificate2 certificate)
+    {
+        try
+        {
+            return CertificateProfile.Describe(certificate);
+        }
+        catch (CryptographicException)
+        {
+            return $"the certificate with fingerprint {Fingerprint.Of(certificate).Short}";
+        }
+    }
+
+    private CertificateCheck ValidateDecoded(X509Certificate2 certificate, DateTimeOffset at, SwarmRole? expectedRole)
+    {
         var label = CertificateProfile.Describe(certificate);
         if (CertificateProfile.IsAuthority(certificate))
         {

@@ -229,4 +229,48 @@ public sealed class CertsCommandTests : IDisposable
         Assert.Equal(SwarmCli.Failure, code);
         Assert.Equal($"error: {FileIn("nope.crt")}: no such certificate file", error.TrimEnd());
     }
+
+    [Fact]
+    public async Task A_site_requests_the_CA_signs_and_the_key_never_leaves_the_site()
+    {
+        await InitAsync();
+        var site = Path.Combine(_harness.Directory, "site");
+        var (code, output, error) = await CliHarness.RunAsync("certs", "request", "--role", "sl", "--name", "site3", "--host", "site3.example.org", "--dir", site);
+        Assert.True(code == 0, error);
+        Assert.Contains("swarm certs sign site3.csr", output, StringComparison.Ordinal);
+        Assert.True(OwnerOnly(Path.Combine(site, "site3.key")));
+        Assert.DoesNotContain("PRIVATE KEY", await File.ReadAllTextAsync(Path.Combine(site, "site3.csr")), StringComparison.Ordinal);
+
+        (code, output, error) = await CliHarness.RunAsync("certs", "sign", Path.Combine(site, "site3.csr"), "--dir", Dir, "--days", "10", "--json");
+        Assert.True(code == 0, error);
+        using (var json = JsonDocument.Parse(output))
+        {
+            Assert.Equal("sl", json.RootElement.GetProperty("role").GetString());
+            Assert.Equal("site3", json.RootElement.GetProperty("name").GetString());
+        }
+
+        Assert.False(File.Exists(FileIn("site3.key")), "the CA's directory never holds the site's key");
+        using var identity = SwarmIdentity.Load(Path.Combine(site, "site3.crt"), Path.Combine(site, "site3.key"));
+        Assert.Equal("site3", identity.Name);
+
+        // Listing the site's directory: the identity with its key, and a warning, because 10 days is within 30.
+        File.Copy(FileIn("ca.crt"), Path.Combine(site, "ca.crt"));
+        (code, output, error) = await CliHarness.RunAsync("certs", "list", "--dir", site);
+        Assert.True(code == 0, error);
+        Assert.Matches(@"site3\.crt\s+sl\s+site3\s+yes", output);
+        Assert.Contains("warning: " + Path.Combine(site, "site3.crt") + " expires in", error, StringComparison.Ordinal);
+        (code, _, error) = await CliHarness.RunAsync("certs", "list", "--dir", site, "--warn-days", "5");
+        Assert.True(code == 0, error);
+        Assert.DoesNotContain("warning", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Signing_something_that_is_not_a_request_is_refused_with_the_file_named()
+    {
+        await InitAsync();
+        var (code, _, error) = await CliHarness.RunAsync("certs", "sign", FileIn("ca.key"), "--dir", Dir);
+        Assert.Equal(1, code);
+        Assert.Contains($"{FileIn("ca.key")} is not a valid certificate request", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
+    }
 }

@@ -6,9 +6,11 @@ namespace SwarmLearning.Cli.Commands;
 
 /// <summary>
 /// <c>swarm certs</c>: the swarm's identities. <c>init</c> makes the CA every site trusts, <c>issue</c> gives a
-/// component its certificate and key, <c>show</c> says what a certificate file holds. See docs/identity.md.
+/// component its certificate and key, <c>request</c> and <c>sign</c> do the same without the key leaving the site,
+/// <c>show</c> says what a certificate file holds and <c>list</c> what a directory holds, with expiry warnings. See
+/// docs/identity.md.
 /// </summary>
-internal static class CertsCommand
+internal static partial class CertsCommand
 {
     public const string DefaultDirectory = "certs";
     public const string CaCertificateFile = "ca.crt";
@@ -20,7 +22,10 @@ internal static class CertsCommand
         var command = new Command("certs", "Make the swarm's certificate authority and issue component identities (certificate and key for an sn, sl, swci or swop).");
         command.Subcommands.Add(Init(io));
         command.Subcommands.Add(Issue(io));
+        command.Subcommands.Add(Request(io));
+        command.Subcommands.Add(Sign(io));
         command.Subcommands.Add(Show(io));
+        command.Subcommands.Add(List(io));
         return command;
     }
 
@@ -62,28 +67,9 @@ internal static class CertsCommand
 
     private static Command Issue(CliIo io)
     {
-        var role = new Option<string>("--role") { Description = "sn | sl | swci | swop: what the component is, and so what it may do.", Required = true };
-        role.Validators.Add(r =>
-        {
-            if (!SwarmRoles.TryParse(r.GetValueOrDefault<string>(), out _))
-            {
-                r.AddError($"unknown role '{r.GetValueOrDefault<string>()}'; choose one of {string.Join(", ", SwarmRoles.All.Select(SwarmRoles.ToName))}");
-            }
-        });
-        var name = new Option<string>("--name") { Description = "The component's name (1-64 of A-Z a-z 0-9 . _ -); also the file names NAME.crt and NAME.key.", Required = true };
-        name.Validators.Add(r =>
-        {
-            var value = r.GetValueOrDefault<string>();
-            if (ValidateName(r, value, "--name") && Path.GetFileNameWithoutExtension(CaCertificateFile).Equals(value, StringComparison.OrdinalIgnoreCase))
-            {
-                r.AddError($"--name '{value}' is reserved for the CA's own files; choose another name");
-            }
-        });
-        var hosts = new Option<string[]>("--host")
-        {
-            Description = "A DNS name or IP address the component is reached at (repeat, or separate with commas). Default: localhost, 127.0.0.1, ::1.",
-            Arity = ArgumentArity.ZeroOrMore,
-        };
+        var role = RoleOption();
+        var name = ComponentNameOption("NAME.crt and NAME.key");
+        var hosts = HostsOption();
         var dir = DirOption($"Directory holding {CaCertificateFile} and {CaKeyFile}; NAME.crt and NAME.key are written there too.");
         var days = DaysOption(CertificateAuthority.DefaultIdentityValidity, "How many days the identity is valid (never beyond the CA's expiry).");
         var force = new Option<bool>("--force") { Description = "Replace an existing NAME.crt and NAME.key." };
@@ -99,11 +85,47 @@ internal static class CertsCommand
                 throw new SwarmException($"unknown role '{parse.GetValue(role)}'");
             }
 
-            var hostList = (parse.GetValue(hosts) ?? []).SelectMany(h => h.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)).ToList();
+            var hostList = HostList(parse.GetValue(hosts));
             return Task.FromResult(RunIssue(io, parse.GetValue(dir)!, swarmRole, parse.GetValue(name)!, hostList, parse.GetValue(days), parse.GetValue(force), parse.GetValue(json)));
         }));
         return command;
     }
+
+    private static Option<string> RoleOption()
+    {
+        var role = new Option<string>("--role") { Description = "sn | sl | swci | swop: what the component is, and so what it may do.", Required = true };
+        role.Validators.Add(r =>
+        {
+            if (!SwarmRoles.TryParse(r.GetValueOrDefault<string>(), out _))
+            {
+                r.AddError($"unknown role '{r.GetValueOrDefault<string>()}'; choose one of {string.Join(", ", SwarmRoles.All.Select(SwarmRoles.ToName))}");
+            }
+        });
+        return role;
+    }
+
+    private static Option<string> ComponentNameOption(string files)
+    {
+        var name = new Option<string>("--name") { Description = $"The component's name (1-64 of A-Z a-z 0-9 . _ -); also the file names {files}.", Required = true };
+        name.Validators.Add(r =>
+        {
+            var value = r.GetValueOrDefault<string>();
+            if (ValidateName(r, value, "--name") && Path.GetFileNameWithoutExtension(CaCertificateFile).Equals(value, StringComparison.OrdinalIgnoreCase))
+            {
+                r.AddError($"--name '{value}' is reserved for the CA's own files; choose another name");
+            }
+        });
+        return name;
+    }
+
+    private static Option<string[]> HostsOption() => new("--host")
+    {
+        Description = "A DNS name or IP address the component is reached at (repeat, or separate with commas). Default: localhost, 127.0.0.1, ::1.",
+        Arity = ArgumentArity.ZeroOrMore,
+    };
+
+    private static List<string> HostList(string[]? hosts) =>
+        [.. (hosts ?? []).SelectMany(h => h.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))];
 
     private static Command Show(CliIo io)
     {

@@ -188,7 +188,7 @@ public sealed class SafetensorsFile : IModelSource, IDisposable
     /// <exception cref="ModelFormatException">A value is NaN or infinite.</exception>
     public void VerifyValues(IProgress<long>? bytesRead = null, CancellationToken cancellationToken = default)
     {
-        var buffer = ArrayPool<float>.Shared.Rent(ChunkBytes / 4);
+        var buffer = ArrayPool<float>.Shared.Rent(VerifyBufferLength);
         try
         {
             long total = 0;
@@ -210,6 +210,13 @@ public sealed class SafetensorsFile : IModelSource, IDisposable
             ArrayPool<float>.Shared.Return(buffer);
         }
     }
+
+    /// <summary>
+    /// The elements <see cref="VerifyValues"/> reads at a time: a 1 MiB chunk, or the largest tensor when that is
+    /// smaller. Fuzzing found a 10-byte file with no tensors that made the reader allocate 1 MiB (when the shared pool
+    /// had trimmed its buffers); the buffer now grows with the model, not with a constant.
+    /// </summary>
+    internal int VerifyBufferLength => (int)Math.Clamp(_infos.Length == 0 ? 1 : _infos.Max(t => t.ElementCount), 1, ChunkBytes / 4);
 
     /// <summary>Reads the whole model into memory as f32 tensors.</summary>
     public TensorModel LoadModel()

@@ -23,6 +23,12 @@ public sealed class Block
     /// <summary>The largest encoded block.</summary>
     public const int MaxEncodedSize = 32 << 20;
 
+    /// <summary>
+    /// The latest block timestamp, Unix milliseconds: the last millisecond of the year 9999, the end of
+    /// <see cref="DateTimeOffset"/>'s range. Timestamps run from 0 to this; the contracts turn them into times.
+    /// </summary>
+    public const long MaxTimestamp = 253_402_300_799_999;
+
     /// <summary>The size of a hash.</summary>
     public const int HashSize = 32;
 
@@ -81,6 +87,8 @@ public sealed class Block
     {
         ArgumentNullException.ThrowIfNull(orderer);
         ArgumentNullException.ThrowIfNull(transactions);
+        ArgumentOutOfRangeException.ThrowIfNegative(timestamp);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(timestamp, MaxTimestamp);
         var size = transactions.Sum(t => t.Encoded.Length + 4) + 256;
         var w = new LedgerWriter(size);
         w.WriteFixed(Magic);
@@ -133,6 +141,13 @@ public sealed class Block
         var height = (long)heightRaw;
         var previous = r.ReadFixed(HashSize, "previousHash").ToArray();
         var timestamp = r.ReadI64("timestamp");
+        if (timestamp is < 0 or > MaxTimestamp)
+        {
+            // Checked here, where the bytes are read: a time out of DateTimeOffset's range made the contracts fail
+            // with ArgumentOutOfRangeException instead of refusing the block (found by fuzzing).
+            throw new LedgerFormatException($"block {height}: field 'timestamp' is {timestamp}, not a time (Unix milliseconds from 0 to {MaxTimestamp}, the end of year 9999)");
+        }
+
         var orderer = r.ReadFingerprint("orderer");
         var count = r.ReadU32("transactionCount");
         if (count > MaxTransactions)

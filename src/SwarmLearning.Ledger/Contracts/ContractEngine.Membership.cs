@@ -1,4 +1,3 @@
-using System.Security.Cryptography.X509Certificates;
 using SwarmLearning.Identity;
 using SwarmLearning.Ledger.Transactions;
 
@@ -55,7 +54,7 @@ internal sealed partial class ContractEngine
             throw new TransactionRejectedException($"{what}: role \"{Truncate(payload.Role)}\" is not one of sn, sl, swci, swop");
         }
 
-        using var certificate = X509CertificateLoader.LoadCertificate(der);
+        using var certificate = ParseCertificate(payload.Certificate, $"{what}: certificate");
         var check = state.Trust.Validate(certificate, DateTimeOffset.FromUnixTimeMilliseconds(state.Time), role);
         if (!check.IsValid)
         {

@@ -306,9 +306,18 @@ internal sealed partial class ContractEngine
 
     private static ECDsa LoadKey(byte[] certificateDer)
     {
-        using var certificate = X509CertificateLoader.LoadCertificate(certificateDer);
-        return certificate.GetECDsaPublicKey()
-            ?? throw new TransactionRejectedException(RejectionKind.BadSignature, $"certificate '{certificate.Subject}' has no ECDSA key; swarm identities use ECDSA P-256");
+        // The payload converters refuse undecodable certificates before this; the guard keeps a certificate that still
+        // fails here a refusal of its transaction, never an exception that would fail the orderer's whole block.
+        try
+        {
+            using var certificate = X509CertificateLoader.LoadCertificate(certificateDer);
+            return certificate.GetECDsaPublicKey()
+                ?? throw new TransactionRejectedException(RejectionKind.BadSignature, $"certificate '{certificate.Subject}' has no ECDSA key; swarm identities use ECDSA P-256");
+        }
+        catch (CryptographicException e)
+        {
+            throw new TransactionRejectedException(RejectionKind.BadSignature, $"the certificate's public key cannot be read ({e.Message})");
+        }
     }
 
     private static void ValidateDefaults(LedgerDefaults d)

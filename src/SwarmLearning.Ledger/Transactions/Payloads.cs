@@ -5,6 +5,13 @@ namespace SwarmLearning.Ledger.Transactions;
 
 // The JSON payload of each transaction type. Field names are camelCase; unknown fields and missing required fields
 // are refused, so a typo never passes silently. Fingerprints and hashes are lowercase hex.
+//
+// An optional field with a default other than 0, false or null has a setter, not an init accessor: the source
+// generator sets every init-only property when it builds the object, so a field missing from the JSON would get 0 or
+// false or null instead of its documented default (makeMeAdmin true, weight 1, the genesis timings and names).
+// Fields that hold certificates, lists of fingerprints or the task body are read by converters (PayloadConverters.cs)
+// that refuse, as a malformed payload, what the contracts could not use: a certificate that does not decode, a null
+// in a list, a string with an unpaired surrogate escape.
 
 /// <summary>The swarm's configuration, in the genesis block.</summary>
 public sealed record GenesisPayload
@@ -13,9 +20,11 @@ public sealed record GenesisPayload
     public required string Swarm { get; init; }
 
     /// <summary>The CA certificates the swarm trusts, base64 DER.</summary>
+    [JsonConverter(typeof(CertificateListConverter))]
     public required IReadOnlyList<string> Authorities { get; init; }
 
     /// <summary>Fingerprints of the initial administrators (may revoke members, create and reset contracts and task runners).</summary>
+    [JsonConverter(typeof(StringListConverter))]
     public required IReadOnlyList<string> Administrators { get; init; }
 
     /// <summary>The orderer: the sentinel SN, registered as the first member.</summary>
@@ -35,22 +44,22 @@ public sealed record LedgerDefaults
     public const string HpeDefaultTaskRunner = "defaulttaskbb.taskdb.sml.hpe";
 
     /// <summary>After <c>minPeers</c> are ready, how long a round waits for the other active members (HPE: 30 s).</summary>
-    public int FullQuorumWaitSeconds { get; init; } = 30;
+    public int FullQuorumWaitSeconds { get; set; } = 30;
 
     /// <summary>How often members heartbeat (advice to members; the rules use <see cref="MemberTimeoutSeconds"/>).</summary>
-    public int HeartbeatIntervalSeconds { get; init; } = 1;
+    public int HeartbeatIntervalSeconds { get; set; } = 1;
 
     /// <summary>A member with no heartbeat for this long is inactive: it no longer holds up a round and cannot lead.</summary>
-    public int MemberTimeoutSeconds { get; init; } = 5;
+    public int MemberTimeoutSeconds { get; set; } = 5;
 
     /// <summary>A leader that has not published the merged model this long after taking the lead is replaced (HPE: 600 s minimum).</summary>
-    public int MergeTimeoutSeconds { get; init; } = 120;
+    public int MergeTimeoutSeconds { get; set; } = 120;
 
     /// <summary>The training contract created at genesis.</summary>
-    public string DefaultContract { get; init; } = HpeDefaultContract;
+    public string DefaultContract { get; set; } = HpeDefaultContract;
 
     /// <summary>The task runner created at genesis.</summary>
-    public string DefaultTaskRunner { get; init; } = HpeDefaultTaskRunner;
+    public string DefaultTaskRunner { get; set; } = HpeDefaultTaskRunner;
 }
 
 /// <summary>A component joins the swarm.</summary>
@@ -63,6 +72,7 @@ public sealed record RegisterPayload
     public required string Name { get; init; }
 
     /// <summary>The certificate, base64 DER; its fingerprint must be the sender.</summary>
+    [JsonConverter(typeof(CertificateConverter))]
     public required string Certificate { get; init; }
 
     /// <summary>The host other components reach it at.</summary>
@@ -111,7 +121,7 @@ public sealed record ReadyPayload
     public required int MinPeers { get; init; }
 
     /// <summary>False keeps it out of the round's leader order (<c>makeMeAdmin=false</c>).</summary>
-    public bool MakeMeAdmin { get; init; } = true;
+    public bool MakeMeAdmin { get; set; } = true;
 }
 
 /// <summary>A participant published its model for the round.</summary>
@@ -146,6 +156,7 @@ public sealed record MergedPayload
     public required long Size { get; init; }
 
     /// <summary>Fingerprints of the participants whose submissions went into the merge.</summary>
+    [JsonConverter(typeof(StringListConverter))]
     public required IReadOnlyList<string> Contributors { get; init; }
 
     /// <summary>The merge method used.</summary>
@@ -188,10 +199,10 @@ public sealed record TrainingEndPayload
     public required string Mode { get; init; }
 
     /// <summary>Its merge weight in the rounds it takes part in from now on (0 is forced for <c>inactive</c>).</summary>
-    public double Weight { get; init; } = 1;
+    public double Weight { get; set; } = 1;
 
     /// <summary>False keeps it out of the leader order of those rounds.</summary>
-    public bool MakeMeAdmin { get; init; } = true;
+    public bool MakeMeAdmin { get; set; } = true;
 }
 
 /// <summary>A task, in HPE's task schema.</summary>
@@ -213,6 +224,7 @@ public sealed record TaskPayload
     public required string Outcome { get; init; }
 
     /// <summary>The type-specific body, as a JSON object.</summary>
+    [JsonConverter(typeof(JsonBodyConverter))]
     public required JsonElement Body { get; init; }
 }
 
