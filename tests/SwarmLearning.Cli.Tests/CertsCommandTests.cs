@@ -273,4 +273,20 @@ public sealed class CertsCommandTests : IDisposable
         Assert.Contains($"{FileIn("ca.key")} is not a valid certificate request", error, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_component_whose_certificate_expires_within_30_days_is_warned_at_start_and_one_with_more_is_not()
+    {
+        using var ca = CertificateAuthority.Create("test", TimeSpan.FromDays(400));
+        var now = DateTimeOffset.UtcNow;
+        using var soon = ca.Issue(SwarmRole.Sl, "soon", [], TimeSpan.FromDays(12), now);
+        using var later = ca.Issue(SwarmRole.Sn, "later", [], TimeSpan.FromDays(90), now);
+
+        var warning = Commands.CertsCommand.ExpiryWarning(soon, "certs/soon.crt", now);
+        Assert.NotNull(warning);
+        Assert.StartsWith("warning: certs/soon.crt ('soon') expires in 11 days", warning, StringComparison.Ordinal);
+        Assert.Contains("swarm certs request", warning, StringComparison.Ordinal);
+        Assert.Null(Commands.CertsCommand.ExpiryWarning(later, "certs/later.crt", now));
+        Assert.NotNull(Commands.CertsCommand.ExpiryWarning(later, "certs/later.crt", now.AddDays(61)));
+    }
 }

@@ -28,6 +28,19 @@ internal static partial class CertsCommand
         return command;
     }
 
+    /// <summary>
+    /// The warning a long-running component prints at start when its own certificate expires within
+    /// <see cref="DefaultWarnDays"/> days (null when it does not): once expired, every peer refuses it.
+    /// </summary>
+    public static string? ExpiryWarning(SwarmIdentity identity, string certificatePath, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(identity);
+        var notAfter = new DateTimeOffset(identity.Certificate.NotAfter.ToUniversalTime(), TimeSpan.Zero);
+        return notAfter - now > TimeSpan.FromDays(DefaultWarnDays)
+            ? null
+            : $"warning: {certificatePath} ('{identity.Name}') expires in {Days(notAfter - now)}, on {Time(notAfter)}; after that every peer refuses it. Renew it now ('swarm certs request', then 'swarm certs sign')";
+    }
+
     private sealed record ListedCertificate(string File, CertificateSummary Summary, bool HasKey, string Status, bool Warn);
 
     private static int RunList(CliIo io, string directory, int warnDays, bool asJson)

@@ -68,6 +68,11 @@ internal static class SlCommand
 
         var trust = SwarmTrust.Load(Path.Combine(certs, "ca.crt"));
         var error = io.Error;
+        if (CertsCommand.ExpiryWarning(identity, Path.Combine(certs, $"{name}.crt"), DateTimeOffset.UtcNow) is { } expiring)
+        {
+            await error.WriteLineAsync(expiring).ConfigureAwait(false);
+        }
+
         var running = await SwarmLearningHost.StartAsync(options, identity, trust, logging => NodeLogging.Configure(logging, verbose), cancellationToken).ConfigureAwait(false);
         await using var stop = running.ConfigureAwait(false);
         await error.WriteLineAsync(

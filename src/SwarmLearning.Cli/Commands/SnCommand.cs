@@ -79,6 +79,11 @@ internal static class SnCommand
         using var identity = SwarmIdentity.Load(Path.Combine(certs, $"{name}.crt"), Path.Combine(certs, $"{name}.key"));
         var trust = SwarmTrust.Load(Path.Combine(certs, "ca.crt"));
         var error = io.Error;
+        if (CertsCommand.ExpiryWarning(identity, Path.Combine(certs, $"{name}.crt"), DateTimeOffset.UtcNow) is { } expiring)
+        {
+            await error.WriteLineAsync(expiring).ConfigureAwait(false);
+        }
+
         var running = await SwarmNetworkHost.StartAsync(options, identity, trust, logging => NodeLogging.Configure(logging, verbose), cancellationToken).ConfigureAwait(false);
         await using var stop = running.ConfigureAwait(false);
         await error.WriteLineAsync($"SN '{identity.Name}' ({identity.Fingerprint.Short}) serving: API https://{options.Host}:{options.ApiPort}, peers https://{options.Host}:{options.PeerPort}; Ctrl+C stops it.").ConfigureAwait(false);
