@@ -48,6 +48,32 @@ public sealed class SimulateCommandTests
     }
 
     [Fact]
+    public async Task Krum_runs_every_round_including_the_initial_sync_of_one_model()
+    {
+        // krum needs at least 3 models; the initial sync merges only the first leader's, which once left the round
+        // unmerged for ever (every leader failed the same way).
+        var (code, output, error) = await CliHarness.RunAsync(
+            "simulate", "--nodes", "4", "--epochs", "1", "--limit", "2000", "--sync-frequency", "8", "--merge-method", "krum", "--json");
+        Assert.True(code == 0, error);
+        using var json = JsonDocument.Parse(output);
+        Assert.True(json.RootElement.GetProperty("rounds").GetInt64() >= 3, "the initial sync, a sync, the end");
+        Assert.Single(json.RootElement.GetProperty("nodes").EnumerateArray().Select(n => n.GetProperty("finalSha256").GetString()).Distinct());
+    }
+
+    [Fact]
+    public async Task A_method_that_cannot_merge_the_models_that_arrived_falls_back_to_coordmedian_and_says_so()
+    {
+        // Two nodes give krum two models, too few: the round must still end, with the reason logged.
+        // As a process: the node logs go to the console, which only a separate process lets the test read.
+        var (code, output, error) = await CliHarness.RunProcessAsync(
+            TimeSpan.FromMinutes(2), "simulate", "--nodes", "2", "--epochs", "1", "--limit", "1000", "--sync-frequency", "8", "--merge-method", "krum", "--verbose");
+        Assert.True(code == 0, error);
+        Assert.Contains("krum cannot merge these models", output + error, StringComparison.Ordinal);
+        Assert.Contains("merged with coordmedian instead", output + error, StringComparison.Ordinal);
+        Assert.Contains("final model identical on every node", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Bad_parameters_are_refused_with_the_option_named()
     {
         var (code, _, error) = await CliHarness.RunAsync("simulate", "--nodes", "3", "--min-peers", "5", "--limit", "100");

@@ -76,10 +76,25 @@ public sealed partial class SwarmSession
             }
 
             var started = Stopwatch.GetTimestamp();
-            var (merged, _) = ModelMerger.Merge(
-                [.. inputs.Select((i, k) => new MergeInput(i.Model!, weights[k]))],
-                new MergeOptions { Method = Options.MergeMethod },
-                leadership);
+            var mergeInputs = inputs.Select((i, k) => new MergeInput(i.Model!, weights[k])).ToList();
+
+            // One model (the initial sync) is taken as it is, whatever the method: krum, say, needs at least three.
+            var method = mergeInputs.Count == 1 ? MergeMethod.Mean : Options.MergeMethod;
+            TensorModel merged;
+            try
+            {
+                (merged, _) = ModelMerger.Merge(mergeInputs, new MergeOptions { Method = method }, leadership);
+            }
+            catch (MergeException e) when (method != MergeMethod.CoordMedian)
+            {
+                // The method cannot merge what arrived (too few models for krum after exclusions, say). Every later
+                // leader would fail the same way, so the round would never end: merge with the coordinate median,
+                // which takes any number of models and still resists outliers, and say so.
+                Log.MergeFallback(_logger, contractName, number, method.ToName(), e.Message);
+                method = MergeMethod.CoordMedian;
+                (merged, _) = ModelMerger.Merge(mergeInputs, new MergeOptions { Method = method }, leadership);
+            }
+
             var published = await _exchange.PublishAsync(merged, leadership).ConfigureAwait(false);
 
             // This node's own fetch of the merged model can use it as it is, when the file holds exactly these values
@@ -92,9 +107,9 @@ public sealed partial class SwarmSession
                 ModelHash = published.Sha256,
                 Size = published.Size,
                 Contributors = [.. inputs.Select(i => i.Key.ToString())],
-                MergeMethod = Options.MergeMethod.ToName(),
+                MergeMethod = method.ToName(),
             }, PayloadJson.Default.MergedPayload, leadership).ConfigureAwait(false);
-            Log.Merged(_logger, contractName, number, inputs.Count, submissions.Count, Options.MergeMethod.ToName(), published.Sha256[..12], Stopwatch.GetElapsedTime(started).TotalSeconds);
+            Log.Merged(_logger, contractName, number, inputs.Count, submissions.Count, method.ToName(), published.Sha256[..12], Stopwatch.GetElapsedTime(started).TotalSeconds);
         }
         catch (OperationCanceledException) when (leadership.IsCancellationRequested)
         {

@@ -59,5 +59,8 @@ public sealed partial class SwarmSession
 
         [LoggerMessage(117, LogLevel.Warning, "Round {Round}: cannot fetch merged model {Sha} yet ({Reason}); retrying")]
         public static partial void FetchRetry(ILogger logger, long round, string sha, string reason);
+
+        [LoggerMessage(118, LogLevel.Warning, "Round {Round} of '{Contract}': {Method} cannot merge these models ({Reason}); merged with coordmedian instead")]
+        public static partial void MergeFallback(ILogger logger, string contract, long round, string method, string reason);
     }
 }
