@@ -96,33 +96,7 @@ internal static partial class CertsCommand
         SigningRequest.SaveCertificate(certificatePath, certificate, force);
         var summary = CertificateSummary.Of(certificate);
         var capped = summary.NotAfter < now.AddDays(requestedDays).AddSeconds(-1);
-        if (asJson)
-        {
-            io.WriteJson(new
-            {
-                certificate = certificatePath,
-                role = SwarmRoles.ToName(request.Role),
-                name = request.Name,
-                hosts = summary.Hosts,
-                fingerprint = summary.Fingerprint.ToString(),
-                issuer = summary.Issuer,
-                notBefore = summary.NotBefore,
-                notAfter = summary.NotAfter,
-                cappedAtCaExpiry = capped,
-            });
-            return SwarmCli.Success;
-        }
-
-        var o = io.Out;
-        o.WriteLine($"signed {requestPath}: wrote {certificatePath}");
-        o.WriteLine();
-        o.WriteLine($"  role         {SwarmRoles.ToName(request.Role)}");
-        o.WriteLine($"  name         {request.Name}");
-        o.WriteLine($"  hosts        {string.Join(", ", summary.Hosts)}");
-        o.WriteLine($"  fingerprint  {summary.Fingerprint}");
-        o.WriteLine($"  expires      {Time(summary.NotAfter)}{(capped ? " (capped at the CA's expiry)" : string.Empty)}");
-        o.WriteLine();
-        o.WriteLine($"send {certificatePath} and {caCertificate} back to the site; the private key never came here");
-        return SwarmCli.Success;
+        return ReportIdentity(io, asJson, certificatePath, keyPath: null, summary, capped, $"signed {requestPath}: wrote {certificatePath}",
+            $"send {certificatePath} and {caCertificate} back to the site; the private key never came here");
     }
 }

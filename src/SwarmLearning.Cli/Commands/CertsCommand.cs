@@ -192,16 +192,26 @@ internal static partial class CertsCommand
         identity.Save(certificatePath, keyPath, force);
         var summary = CertificateSummary.Of(identity.Certificate);
         var capped = summary.NotAfter < now.AddDays(requestedDays).AddSeconds(-1);
+        return ReportIdentity(io, asJson, certificatePath, keyPath, summary, capped, $"wrote {certificatePath} and {keyPath} (mode 0600)");
+    }
+
+    /// <summary>
+    /// What <c>issue</c> and <c>sign</c> print about the certificate they wrote: as JSON, or as a headline, the
+    /// identity's lines and an optional last line. <paramref name="keyPath"/> is null when the key is not here.
+    /// </summary>
+    private static int ReportIdentity(CliIo io, bool asJson, string certificatePath, string? keyPath, CertificateSummary summary, bool capped, string headline, string? footer = null)
+    {
+        var role = summary.Role is { } r ? SwarmRoles.ToName(r) : null;
         if (asJson)
         {
             io.WriteJson(new
             {
                 certificate = certificatePath,
                 key = keyPath,
-                role = SwarmRoles.ToName(identity.Role),
-                name = identity.Name,
+                role,
+                name = summary.Name,
                 hosts = summary.Hosts,
-                fingerprint = identity.Fingerprint.ToString(),
+                fingerprint = summary.Fingerprint.ToString(),
                 issuer = summary.Issuer,
                 notBefore = summary.NotBefore,
                 notAfter = summary.NotAfter,
@@ -211,13 +221,19 @@ internal static partial class CertsCommand
         }
 
         var o = io.Out;
-        o.WriteLine($"wrote {certificatePath} and {keyPath} (mode 0600)");
+        o.WriteLine(headline);
         o.WriteLine();
-        o.WriteLine($"  role         {SwarmRoles.ToName(identity.Role)}");
-        o.WriteLine($"  name         {identity.Name}");
+        o.WriteLine($"  role         {role}");
+        o.WriteLine($"  name         {summary.Name}");
         o.WriteLine($"  hosts        {string.Join(", ", summary.Hosts)}");
-        o.WriteLine($"  fingerprint  {identity.Fingerprint}");
+        o.WriteLine($"  fingerprint  {summary.Fingerprint}");
         o.WriteLine($"  expires      {Time(summary.NotAfter)}{(capped ? " (capped at the CA's expiry)" : string.Empty)}");
+        if (footer is not null)
+        {
+            o.WriteLine();
+            o.WriteLine(footer);
+        }
+
         return SwarmCli.Success;
     }
 
