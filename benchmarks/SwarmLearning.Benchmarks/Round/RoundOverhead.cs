@@ -17,7 +17,7 @@ internal static class RoundOverhead
         usage: round-overhead [--nodes 4,8,16] [--params 1M,10M,50M] [--rounds 3] [--warmup 1] [--bound-repeats 3]
                               [--failover-nodes 4] [--failover-params 10M] [--failover-repeats 3]
                               [--skip-grid] [--skip-failover] [--member-timeout 5] [--round-timeout 900]
-                              [--keep-logs] [--verbose-nodes] [--swarm-dll PATH] [--json FILE]
+                              [--keep-logs] [--verbose-nodes] [--tiered-nodes] [--swarm-dll PATH] [--json FILE]
 
           --nodes N,...          SL nodes per cell (separate swarm sl processes)
           --params P,...         f32 parameters per model (K, M suffixes: 1M = 1,000,000)
@@ -31,6 +31,8 @@ internal static class RoundOverhead
           --round-timeout S      give up on a round after S seconds
           --keep-logs            keep each swarm's directory with the SL nodes' logs (models deleted); printed at the end of each cell
           --verbose-nodes        start the SL nodes with --verbose (every transfer logged, with times)
+          --tiered-nodes         start the SL nodes with .NET's tiered compilation on (its default), not off as
+                                 ./swarm sl and swarm demo start them (docs/performance.md says why)
           --swarm-dll PATH       the swarm CLI to start (default src/SwarmLearning.Cli/bin/Release/net10.0/swarm.dll)
           --json FILE            also write every measurement as JSON
 
@@ -68,6 +70,7 @@ internal static class RoundOverhead
                     case "--swarm-dll": options.SwarmDll = Path.GetFullPath(Next()); break;
                     case "--keep-logs": options.KeepLogs = true; break;
                     case "--verbose-nodes": options.VerboseNodes = true; break;
+                    case "--tiered-nodes": options.TieredNodes = true; break;
                     case "--json": json = Next(); break;
                     case "--help" or "-h":
                         await Console.Out.WriteLineAsync(Usage).ConfigureAwait(false);
@@ -149,7 +152,7 @@ internal static class RoundOverhead
         var boundCpu = 2.0 * (nodes - 1) * size * cpuPerByte;
 
         await Console.Error.WriteLineAsync($"round-overhead: {label}: starting the sentinel SN and {nodes} SL processes").ConfigureAwait(false);
-        var swarm = await RoundSwarm.StartAsync(label, nodes, options.SwarmDllPath, options.LedgerDefaults, options.VerboseNodes, CancellationToken.None).ConfigureAwait(false);
+        var swarm = await RoundSwarm.StartAsync(label, nodes, options.SwarmDllPath, options.LedgerDefaults, options.VerboseNodes, options.TieredNodes, CancellationToken.None).ConfigureAwait(false);
         await using (swarm.ConfigureAwait(false))
         {
             swarm.KeepLogs = options.KeepLogs;
@@ -201,7 +204,7 @@ internal static class RoundOverhead
         var nodes = options.FailoverNodes;
         var label = string.Create(CultureInfo.InvariantCulture, $"failover {repeat}: {nodes} x {Count(options.FailoverParameters)}");
         await Console.Error.WriteLineAsync($"round-overhead: {label}: starting the sentinel SN and {nodes} SL processes").ConfigureAwait(false);
-        var swarm = await RoundSwarm.StartAsync(label, nodes, options.SwarmDllPath, options.LedgerDefaults, options.VerboseNodes, CancellationToken.None).ConfigureAwait(false);
+        var swarm = await RoundSwarm.StartAsync(label, nodes, options.SwarmDllPath, options.LedgerDefaults, options.VerboseNodes, options.TieredNodes, CancellationToken.None).ConfigureAwait(false);
         await using (swarm.ConfigureAwait(false))
         {
             swarm.KeepLogs = options.KeepLogs;
@@ -329,6 +332,8 @@ internal static class RoundOverhead
         public bool KeepLogs { get; set; }
 
         public bool VerboseNodes { get; set; }
+
+        public bool TieredNodes { get; set; }
 
         public string SwarmDllPath => SwarmDll ?? DefaultSwarmDll();
 

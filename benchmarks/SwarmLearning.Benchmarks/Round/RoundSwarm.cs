@@ -48,7 +48,7 @@ internal sealed class RoundSwarm : IAsyncDisposable
     public IReadOnlyList<SlProcess> Nodes => _nodes;
 
     /// <summary>Starts the SN and <paramref name="count"/> SL processes, waits until every node is on the ledger and serves its socket, and opens the sessions.</summary>
-    public static async Task<RoundSwarm> StartAsync(string label, int count, string swarmDll, LedgerDefaults defaults, bool verbose, CancellationToken cancellationToken)
+    public static async Task<RoundSwarm> StartAsync(string label, int count, string swarmDll, LedgerDefaults defaults, bool verbose, bool tiered, CancellationToken cancellationToken)
     {
         var root = Path.Combine(Path.GetTempPath(), "swarm-round-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(root); // the identities' keys are written 0600
@@ -100,7 +100,7 @@ internal sealed class RoundSwarm : IAsyncDisposable
                     "sl", "--name", name, "--certs", certs, "--sn", string.Create(CultureInfo.InvariantCulture, $"localhost:{ports[0]}"),
                     "--dir", dir, "--file-port", ports[k + 2].ToString(CultureInfo.InvariantCulture), "--socket", socket,
                     .. verbose ? ["--verbose"] : Array.Empty<string>(),
-                ], Path.Combine(root, $"{name}.log")));
+                ], Path.Combine(root, $"{name}.log"), tiered));
                 swarm._drivers.Add(new ChannelDriver(name, socket));
             }
 

@@ -32,7 +32,7 @@ internal sealed class SlProcess : IDisposable
     /// <summary>When the process was killed (Stopwatch timestamp), or 0.</summary>
     public long KilledAt { get; private set; }
 
-    public static SlProcess Start(string name, string swarmDll, IEnumerable<string> arguments, string logPath)
+    public static SlProcess Start(string name, string swarmDll, IEnumerable<string> arguments, string logPath, bool tieredCompilation)
     {
         var info = new ProcessStartInfo(DotnetHost())
         {
@@ -49,6 +49,10 @@ internal sealed class SlProcess : IDisposable
         info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         info.Environment.Remove("SWARM_SL_SOCKET");
         info.Environment.Remove("SWARM_LOOPBACK");
+
+        // As ./swarm sl starts a node: a node's hot paths run a few times per round, so tiered compilation would keep
+        // re-compiling them for tens of rounds (docs/performance.md).
+        info.Environment["DOTNET_TieredCompilation"] = tieredCompilation ? "1" : "0";
         var log = new StreamWriter(logPath) { AutoFlush = true };
         var process = new Process { StartInfo = info };
         var result = new SlProcess(name, process, log, logPath);

@@ -9,6 +9,8 @@ namespace SwarmLearning.Cli.Demo;
 /// </summary>
 internal sealed record SwarmExecutable(string FileName, IReadOnlyList<string> LeadingArguments)
 {
+    private const string TieredCompilationVariable = "DOTNET_TieredCompilation";
+
     /// <summary>The executable of the running CLI.</summary>
     public static SwarmExecutable Current()
     {
@@ -41,7 +43,8 @@ internal sealed record SwarmExecutable(string FileName, IReadOnlyList<string> Le
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        foreach (var a in LeadingArguments.Concat(arguments))
+        var command = arguments.ToList();
+        foreach (var a in LeadingArguments.Concat(command))
         {
             info.ArgumentList.Add(a);
         }
@@ -51,6 +54,15 @@ internal sealed record SwarmExecutable(string FileName, IReadOnlyList<string> Le
         info.Environment.Remove("SWARM_LOOPBACK");
         info.Environment.Remove("SWARM_SL_SOCKET");
         info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+
+        // Nodes run without tiered compilation, as ./swarm starts them (docs/performance.md, "Tiered compilation"),
+        // unless the user chose otherwise.
+        if (command.FirstOrDefault() is "sl" or "sn"
+            && Environment.GetEnvironmentVariable(TieredCompilationVariable) is null)
+        {
+            info.Environment[TieredCompilationVariable] = "0";
+        }
+
         return info;
     }
 }
