@@ -46,7 +46,7 @@ public sealed class ModelExchangeTests(ITestOutputHelper output)
 
         // The same bytes under another recorded hash are refused as by a fetch that keeps.
         var other = new ModelStore(swarm.Net.Directory.File("elsewhere")).Put(Models.Tiny(2));
-        File.Copy(sl1.Node.Store.PathOf(published.Sha256), sl1.Node.Store.PathOf(other.Sha256));
+        await File.WriteAllBytesAsync(sl1.Node.Store.PathOf(other.Sha256), Models.Bytes(Models.Tiny(7)));
         var e = await Assert.ThrowsAsync<ModelExchangeException>(() =>
             sl2.Node.Exchange.FetchToMergeAsync(Member(sl2, sl1), other.Sha256, other.Size, CancellationToken.None));
         Assert.Contains($"SHA-256 is {published.Sha256[..12]}, not {other.Sha256[..12]}", e.Message, StringComparison.Ordinal);
@@ -63,7 +63,7 @@ public sealed class ModelExchangeTests(ITestOutputHelper output)
         // sl1 serves, under the hash the ledger would record for one model, the bytes of another of the same size.
         var recorded = new ModelStore(swarm.Net.Directory.File("elsewhere")).Put(Models.Tiny(2));
         Assert.Equal(honest.Size, recorded.Size);
-        File.Copy(sl1.Node.Store.PathOf(honest.Sha256), sl1.Node.Store.PathOf(recorded.Sha256));
+        await File.WriteAllBytesAsync(sl1.Node.Store.PathOf(recorded.Sha256), Models.Bytes(Models.Tiny(1)));
 
         var e = await Assert.ThrowsAsync<ModelExchangeException>(() =>
             sl2.Node.Exchange.FetchAsync(Member(sl2, sl1), recorded.Sha256, recorded.Size, CancellationToken.None));

@@ -45,7 +45,17 @@ public sealed partial class HttpModelExchange : IModelExchange, IDisposable
     public ModelStore Store => _store;
 
     /// <inheritdoc/>
-    public void Retain(IReadOnlySet<string> keep) => _store.Prune(keep, TimeSpan.FromMinutes(1));
+    /// <remarks>
+    /// A round leaves several model-sized arrays behind (received submissions, decoded requests). They live on the
+    /// large object heap, which the runtime collects only when its budget runs out, by which time a node holds several
+    /// rounds of them: a full collection here, once per round, lets the next round reuse their memory (it also saves
+    /// the kernel zeroing fresh pages). Its cost is small, as the heap holds few objects beyond those arrays.
+    /// </remarks>
+    public void Retain(IReadOnlySet<string> keep)
+    {
+        _store.Prune(keep, TimeSpan.FromMinutes(1));
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
+    }
 
     /// <inheritdoc/>
     public Task<PublishedModel> PublishAsync(TensorModel model, CancellationToken cancellationToken)

@@ -121,13 +121,15 @@ public sealed partial class SwarmLearningNode : BackgroundService
         var path = FinalModelPath;
         var sha = await Task.Run(() =>
         {
-            if (ModelStore.IsSha256(result.Sha256) && Store.Contains(result.Sha256))
+            if (ModelStore.IsSha256(result.Sha256) && Store.OpenRead(result.Sha256) is { } stored)
             {
-                // The store does not fsync its files; the final model must survive a machine crash.
+                // The exact bytes whose hash the ledger records, flushed to disk: the final model must survive a
+                // machine crash.
                 var temp = path + ".tmp";
-                File.Copy(Store.PathOf(result.Sha256), temp, overwrite: true);
-                using (var copy = new FileStream(temp, FileMode.Open, FileAccess.ReadWrite, FileShare.None))
+                using (stored)
+                using (var copy = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
                 {
+                    stored.CopyTo(copy, 1 << 20);
                     copy.Flush(flushToDisk: true);
                 }
 

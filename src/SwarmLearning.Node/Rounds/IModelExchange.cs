@@ -10,7 +10,10 @@ namespace SwarmLearning.Node.Rounds;
 /// </summary>
 public interface IModelExchange
 {
-    /// <summary>Stores <paramref name="model"/> as safetensors and serves it to peers; returns its SHA-256 and size.</summary>
+    /// <summary>
+    /// Keeps <paramref name="model"/> and serves it to peers as safetensors; returns the SHA-256 and size of those
+    /// bytes. The exchange may keep the model itself: the caller must not change its values afterwards.
+    /// </summary>
     Task<PublishedModel> PublishAsync(TensorModel model, CancellationToken cancellationToken);
 
     /// <summary>

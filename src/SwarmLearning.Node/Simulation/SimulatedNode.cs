@@ -83,7 +83,9 @@ public sealed class SimulatedNode : ISwarmLedger, IModelExchange, IAsyncDisposab
             await hook(this, cancellationToken).ConfigureAwait(false);
         }
 
-        return await Task.Run(() => Store.Put(model), cancellationToken).ConfigureAwait(false);
+        // The store serves the model it is given from memory, and a simulated trainer goes on changing the arrays it
+        // handed over (its network's own weights): publish a copy.
+        return await Task.Run(() => Store.Put(Copy(model)), cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
@@ -110,6 +112,9 @@ public sealed class SimulatedNode : ISwarmLedger, IModelExchange, IAsyncDisposab
 
     /// <inheritdoc/>
     public void Retain(IReadOnlySet<string> keep) => Store.Prune(keep, TimeSpan.FromMinutes(1));
+
+    private static TensorModel Copy(TensorModel model) =>
+        new(model.NamedTensors.Select(t => new NamedTensor(t.Info, (float[])t.Values.Clone())), model.Metadata, model.Name);
 
     /// <summary>What this node's file server would send for a hash.</summary>
     private Stream? Serve(string sha256)

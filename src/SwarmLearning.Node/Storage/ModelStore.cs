@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using SwarmLearning.Node.Rounds;
 using SwarmLearning.Safetensors;
@@ -6,13 +7,18 @@ using SwarmLearning.Tensors;
 namespace SwarmLearning.Node.Storage;
 
 /// <summary>
-/// A node's models on disk, named by their SHA-256: <c>DIR/&lt;sha256&gt;.safetensors</c>. What a node submits, what it
-/// merges and what it fetches from peers all land here, so it can serve each of them to others by hash. Files appear
-/// whole or not at all (written to a temporary name, then renamed).
+/// A node's models, named by their SHA-256: what it submits, what it merges and what it fetches from peers, so it can
+/// serve each of them to others by hash. The models of the rounds are held in memory and served as their safetensors
+/// encoding (<see cref="SafetensorsEncoding"/>): no file, so no copy into the page cache, no write-back, no copy out
+/// for every peer. Files in <c>DIR/&lt;sha256&gt;.safetensors</c> are served too (a file the store already has under a
+/// hash is kept and preferred); they appear whole or not at all (written to a temporary name, then renamed).
 /// </summary>
 public sealed class ModelStore
 {
     private const string Extension = ".safetensors";
+
+    // Models held in memory, by hash. A model is never changed once held (its owner hands it over).
+    private readonly ConcurrentDictionary<string, TensorModel> _held = new(StringComparer.Ordinal);
 
     /// <summary>Opens (creating if needed) the store in <paramref name="directory"/>.</summary>
     public ModelStore(string directory)
@@ -41,33 +47,32 @@ public sealed class ModelStore
         IsSha256(sha256) ? Path.Combine(Directory, sha256 + Extension) : throw new ArgumentException($"'{sha256}' is not a SHA-256", nameof(sha256));
 
     /// <summary>True when the store holds the model.</summary>
-    public bool Contains(string sha256) => IsSha256(sha256) && File.Exists(PathOf(sha256));
+    public bool Contains(string sha256) => IsSha256(sha256) && (_held.ContainsKey(sha256) || File.Exists(PathOf(sha256)));
 
     /// <summary>
-    /// Writes <paramref name="model"/> into the store; returns its hash and size. The file is not fsync'd: the store's
-    /// models only need to outlive a round in which this process runs (a node that crashes is left out of the round, and
-    /// every copy is verified by hash when it is fetched), so a machine crash may lose them but never serves a torn file.
+    /// Holds <paramref name="model"/> in the store (after checking that its values are finite and fit their dtypes) and
+    /// returns the hash and size of its safetensors encoding. The store keeps the model itself, not a copy: the caller
+    /// must not change its values afterwards. A file the store already has under that hash is kept and served instead.
     /// </summary>
     public PublishedModel Put(TensorModel model)
     {
         ArgumentNullException.ThrowIfNull(model);
-        var temp = Path.Combine(Directory, $".put-{Guid.NewGuid():N}.tmp");
-        try
+        var encoded = SafetensorsEncoding.Measure(model);
+        if (!File.Exists(PathOf(encoded.Sha256)))
         {
-            var info = SafetensorsWriter.Write(temp, model, flushToDisk: false);
-            MoveIntoPlace(temp, info.Sha256);
-            return new PublishedModel(info.Sha256, info.Length);
+            _held[encoded.Sha256] = model;
         }
-        finally
-        {
-            File.Delete(temp);
-        }
+
+        return new PublishedModel(encoded.Sha256, encoded.Length);
     }
 
-    /// <summary>Opens a stored model for reading (the file server streams it), or null when the store does not hold it.</summary>
-    public FileStream? OpenRead(string sha256)
+    /// <summary>
+    /// Opens a stored model's safetensors bytes for reading (the file server streams them; <see cref="Stream.Length"/>
+    /// is known), or null when the store does not hold it.
+    /// </summary>
+    public Stream? OpenRead(string sha256)
     {
-        if (!Contains(sha256))
+        if (!IsSha256(sha256))
         {
             return null;
         }
@@ -76,15 +81,23 @@ public sealed class ModelStore
         {
             return new FileStream(PathOf(sha256), FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
         }
-        catch (FileNotFoundException)
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
-            return null;
+            return _held.TryGetValue(sha256, out var model) ? SafetensorsEncoding.OpenRead(model) : null;
         }
     }
 
-    /// <summary>Loads a stored model, checking its file (header, names, shapes, finite values).</summary>
+    /// <summary>
+    /// A stored model: the one held in memory (itself: do not change it), or one read from its file with every check
+    /// (header, names, shapes, finite values).
+    /// </summary>
     public TensorModel Load(string sha256)
     {
+        if (!File.Exists(PathOf(sha256)) && _held.TryGetValue(sha256, out var model))
+        {
+            return model;
+        }
+
         using var file = SafetensorsFile.Open(PathOf(sha256));
         return file.LoadModel();
     }
@@ -99,8 +112,9 @@ public sealed class ModelStore
     /// <summary>
     /// Receives a model from a peer: reads <paramref name="content"/> into memory while hashing and validating it,
     /// refuses it if its size or SHA-256 differ from what the ledger recorded or if it is not a valid model, and
-    /// otherwise returns it. With <paramref name="keep"/> the bytes are also written to the store as they arrive (not
-    /// fsync'd; a file the store already has under that hash is kept). <paramref name="from"/> names the peer in errors.
+    /// otherwise returns it. With <paramref name="keep"/> the store also holds it, to serve it to others, when its
+    /// bytes are the encoding this project writes (every SL node publishes that way); a model in another writer's
+    /// layout is returned but not served. <paramref name="from"/> names the peer in errors.
     /// </summary>
     public async Task<TensorModel> ReceiveAsync(Stream content, string sha256, long size, string from, bool keep, CancellationToken cancellationToken)
     {
@@ -115,68 +129,55 @@ public sealed class ModelStore
             throw new ModelExchangeException($"the ledger records {size} bytes for model {sha256[..12]}; nothing to receive from {from}");
         }
 
-        var temp = keep ? Path.Combine(Directory, $".receive-{Guid.NewGuid():N}.tmp") : null;
-        try
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var read = await SafetensorsStreamReader.ReadAsync(content, size, $"model {sha256[..12]}", hash, copy: null, cancellationToken).ConfigureAwait(false);
+        if (read.Longer)
         {
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            StreamedModel read;
-            var output = temp is null ? null : new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
-            try
-            {
-                read = await SafetensorsStreamReader.ReadAsync(content, size, $"model {sha256[..12]}", hash, output, cancellationToken).ConfigureAwait(false);
-            }
-            finally
-            {
-                if (output is not null)
-                {
-                    await output.DisposeAsync().ConfigureAwait(false);
-                }
-            }
-
-            if (read.Longer)
-            {
-                throw new ModelExchangeException($"{from} sent more than the {size} bytes the ledger records for model {sha256[..12]}; refused");
-            }
-
-            if (read.Received != size)
-            {
-                throw new ModelExchangeException($"{from} sent {read.Received} bytes of model {sha256[..12]}, but the ledger records {size}; refused");
-            }
-
-            var actual = Convert.ToHexStringLower(hash.GetHashAndReset());
-            if (actual != sha256)
-            {
-                throw new ModelExchangeException($"{from} served a model whose SHA-256 is {actual[..12]}, not {sha256[..12]} as the ledger records; refused");
-            }
-
-            if (read.Invalid is { } e)
-            {
-                throw new ModelExchangeException($"{from} served model {sha256[..12]} with the recorded hash, but it is not a valid model: {e.Message}", e);
-            }
-
-            if (temp is not null)
-            {
-                MoveIntoPlace(temp, sha256);
-            }
-
-            return read.Model!;
+            throw new ModelExchangeException($"{from} sent more than the {size} bytes the ledger records for model {sha256[..12]}; refused");
         }
-        finally
+
+        if (read.Received != size)
         {
-            if (temp is not null)
-            {
-                File.Delete(temp);
-            }
+            throw new ModelExchangeException($"{from} sent {read.Received} bytes of model {sha256[..12]}, but the ledger records {size}; refused");
         }
+
+        var actual = Convert.ToHexStringLower(hash.GetHashAndReset());
+        if (actual != sha256)
+        {
+            throw new ModelExchangeException($"{from} served a model whose SHA-256 is {actual[..12]}, not {sha256[..12]} as the ledger records; refused");
+        }
+
+        if (read.Invalid is { } e)
+        {
+            throw new ModelExchangeException($"{from} served model {sha256[..12]} with the recorded hash, but it is not a valid model: {e.Message}", e);
+        }
+
+        var model = read.Model!;
+        if (keep && read.Canonical)
+        {
+            _held.TryAdd(sha256, model);
+        }
+
+        return model;
     }
 
     /// <summary>
-    /// Deletes stored models except <paramref name="keep"/> and those written less than <paramref name="minimumAge"/>
-    /// ago, to bound the disk a long training uses. Other files (such as the final model) are left alone.
+    /// Lets go of the models held in memory except <paramref name="keep"/> (a transfer under way keeps the model it
+    /// streams), and deletes stored files except <paramref name="keep"/> and those written less than
+    /// <paramref name="minimumAge"/> ago, to bound the memory and disk a long training uses. Other files (such as the
+    /// final model) are left alone.
     /// </summary>
     public void Prune(IReadOnlySet<string> keep, TimeSpan minimumAge = default)
     {
         ArgumentNullException.ThrowIfNull(keep);
+        foreach (var sha in _held.Keys)
+        {
+            if (!keep.Contains(sha))
+            {
+                _held.TryRemove(sha, out _);
+            }
+        }
+
         var cutoff = DateTime.UtcNow - minimumAge;
         foreach (var path in System.IO.Directory.EnumerateFiles(Directory, "*" + Extension))
         {
@@ -192,15 +193,6 @@ public sealed class ModelStore
                     // Being served right now: the next prune takes it.
                 }
             }
-        }
-    }
-
-    private void MoveIntoPlace(string temp, string sha256)
-    {
-        var path = PathOf(sha256);
-        if (!File.Exists(path))
-        {
-            File.Move(temp, path, overwrite: true);
         }
     }
 }

@@ -47,7 +47,9 @@ internal static class SafetensorsStreamReader
             }
 
             var longer = await input.DrainAsync(cancellationToken).ConfigureAwait(false);
-            return new StreamedModel(invalid is null && !longer && input.Received == length ? model : null, input.Received, longer, invalid);
+            var whole = invalid is null && !longer && input.Received == length ? model : null;
+            var canonical = whole is not null && input.Header is { } header && SafetensorsEncoding.IsCanonicalHeader(header, whole);
+            return new StreamedModel(whole, input.Received, longer, invalid, canonical);
         }
         finally
         {
@@ -94,6 +96,7 @@ internal static class SafetensorsStreamReader
             return null;
         }
 
+        input.Header = header;
         if (header[0] != (byte)'{')
         {
             throw new ModelFormatException(name, null, "the header does not start with '{'; this is not a safetensors file");
@@ -155,6 +158,9 @@ internal static class SafetensorsStreamReader
 
         public byte[] Chunk { get; } = ArrayPool<byte>.Shared.Rent(ChunkBytes);
 
+        /// <summary>The header JSON once it has arrived.</summary>
+        public byte[]? Header { get; set; }
+
         /// <summary>Fills <paramref name="buffer"/> (which must fit in what is left); false when the stream ended first.</summary>
         public async Task<bool> FillAsync(Memory<byte> buffer, CancellationToken cancellationToken)
         {
@@ -207,5 +213,7 @@ internal static class SafetensorsStreamReader
 /// <summary>
 /// What <see cref="SafetensorsStreamReader"/> read: the model when the stream held exactly the length and a valid model;
 /// otherwise how many bytes arrived (up to the length), whether there were more, and what was wrong with the model.
+/// <see cref="Canonical"/>: the bytes are exactly what <see cref="SafetensorsEncoding"/> produces for the model (the
+/// header this project's writer writes), so the model can be served from memory under the same hash.
 /// </summary>
-internal sealed record StreamedModel(TensorModel? Model, long Received, bool Longer, ModelFormatException? Invalid);
+internal sealed record StreamedModel(TensorModel? Model, long Received, bool Longer, ModelFormatException? Invalid, bool Canonical);

@@ -58,10 +58,37 @@ public sealed class ModelStoreReceiveTests : IDisposable
         Assert.Equal(keep, store.Contains(sha));
         if (keep)
         {
-            Assert.Equal(bytes, await File.ReadAllBytesAsync(store.PathOf(sha)));
+            // Held in memory, and served as exactly the bytes that arrived.
+            using var served = store.OpenRead(sha)!;
+            using var copy = new MemoryStream();
+            await served.CopyToAsync(copy);
+            Assert.Equal(bytes, copy.ToArray());
+            Assert.Equal(bytes.Length, served.Length);
         }
 
-        Assert.Empty(Directory.EnumerateFiles(_dir.Path, "*.tmp"));
+        Assert.Empty(Directory.EnumerateFiles(_dir.Path));
+    }
+
+    [Fact]
+    public async Task A_model_in_another_writers_layout_is_returned_but_not_kept_since_the_store_could_not_serve_its_bytes()
+    {
+        var store = new ModelStore(_dir.Path);
+        var canonical = Models.Bytes(Mixed());
+
+        // The same header with two more spaces of padding: a valid file (8-byte aligned still), other bytes, another hash.
+        var headerLength = (int)BinaryPrimitives.ReadUInt64LittleEndian(canonical);
+        var bytes = new byte[canonical.Length + 8];
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, (ulong)headerLength + 8);
+        canonical.AsSpan(8, headerLength).CopyTo(bytes.AsSpan(8));
+        bytes.AsSpan(8 + headerLength, 8).Fill((byte)' ');
+        canonical.AsSpan(8 + headerLength).CopyTo(bytes.AsSpan(16 + headerLength));
+        var sha = Sha(bytes);
+
+        var model = await store.ReceiveAsync(new MemoryStream(bytes), sha, bytes.Length, From, keep: true, CancellationToken.None);
+
+        Assert.Equal(Mixed()["a.f32"].Values, model["a.f32"].Values);
+        Assert.False(store.Contains(sha));
+        Assert.Null(store.OpenRead(sha));
     }
 
     [Theory]
