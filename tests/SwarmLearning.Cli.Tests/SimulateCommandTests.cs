@@ -74,6 +74,28 @@ public sealed class SimulateCommandTests
     }
 
     [Fact]
+    public async Task A_trimmed_mean_that_trims_one_model_a_side_resists_a_node_scaling_its_model_by_100_and_the_default_beta_does_not()
+    {
+        async Task<(int Code, double Accuracy, string Error)> Run(string beta)
+        {
+            var (code, output, error) = await CliHarness.RunAsync(
+                "simulate", "--nodes", "6", "--epochs", "2", "--limit", "6000", "--sync-frequency", "4", "--split", "iid",
+                "--merge-method", "trimmedmean", "--trim-fraction", beta, "--attack", "scale", "--json");
+            return (code, code == 0 ? JsonDocument.Parse(output).RootElement.GetProperty("swarmAccuracy").GetDouble() : double.NaN, error);
+        }
+
+        // β = 0.2 trims ⌊0.2 × 6⌋ = 1 model from each end of every coordinate: the attacker's values are always an end.
+        var trimmed = await Run("0.2");
+        Assert.True(trimmed.Code == 0, trimmed.Error);
+        Assert.InRange(trimmed.Accuracy, 0.5, 1.0);
+
+        // The default β = 0.1 trims ⌊0.6⌋ = 0: a plain mean, which the attacker wrecks (it diverges, or ends far lower:
+        // 0.34 against 0.65 when this test was written).
+        var untrimmed = await Run("0.1");
+        Assert.True(untrimmed.Code != 0 || untrimmed.Accuracy < trimmed.Accuracy - 0.15, $"exit {untrimmed.Code}, accuracy {untrimmed.Accuracy} against {trimmed.Accuracy} trimmed");
+    }
+
+    [Fact]
     public async Task Bad_parameters_are_refused_with_the_option_named()
     {
         var (code, _, error) = await CliHarness.RunAsync("simulate", "--nodes", "3", "--min-peers", "5", "--limit", "100");
@@ -83,5 +105,9 @@ public sealed class SimulateCommandTests
         (code, _, error) = await CliHarness.RunAsync("simulate", "--merge-method", "average");
         Assert.Equal(2, code);
         Assert.Contains("average", error, StringComparison.Ordinal);
+
+        (code, _, error) = await CliHarness.RunAsync("simulate", "--trim-fraction", "0.5");
+        Assert.Equal(2, code);
+        Assert.Contains("--trim-fraction must be at least 0 and below 0.5", error, StringComparison.Ordinal);
     }
 }

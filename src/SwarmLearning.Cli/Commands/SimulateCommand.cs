@@ -30,6 +30,14 @@ internal static class SimulateCommand
         var minPeers = new Option<int>("--min-peers") { Description = "Fewest nodes per round (default: all of them)." };
         var method = new Option<string>("--merge-method") { Description = "mean | coordmedian | geomedian | trimmedmean | krum.", DefaultValueFactory = _ => "mean" };
         method.AcceptOnlyFromAmong([.. MergeMethods.All.Select(m => m.Name)]);
+        var trim = new Option<double>("--trim-fraction") { Description = "trimmedmean's β: the fraction of the models trimmed from each end, ⌊β n⌋ per side (0.1 trims nothing below 10 nodes).", DefaultValueFactory = _ => 0.1 };
+        trim.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<double>() is not (>= 0 and < 0.5))
+            {
+                r.AddError("--trim-fraction must be at least 0 and below 0.5");
+            }
+        });
         var batchSize = new Option<int>("--batch-size", "-b") { Description = "Samples per step.", DefaultValueFactory = _ => 64 };
         var learningRate = new Option<float>("--lr") { Description = "Adam's learning rate on every node.", DefaultValueFactory = _ => 0.001f };
         learningRate.Validators.Add(r =>
@@ -52,7 +60,7 @@ internal static class SimulateCommand
         var json = new Option<bool>("--json") { Description = "Print the results as one JSON object." };
         var command = new Command("simulate", "Run a whole swarm in one process: N virtual nodes train on their own share of the data and merge every few batches through the real round engine over an in-memory ledger.")
         {
-            nodes, data, split, alpha, model, epochs, syncFrequency, minPeers, method, batchSize, learningRate, schedule, seed, limit, adaptive, attack, attackers, attackScale, local, verbose, json,
+            nodes, data, split, alpha, model, epochs, syncFrequency, minPeers, method, trim, batchSize, learningRate, schedule, seed, limit, adaptive, attack, attackers, attackScale, local, verbose, json,
         };
         command.SetAction((parse, cancellationToken) => io.RunAsync(async () =>
         {
@@ -70,6 +78,7 @@ internal static class SimulateCommand
                 SyncFrequency = parse.GetValue(syncFrequency),
                 MinPeers = parse.GetValue(minPeers),
                 MergeMethod = mergeMethod,
+                TrimFraction = parse.GetValue(trim),
                 BatchSize = parse.GetValue(batchSize),
                 LearningRate = parse.GetValue(learningRate),
                 Schedule = LearningRateScheduleOption.Parse(parse.GetValue(schedule)),

@@ -23,6 +23,7 @@ public sealed partial class HttpModelExchange : IModelExchange, IDisposable
     private readonly ModelStore _store;
     private readonly HttpClient _http;
     private readonly ILogger _logger;
+    private long _bytesSinceCollect;
 
     /// <summary>An exchange that keeps models in <paramref name="store"/> and fetches as <paramref name="identity"/>.</summary>
     public HttpModelExchange(ModelStore store, SwarmIdentity identity, SwarmTrust trust, ILogger logger)
@@ -48,20 +49,34 @@ public sealed partial class HttpModelExchange : IModelExchange, IDisposable
     /// <remarks>
     /// A round leaves several model-sized arrays behind (received submissions, decoded requests). They live on the
     /// large object heap, which the runtime collects only when its budget runs out, by which time a node holds several
-    /// rounds of them: a full collection here, once per round, lets the next round reuse their memory (it also saves
-    /// the kernel zeroing fresh pages). Its cost is small, as the heap holds few objects beyond those arrays.
+    /// rounds of them. Once the models that passed through here since the last time add up to
+    /// <see cref="CollectAfterBytes"/>, a full collection lets the next round reuse their memory (and spares the kernel
+    /// zeroing fresh pages). Its cost is small, as the heap holds few objects beyond those arrays; small models never
+    /// reach the threshold in a round and pay nothing.
     /// </remarks>
     public void Retain(IReadOnlySet<string> keep)
     {
         _store.Prune(keep, TimeSpan.FromMinutes(1));
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
+        if (Interlocked.Read(ref _bytesSinceCollect) >= CollectAfterBytes)
+        {
+            Interlocked.Exchange(ref _bytesSinceCollect, 0);
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
+        }
     }
+
+    /// <summary>How many bytes of models pass through before <see cref="Retain"/> collects the heap: 256 MiB.</summary>
+    public const long CollectAfterBytes = 256L << 20;
 
     /// <inheritdoc/>
     public Task<PublishedModel> PublishAsync(TensorModel model, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(model);
-        return Task.Run(() => _store.Put(model), cancellationToken);
+        return Task.Run(() =>
+        {
+            var published = _store.Put(model);
+            Interlocked.Add(ref _bytesSinceCollect, published.Size);
+            return published;
+        }, cancellationToken);
     }
 
     /// <inheritdoc/>
@@ -128,6 +143,7 @@ public sealed partial class HttpModelExchange : IModelExchange, IDisposable
             await using (body.ConfigureAwait(false))
             {
                 var model = await _store.ReceiveAsync(body, sha256, size, from, keep, timeout.Token).ConfigureAwait(false);
+                Interlocked.Add(ref _bytesSinceCollect, size);
                 Log.Fetched(_logger, sha256[..12], size, peer.Name);
                 return model;
             }

@@ -83,7 +83,7 @@ public sealed partial class SwarmSession
             TensorModel merged;
             try
             {
-                (merged, _) = ModelMerger.Merge(mergeInputs, new MergeOptions { Method = method }, leadership);
+                (merged, _) = ModelMerger.Merge(mergeInputs, new MergeOptions { Method = method, TrimFraction = Options.TrimFraction }, leadership);
             }
             catch (MergeException e) when (method != MergeMethod.CoordMedian)
             {
@@ -92,7 +92,7 @@ public sealed partial class SwarmSession
                 // which takes any number of models and still resists outliers, and say so.
                 Log.MergeFallback(_logger, contractName, number, method.ToName(), e.Message);
                 method = MergeMethod.CoordMedian;
-                (merged, _) = ModelMerger.Merge(mergeInputs, new MergeOptions { Method = method }, leadership);
+                (merged, _) = ModelMerger.Merge(mergeInputs, new MergeOptions { Method = method, TrimFraction = Options.TrimFraction }, leadership);
             }
 
             var published = await _exchange.PublishAsync(merged, leadership).ConfigureAwait(false);

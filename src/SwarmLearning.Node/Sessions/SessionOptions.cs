@@ -43,6 +43,12 @@ public sealed record SessionOptions
     /// <summary>How this node merges when it leads a round.</summary>
     public MergeMethod MergeMethod { get; init; } = MergeMethod.Mean;
 
+    /// <summary>
+    /// <c>trimmedmean</c>: the fraction β of the models trimmed from each end, in [0, 0.5); ⌊β n⌋ per side, so the
+    /// default 0.1 trims nothing below 10 models (docs/merge-methods.md).
+    /// </summary>
+    public double TrimFraction { get; init; } = 0.1;
+
     /// <summary>Epochs the ML program will train, for progress and ETA (0: unknown).</summary>
     public int TotalEpochs { get; init; }
 
@@ -71,6 +77,11 @@ public sealed record SessionOptions
         if (NodeWeightage is < 1 or > 100)
         {
             errors.Add($"nodeWeightage must be an integer from 1 to 100, not {NodeWeightage}");
+        }
+
+        if (!(TrimFraction is >= 0 and < 0.5))
+        {
+            errors.Add($"the trimmed mean's fraction must be at least 0 and below 0.5, not {TrimFraction}");
         }
 
         if (TotalEpochs < 0)

@@ -42,6 +42,9 @@ public sealed record SimulationOptions
     /// <summary>The merge method.</summary>
     public MergeMethod MergeMethod { get; init; } = MergeMethod.Mean;
 
+    /// <summary><c>trimmedmean</c>'s β: the fraction of the models trimmed from each end.</summary>
+    public double TrimFraction { get; init; } = 0.1;
+
     /// <summary>Mini-batch size.</summary>
     public int BatchSize { get; init; } = 64;
 
@@ -232,6 +235,7 @@ public static class SimulationRunner
             SyncFrequency = options.SyncFrequency,
             MinPeers = options.MinPeers == 0 ? options.Nodes : options.MinPeers,
             MergeMethod = options.MergeMethod,
+            TrimFraction = options.TrimFraction,
             TotalEpochs = options.Epochs,
             UseAdaptiveSync = options.UseAdaptiveSync,
         }, loggers.CreateLogger(node.Name));
