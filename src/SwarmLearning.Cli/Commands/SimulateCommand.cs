@@ -139,7 +139,7 @@ internal static class SimulateCommand
 
         var identical = result.Nodes.Select(n => n.FinalSha256).Distinct(StringComparer.Ordinal).Count() == 1;
         await o.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-            $"{result.Rounds} rounds; swarm model: test accuracy {result.SwarmAccuracy * 100:0.00} %, macro-F1 {result.SwarmMacroF1:0.0000}, loss {result.SwarmLoss:0.0000}; final model {(identical ? "identical on every node" : "DIFFERS between nodes")}; {result.Seconds:0.0} s")).ConfigureAwait(false);
+            $"{result.Rounds} rounds; swarm model: test accuracy {result.SwarmAccuracy * 100:0.00} %, macro-F1 {result.SwarmMacroF1:0.0000}, {(result.SwarmLoss is { } loss ? $"loss {loss:0.0000}" : "loss not finite (the model diverged)")}; final model {(identical ? "identical on every node" : "DIFFERS between nodes")}; {result.Seconds:0.0} s")).ConfigureAwait(false);
         return identical ? SwarmCli.Success : SwarmCli.Failure;
     }
 

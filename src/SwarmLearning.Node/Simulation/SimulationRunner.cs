@@ -138,14 +138,18 @@ public readonly record struct SimulationProgress(string Node, int Epoch, int Epo
 /// <summary>One node's outcome.</summary>
 public sealed record SimulationNodeResult(string Name, int Samples, IReadOnlyList<int> Histogram, double SwarmAccuracy, double SwarmMacroF1, double? LocalAccuracy, double? LocalMacroF1, string FinalSha256, int Syncs, bool Attacker);
 
-/// <summary>A simulation's outcome.</summary>
+/// <summary>
+/// A simulation's outcome. <see cref="SwarmLoss"/> is null and <see cref="Diverged"/> true when the final model's test
+/// loss is not finite (its weights overflowed: a poisoned plain mean, say); that is a result, not an error.
+/// </summary>
 public sealed record SimulationResult(
     SimulationOptions Options,
     IReadOnlyList<SimulationNodeResult> Nodes,
     long Rounds,
     double SwarmAccuracy,
     double SwarmMacroF1,
-    double SwarmLoss,
+    double? SwarmLoss,
+    bool Diverged,
     IReadOnlyList<double> SwarmAccuracyByEpoch,
     double Seconds);
 
@@ -206,7 +210,8 @@ public static class SimulationRunner
                 outcomes[i].Final.Sha256,
                 outcomes[i].Syncs,
                 IsAttacker(options, i))).ToList();
-            return new SimulationResult(options, results, final.Round, evaluation.Accuracy, evaluation.MacroF1, evaluation.Loss, byEpoch, Stopwatch.GetElapsedTime(started).TotalSeconds);
+            return new SimulationResult(options, results, final.Round, evaluation.Accuracy, evaluation.MacroF1,
+                double.IsFinite(evaluation.Loss) ? evaluation.Loss : null, !double.IsFinite(evaluation.Loss), byEpoch, Stopwatch.GetElapsedTime(started).TotalSeconds);
         }
         finally
         {
