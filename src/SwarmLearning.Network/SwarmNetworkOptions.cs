@@ -50,6 +50,17 @@ public sealed class SwarmNetworkOptions
     /// <summary>The longest long-poll wait a client may ask for.</summary>
     public TimeSpan MaxPollWait { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// The requests one peer (one client certificate) may make per <see cref="RequestWindow"/> on each port; more are
+    /// answered 429 with a Retry-After. The default, 2000 per 10 s, is several times what the busiest peer of a 16-node
+    /// swarm syncing every few seconds makes: a follower SN forwarding its SL nodes' heartbeats and round transactions
+    /// to the sentinel. Raise it for a follower that serves many more SL nodes.
+    /// </summary>
+    public int RequestsPerPeer { get; set; } = 2000;
+
+    /// <summary>The window <see cref="RequestsPerPeer"/> counts in.</summary>
+    public TimeSpan RequestWindow { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Returns every problem with these options; empty when they are fine.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -80,6 +91,16 @@ public sealed class SwarmNetworkOptions
             {
                 errors.Add($"{name} {port} is not a TCP port (1–65535)");
             }
+        }
+
+        if (RequestsPerPeer < 1)
+        {
+            errors.Add($"the request limit per peer is {RequestsPerPeer}; it must be 1 or more");
+        }
+
+        if (RequestWindow <= TimeSpan.Zero || RequestWindow > TimeSpan.FromHours(1))
+        {
+            errors.Add($"the request window is {RequestWindow.TotalSeconds} s; it must be more than 0 and at most an hour");
         }
 
         if (ApiPort == PeerPort)
