@@ -189,6 +189,26 @@ public sealed class HostileRequestTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_peers_model_the_ledger_records_as_larger_than_the_nodes_limit_is_not_fetched()
+    {
+        await using var swarm = await TestSwarm.StartAsync(output);
+        var sl1 = await swarm.StartSlAsync("sl1");
+        var options = swarm.Options("sl2");
+        options.MaxModelBytes = 1 << 20;
+        var sl2 = await swarm.StartSlAsync("sl2", options);
+        var published = await sl1.Node.Exchange.PublishAsync(Models.Tiny(3), CancellationToken.None);
+        var peer = sl2.Node.Ledger.State.Members[sl1.Node.Identity.Fingerprint];
+
+        // A hostile participant records a size of 1 TiB for its submission: the leader must not try to hold it.
+        var e = await Assert.ThrowsAsync<Rounds.ModelExchangeException>(() =>
+            sl2.Node.Exchange.FetchToMergeAsync(peer, published.Sha256, 1L << 40, CancellationToken.None));
+
+        Assert.Contains($"the ledger records model {published.Sha256[..12]} of SL node 'sl1' as {1L << 40} bytes, more than the {1 << 20} bytes this node takes", e.Message, StringComparison.Ordinal);
+        var model = await sl2.Node.Exchange.FetchToMergeAsync(peer, published.Sha256, published.Size, CancellationToken.None);
+        Assert.Equal(Models.Tiny(3)["fc.bias"].Values, model["fc.bias"].Values);
+    }
+
+    [Fact]
     public async Task Model_hashes_that_try_to_be_paths_are_refused_and_serve_nothing_but_JSON()
     {
         await using var swarm = await TestSwarm.StartAsync(output);
