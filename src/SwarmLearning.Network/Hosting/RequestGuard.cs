@@ -27,24 +27,33 @@ internal static partial class RequestGuard
     private const string LoggerCategory = "SwarmLearning.Network.RequestGuard";
 
     /// <summary>
-    /// Limits every peer of the TLS ports to <paramref name="requests"/> per <paramref name="window"/>, per port. A peer
-    /// is its client certificate (by fingerprint), or its remote address when it has none. Plain-HTTP requests (an SL
-    /// node's local channel, on its Unix socket) are not limited. Over the limit: 429, a Retry-After, and a message.
+    /// Limits every peer of the TLS ports to <paramref name="requestsOnPort"/>(its local port) requests per
+    /// <paramref name="window"/>, counted per port. A peer is its client certificate (by fingerprint), or its remote
+    /// address when it has none. Plain-HTTP requests (an SL node's local channel, on its Unix socket) are not limited.
+    /// Over the limit: 429, a Retry-After, and a message.
     /// </summary>
-    public static void AddPeerRateLimiter(this IServiceCollection services, int requests, TimeSpan window)
+    public static void AddPeerRateLimiter(this IServiceCollection services, Func<int, int> requestsOnPort, TimeSpan window)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(requests);
+        ArgumentNullException.ThrowIfNull(requestsOnPort);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(window, TimeSpan.Zero);
         var logged = new ConcurrentDictionary<string, long>(StringComparer.Ordinal);
         services.AddRateLimiter(limiter =>
         {
             limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
-            limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context => context.Request.IsHttps
-                ? RateLimitPartition.GetFixedWindowLimiter(
-                    $"{context.Connection.LocalPort.ToString(CultureInfo.InvariantCulture)}/{PeerKey(context)}",
-                    _ => new FixedWindowRateLimiterOptions { PermitLimit = requests, Window = window, QueueLimit = 0 })
-                : RateLimitPartition.GetNoLimiter("local"));
-            limiter.OnRejected = (rejected, cancellationToken) => RejectAsync(rejected, requests, window, logged, cancellationToken);
+            limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
+            {
+                if (!context.Request.IsHttps)
+                {
+                    return RateLimitPartition.GetNoLimiter("local");
+                }
+
+                var port = context.Connection.LocalPort;
+                return RateLimitPartition.GetFixedWindowLimiter(
+                    $"{port.ToString(CultureInfo.InvariantCulture)}/{PeerKey(context)}",
+                    _ => new FixedWindowRateLimiterOptions { PermitLimit = requestsOnPort(port), Window = window, QueueLimit = 0 });
+            });
+            limiter.OnRejected = (rejected, cancellationToken) =>
+                RejectAsync(rejected, requestsOnPort(rejected.HttpContext.Connection.LocalPort), window, logged, cancellationToken);
         });
     }
 
@@ -58,7 +67,7 @@ internal static partial class RequestGuard
 
         // One warning per peer and window: a peer that floods must not flood the log as well.
         var now = Environment.TickCount64;
-        var key = PeerKey(context);
+        var key = $"{context.Connection.LocalPort.ToString(CultureInfo.InvariantCulture)}/{PeerKey(context)}";
         if (logged.TryAdd(key, now) || (logged.TryGetValue(key, out var last) && now - last >= window.TotalMilliseconds && logged.TryUpdate(key, now, last)))
         {
             if (logged.Count > 10_000)

@@ -37,7 +37,7 @@ public static class SwarmNetworkHost
 
         // A parameter that does not parse throws, so that the answer can say which one (see MapSwarmNetworkNode).
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
-        builder.Services.AddPeerRateLimiter(options.RequestsPerPeer, options.RequestWindow);
+        builder.Services.AddPeerRateLimiter(port => port == options.PeerPort ? options.PeerPortRequestsPerPeer : options.RequestsPerPeer, options.RequestWindow);
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
         {
             var tlsLogger = kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("SwarmLearning.Network.Tls");

@@ -46,7 +46,7 @@ public static partial class SwarmLearningHost
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SwarmLearningNode>());
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
-        builder.Services.AddPeerRateLimiter(options.RequestsPerPeer, options.RequestWindow);
+        builder.Services.AddPeerRateLimiter(_ => options.RequestsPerPeer, options.RequestWindow);
         builder.WebHost.UseSockets(sockets => sockets.CreateBoundListenSocket = endpoint =>
         {
             var socket = SocketTransportOptions.CreateDefaultBoundListenSocket(endpoint);
