@@ -100,9 +100,9 @@ public sealed class HostileInputTests
     }
 
     [Theory]
-    [InlineData("application/json", "not with Content-Type 'application/json'")]
-    [InlineData("text/plain", "not with Content-Type 'text/plain'")]
-    [InlineData(null, "not with no Content-Type")]
+    [InlineData("application/json", "this request has Content-Type 'application/json'")]
+    [InlineData("text/plain", "this request has Content-Type 'text/plain'")]
+    [InlineData(null, "this request has no Content-Type")]
     public async Task A_transaction_of_another_content_type_is_415_and_the_same_bytes_with_the_right_one_are_ordered(string? mediaType, string expected)
     {
         await using var net = new TestNetwork();
@@ -116,7 +116,7 @@ public sealed class HostileInputTests
             var (status, error, message) = await ErrorOf(response);
             Assert.Equal(HttpStatusCode.UnsupportedMediaType, status);
             Assert.Equal("invalid", error);
-            Assert.Contains($"Content-Type '{ForwardingOrderer.TransactionContentType}', {expected}", message, StringComparison.Ordinal);
+            Assert.Contains($"Content-Type '{ForwardingOrderer.TransactionContentType}'; {expected}", message, StringComparison.Ordinal);
         }
 
         Assert.False(sentinel.Node.Chain.State!.Members.ContainsKey(sl.Identity.Fingerprint));

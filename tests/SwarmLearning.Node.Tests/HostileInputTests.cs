@@ -120,18 +120,18 @@ public sealed class HostileModelTests(ChannelFixture fixture) : IClassFixture<Ch
         var (status, error) = await Channel.PostTextAsync("/v1/sessions", """{"syncFrequency": 8, "minPeers": 2}""", "text/plain");
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, status);
         Assert.Equal("invalid", error.GetProperty("error").GetString());
-        Assert.Contains("takes a JSON body with Content-Type 'application/json', not Content-Type 'text/plain", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Contains("takes a JSON body with Content-Type 'application/json'; this request has Content-Type 'text/plain", error.GetProperty("message").GetString(), StringComparison.Ordinal);
 
         var id = await Channel.OpenAsync("""{"syncFrequency": 8, "minPeers": 2}""");
         try
         {
             var model = await Channel.PostBytesAsync($"/v1/sessions/{id}/begin", Models.Bytes(Models.Tiny(1)), "application/json");
             Assert.Equal(HttpStatusCode.UnsupportedMediaType, model.Status);
-            Assert.Contains("must be a safetensors body with Content-Type 'application/octet-stream', not Content-Type 'application/json'", model.ErrorMessage, StringComparison.Ordinal);
+            Assert.Contains("must be a safetensors body with Content-Type 'application/octet-stream'; this request has Content-Type 'application/json'", model.ErrorMessage, StringComparison.Ordinal);
 
             var none = await Channel.PostBytesAsync($"/v1/sessions/{id}/begin", Models.Bytes(Models.Tiny(1)), mediaType: null);
             Assert.Equal(HttpStatusCode.UnsupportedMediaType, none.Status);
-            Assert.Contains("not no Content-Type", none.ErrorMessage, StringComparison.Ordinal);
+            Assert.Contains("this request has no Content-Type", none.ErrorMessage, StringComparison.Ordinal);
 
             (status, _) = await Channel.PostTextAsync($"/v1/sessions/{id}/progress", """{"loss": 1, "metric": 0, "epochsDone": 0}""", "application/x-www-form-urlencoded");
             Assert.Equal(HttpStatusCode.UnsupportedMediaType, status);

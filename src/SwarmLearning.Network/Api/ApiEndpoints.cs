@@ -74,7 +74,7 @@ internal static class ApiEndpoints
         if (!RequestGuard.HasMediaType(context.Request, mediaType, out var sent))
         {
             return (null, RequestGuard.Refuse(context, StatusCodes.Status415UnsupportedMediaType, "invalid",
-                $"a transaction is sent as its signed encoding with Content-Type '{mediaType}', not with {sent}"));
+                $"a transaction is sent as its signed encoding with Content-Type '{mediaType}'; this request has {sent}"));
         }
 
         var bytes = await ReadBodyAsync(context.Request, Transaction.MaxEncodedSize, context.RequestAborted).ConfigureAwait(false);

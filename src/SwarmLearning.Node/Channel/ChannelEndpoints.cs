@@ -141,7 +141,7 @@ internal static partial class ChannelEndpoints
         if (!RequestGuard.HasMediaType(context.Request, ChannelModels.ContentType, out var sent))
         {
             return RequestGuard.Refuse(context, StatusCodes.Status415UnsupportedMediaType, "invalid",
-                $"the model sent to {call} must be a safetensors body with Content-Type '{ChannelModels.ContentType}', not {sent}");
+                $"the model sent to {call} must be a safetensors body with Content-Type '{ChannelModels.ContentType}'; this request has {sent}");
         }
 
         // A model is read into memory: the node's configured maximum bounds what one request can cost it.
@@ -352,7 +352,7 @@ internal static partial class ChannelEndpoints
         if (!RequestGuard.HasMediaType(context.Request, "application/json", out var sent))
         {
             return (default, RequestGuard.Refuse(context, StatusCodes.Status415UnsupportedMediaType, "invalid",
-                $"this call takes a JSON body with Content-Type 'application/json', not {sent}"));
+                $"this call takes a JSON body with Content-Type 'application/json'; this request has {sent}"));
         }
 
         if (context.Request.ContentLength > SwarmLearningHost.MaxJsonBody)
