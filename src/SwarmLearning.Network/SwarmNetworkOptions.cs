@@ -50,6 +50,23 @@ public sealed class SwarmNetworkOptions
     /// <summary>The longest long-poll wait a client may ask for.</summary>
     public TimeSpan MaxPollWait { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// The requests one client (one client certificate) may make on the API port per <see cref="RequestWindow"/>; more
+    /// are answered 429 with a Retry-After. An SL node makes 1–3 a second (heartbeats, round transactions, the block
+    /// stream), so the default, 2000 per 10 s, leaves a margin of more than 50.
+    /// </summary>
+    public int RequestsPerPeer { get; set; } = 2000;
+
+    /// <summary>
+    /// The same limit on the peer port, per SN. A follower forwards every transaction its clients submit to the
+    /// sentinel there, so it carries a share of the whole swarm's load (the ledger load test commits over 4,000
+    /// transactions a second through three SNs): the default, 100,000 per 10 s, only stops a runaway SN.
+    /// </summary>
+    public int PeerPortRequestsPerPeer { get; set; } = 100_000;
+
+    /// <summary>The window <see cref="RequestsPerPeer"/> and <see cref="PeerPortRequestsPerPeer"/> count in.</summary>
+    public TimeSpan RequestWindow { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Returns every problem with these options; empty when they are fine.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -80,6 +97,16 @@ public sealed class SwarmNetworkOptions
             {
                 errors.Add($"{name} {port} is not a TCP port (1–65535)");
             }
+        }
+
+        if (RequestsPerPeer < 1 || PeerPortRequestsPerPeer < 1)
+        {
+            errors.Add($"the request limits per peer are {RequestsPerPeer} (API port) and {PeerPortRequestsPerPeer} (peer port); each must be 1 or more");
+        }
+
+        if (RequestWindow <= TimeSpan.Zero || RequestWindow > TimeSpan.FromHours(1))
+        {
+            errors.Add($"the request window is {RequestWindow.TotalSeconds} s; it must be more than 0 and at most an hour");
         }
 
         if (ApiPort == PeerPort)

@@ -112,7 +112,9 @@ public sealed class ReplicationTests
 
         // Bytes that are no transaction at all: 400 with the reason, and the SN keeps serving.
         using var http = new HttpClient(SwarmTls.CreateClientHandler(admin.Identity, net.Trust));
-        using var garbage = await http.PostAsync(new Uri(admin.Address, "/v1/transactions"), new ByteArrayContent("not a transaction"u8.ToArray()));
+        using var notATransaction = new ByteArrayContent("not a transaction"u8.ToArray());
+        notATransaction.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(Peer.ForwardingOrderer.TransactionContentType);
+        using var garbage = await http.PostAsync(new Uri(admin.Address, "/v1/transactions"), notATransaction);
         Assert.Equal(System.Net.HttpStatusCode.BadRequest, garbage.StatusCode);
         Assert.Contains("magic", await garbage.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.True((await admin.GetStatusAsync()).Height > 0);

@@ -36,6 +36,9 @@ internal sealed class TestNetwork : IAsyncDisposable
 
     public LedgerDefaults Defaults { get; }
 
+    /// <summary>What every node started here logged at warning level and above.</summary>
+    public CollectedLogs Logs { get; } = new();
+
     public SwarmIdentity Identity(string name, SwarmRole role = SwarmRole.Sn)
     {
         if (!_identities.TryGetValue(name, out var id))
@@ -72,7 +75,7 @@ internal sealed class TestNetwork : IAsyncDisposable
 
     public async Task<RunningNetworkNode> StartAsync(SwarmNetworkOptions options, string name)
     {
-        var node = await SwarmNetworkHost.StartAsync(options, Identity(name), Trust, logging => logging.SetMinimumLevel(LogLevel.Warning)).ConfigureAwait(false);
+        var node = await SwarmNetworkHost.StartAsync(options, Identity(name), Trust, logging => logging.SetMinimumLevel(LogLevel.Warning).AddProvider(Logs)).ConfigureAwait(false);
         _nodes.Add(node);
         await node.Node.Ready.WaitAsync(Patience).ConfigureAwait(false);
         return node;

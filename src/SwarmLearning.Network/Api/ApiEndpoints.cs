@@ -58,36 +58,53 @@ internal static class ApiEndpoints
             return NotReady();
         }
 
+        var (tx, refusal) = await ReadTransactionAsync(context).ConfigureAwait(false);
+        return refusal ?? await OrderAsync(context, node, tx!).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Reads and decodes the transaction a request carries: its Content-Type must be
+    /// <see cref="Peer.ForwardingOrderer.TransactionContentType"/> (415 otherwise), its body at most
+    /// <see cref="Transaction.MaxEncodedSize"/> bytes (413) and a well-formed transaction (400). Shared with the peer
+    /// port's forwarding endpoint; each refusal is logged with the peer's name.
+    /// </summary>
+    internal static async Task<(Transaction? Transaction, IResult? Refusal)> ReadTransactionAsync(HttpContext context)
+    {
+        const string mediaType = Peer.ForwardingOrderer.TransactionContentType;
+        if (!RequestGuard.HasMediaType(context.Request, mediaType, out var sent))
+        {
+            return (null, RequestGuard.Refuse(context, StatusCodes.Status415UnsupportedMediaType, "invalid",
+                $"a transaction is sent as its signed encoding with Content-Type '{mediaType}'; this request has {sent}"));
+        }
+
         var bytes = await ReadBodyAsync(context.Request, Transaction.MaxEncodedSize, context.RequestAborted).ConfigureAwait(false);
         if (bytes is null)
         {
-            return Error(StatusCodes.Status413PayloadTooLarge, "invalid", $"a transaction is at most {Transaction.MaxEncodedSize} bytes");
+            return (null, RequestGuard.Refuse(context, StatusCodes.Status413PayloadTooLarge, "invalid",
+                $"the body is larger than a transaction may be ({Transaction.MaxEncodedSize} bytes{(context.Request.ContentLength is { } length ? $"; this one is {length}" : "")}); send one transaction per request"));
         }
 
-        Transaction tx;
         try
         {
-            tx = Transaction.Decode(bytes);
+            return (Transaction.Decode(bytes), null);
         }
         catch (LedgerFormatException e)
         {
-            return Error(StatusCodes.Status400BadRequest, "invalid", e.Message);
+            return (null, RequestGuard.Refuse(context, StatusCodes.Status400BadRequest, "invalid", e.Message));
         }
-
-        return await OrderAsync(node, tx, context.RequestAborted).ConfigureAwait(false);
     }
 
     /// <summary>Orders a decoded transaction and turns the outcome into an answer; shared with the peer port's forwarding endpoint.</summary>
-    internal static async Task<IResult> OrderAsync(SwarmNetworkNode node, Transaction tx, CancellationToken cancellationToken)
+    internal static async Task<IResult> OrderAsync(HttpContext context, SwarmNetworkNode node, Transaction tx)
     {
         try
         {
-            var receipt = await node.Orderer.SubmitAsync(tx, cancellationToken).ConfigureAwait(false);
+            var receipt = await node.Orderer.SubmitAsync(tx, context.RequestAborted).ConfigureAwait(false);
             return Results.Json(receipt, LedgerJson.Options);
         }
         catch (TransactionRejectedException e)
         {
-            return Error(ApiError.StatusOf(e.Kind), ApiError.NameOf(e.Kind), e.Message);
+            return RequestGuard.Refuse(context, ApiError.StatusOf(e.Kind), ApiError.NameOf(e.Kind), e.Message);
         }
         catch (TimeoutException e)
         {
@@ -155,14 +172,21 @@ internal static class ApiEndpoints
         using var buffer = new MemoryStream();
         var chunk = new byte[16 * 1024];
         int read;
-        while ((read = await request.Body.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
+        try
         {
-            if (buffer.Length + read > limit)
+            while ((read = await request.Body.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
             {
-                return null;
-            }
+                if (buffer.Length + read > limit)
+                {
+                    return null;
+                }
 
-            await buffer.WriteAsync(chunk.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                await buffer.WriteAsync(chunk.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return null; // Kestrel's own limit, a little above this one, was reached first
         }
 
         return buffer.ToArray();

@@ -6,7 +6,7 @@ namespace SwarmLearning.Network.Api;
 /// <summary>
 /// The body of every error the SN answers: a machine-readable kind and a sentence saying what was wrong and what to do.
 /// </summary>
-/// <param name="Error">The kind: <c>invalid</c>, <c>badSignature</c>, <c>forbidden</c>, <c>replay</c>, <c>notFound</c>, <c>conflict</c>, <c>unavailable</c>, <c>timeout</c>.</param>
+/// <param name="Error">The kind: <c>invalid</c>, <c>badSignature</c>, <c>forbidden</c>, <c>replay</c>, <c>notFound</c>, <c>conflict</c>, <c>unavailable</c>, <c>timeout</c>, <c>rateLimited</c> (429, with a Retry-After).</param>
 /// <param name="Message">What happened, for people.</param>
 public sealed record ApiError(string Error, string Message)
 {

@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -33,6 +34,10 @@ public static class SwarmNetworkHost
         builder.Services.AddSingleton(sp => SwarmNetworkNode.Open(options, identity, trust, sp.GetRequiredService<ILoggerFactory>(), sp.GetService<TimeProvider>()));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SwarmNetworkNode>());
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
+
+        // A parameter that does not parse throws, so that the answer can say which one (see MapSwarmNetworkNode).
+        builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        builder.Services.AddPeerRateLimiter(port => port == options.PeerPort ? options.PeerPortRequestsPerPeer : options.RequestsPerPeer, options.RequestWindow);
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
         {
             var tlsLogger = kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("SwarmLearning.Network.Tls");
@@ -54,6 +59,7 @@ public static class SwarmNetworkHost
     {
         ArgumentNullException.ThrowIfNull(app);
         var node = app.Services.GetRequiredService<SwarmNetworkNode>();
+        app.UseRateLimiter();
         app.Use(async (context, next) =>
         {
             var onPeerPort = context.Connection.LocalPort == node.Options.PeerPort;
@@ -67,7 +73,17 @@ public static class SwarmNetworkHost
                 return;
             }
 
-            await next(context).ConfigureAwait(false);
+            try
+            {
+                await next(context).ConfigureAwait(false);
+            }
+            catch (BadHttpRequestException e) when (!context.Response.HasStarted)
+            {
+                await RequestGuard.AnswerBadRequestAsync(context, e).ConfigureAwait(false);
+                return;
+            }
+
+            await RequestGuard.DescribeEmptyErrorAsync(context).ConfigureAwait(false);
         });
         ApiEndpoints.Map(app);
         PeerEndpoints.Map(app);

@@ -1,8 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using SwarmLearning.Ledger.Serialization;
-using SwarmLearning.Ledger.Transactions;
 using SwarmLearning.Network.Api;
 using SwarmLearning.Network.Hosting;
 
@@ -76,22 +74,7 @@ internal static class PeerEndpoints
                 $"SN '{node.Identity.Name}' does not order blocks; forward transactions to the sentinel");
         }
 
-        var bytes = await ApiEndpoints.ReadBodyAsync(context.Request, Transaction.MaxEncodedSize, context.RequestAborted).ConfigureAwait(false);
-        if (bytes is null)
-        {
-            return ApiEndpoints.Error(StatusCodes.Status413PayloadTooLarge, "invalid", $"a transaction is at most {Transaction.MaxEncodedSize} bytes");
-        }
-
-        Transaction tx;
-        try
-        {
-            tx = Transaction.Decode(bytes);
-        }
-        catch (LedgerFormatException e)
-        {
-            return ApiEndpoints.Error(StatusCodes.Status400BadRequest, "invalid", e.Message);
-        }
-
-        return await ApiEndpoints.OrderAsync(node, tx, context.RequestAborted).ConfigureAwait(false);
+        var (tx, refusal) = await ApiEndpoints.ReadTransactionAsync(context).ConfigureAwait(false);
+        return refusal ?? await ApiEndpoints.OrderAsync(context, node, tx!).ConfigureAwait(false);
     }
 }

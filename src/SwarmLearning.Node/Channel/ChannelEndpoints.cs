@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using SwarmLearning.Ledger.Contracts;
 using SwarmLearning.Ledger.Transactions;
 using SwarmLearning.Network.Api;
+using SwarmLearning.Network.Hosting;
 using SwarmLearning.Node.Hosting;
 using SwarmLearning.Node.Replica;
 using SwarmLearning.Node.Rounds;
@@ -137,9 +138,22 @@ internal static partial class ChannelEndpoints
     private static async Task<IResult?> RunModelCallAsync(HttpContext context, SwarmLearningNode node, ChannelSession session, string call)
     {
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, session.Abandoned);
+        if (!RequestGuard.HasMediaType(context.Request, ChannelModels.ContentType, out var sent))
+        {
+            return RequestGuard.Refuse(context, StatusCodes.Status415UnsupportedMediaType, "invalid",
+                $"the model sent to {call} must be a safetensors body with Content-Type '{ChannelModels.ContentType}'; this request has {sent}");
+        }
+
+        // A model is read into memory: the node's configured maximum bounds what one request can cost it.
+        var max = node.Options.MaxModelBytes;
+        if (context.Request.ContentLength > max)
+        {
+            return TooLarge(context, call, context.Request.ContentLength, max);
+        }
+
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
         {
-            limit.MaxRequestBodySize = null; // models have no size ceiling but the memory they are read into
+            limit.MaxRequestBodySize = max; // a body without a Content-Length stops there
         }
 
         TensorModel local;
@@ -149,7 +163,11 @@ internal static partial class ChannelEndpoints
         }
         catch (ModelFormatException e)
         {
-            return Error(StatusCodes.Status400BadRequest, "invalid", $"the model sent to {call} is not a valid safetensors model: {e.Message}");
+            return RequestGuard.Refuse(context, StatusCodes.Status400BadRequest, "invalid", $"the model sent to {call} is not a valid safetensors model: {e.Message}");
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return TooLarge(context, call, null, max);
         }
 
         if (call == "begin" && ContractProblem(node.Ledger.State, session.Session.Options.TrainingContract) is { } problem)
@@ -306,8 +324,42 @@ internal static partial class ChannelEndpoints
             : null;
     }
 
+    private static IResult TooLarge(HttpContext context, string call, long? length, long max)
+    {
+        LetKestrelDrain(context);
+        return RequestGuard.Refuse(context, StatusCodes.Status413PayloadTooLarge, "invalid",
+            $"the model sent to {call} is {(length is { } n ? $"{n} bytes" : "larger than that")}, more than the {max} bytes this SL node takes (SwarmLearningNodeOptions.MaxModelBytes); " +
+            "send a smaller model, or raise the SL node's limit if the model is meant to be this large");
+    }
+
+    /// <summary>
+    /// A body refused by its Content-Length is not read; unless the server reads it after answering, a client still
+    /// sending it (one that did not ask <c>Expect: 100-continue</c>) sees a broken pipe instead of the reason. Up to
+    /// 16 MiB, let Kestrel read and drop the rest after the answer; beyond, the connection is closed.
+    /// </summary>
+    private static void LetKestrelDrain(HttpContext context)
+    {
+        if (context.Request.ContentLength is { } length && length <= 16L << 20
+            && context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = length;
+        }
+    }
+
+    /// <summary>A JSON request body: its Content-Type must be JSON, it must fit the JSON limit and parse.</summary>
     private static async Task<(JsonElement Body, IResult? Bad)> ReadJsonAsync(HttpContext context)
     {
+        if (!RequestGuard.HasMediaType(context.Request, "application/json", out var sent))
+        {
+            return (default, RequestGuard.Refuse(context, StatusCodes.Status415UnsupportedMediaType, "invalid",
+                $"this call takes a JSON body with Content-Type 'application/json'; this request has {sent}"));
+        }
+
+        if (context.Request.ContentLength > SwarmLearningHost.MaxJsonBody)
+        {
+            return (default, JsonTooLarge(context));
+        }
+
         try
         {
             using var document = await JsonDocument.ParseAsync(context.Request.Body, default, context.RequestAborted).ConfigureAwait(false);
@@ -315,8 +367,19 @@ internal static partial class ChannelEndpoints
         }
         catch (JsonException e)
         {
-            return (default, Error(StatusCodes.Status400BadRequest, "invalid", $"the body is not valid JSON: {e.Message}"));
+            return (default, RequestGuard.Refuse(context, StatusCodes.Status400BadRequest, "invalid", $"the body is not valid JSON: {e.Message}"));
         }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return (default, JsonTooLarge(context));
+        }
+    }
+
+    private static IResult JsonTooLarge(HttpContext context)
+    {
+        LetKestrelDrain(context);
+        return RequestGuard.Refuse(context, StatusCodes.Status413PayloadTooLarge, "invalid",
+            $"the JSON body is larger than the {SwarmLearningHost.MaxJsonBody} bytes this call takes; session options and progress reports are a few hundred bytes");
     }
 
     private static string OneSessionOnly(SwarmLearningNode node, ChannelSession open) =>

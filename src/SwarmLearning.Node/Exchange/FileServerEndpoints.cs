@@ -7,6 +7,7 @@ using SwarmLearning.Identity;
 using SwarmLearning.Ledger.Contracts;
 using SwarmLearning.Ledger.Serialization;
 using SwarmLearning.Network.Api;
+using SwarmLearning.Network.Hosting;
 using SwarmLearning.Node.Hosting;
 using SwarmLearning.Node.Storage;
 
@@ -42,7 +43,9 @@ internal static partial class FileServerEndpoints
 
         if (!ModelStore.IsSha256(sha256))
         {
-            return Error(StatusCodes.Status400BadRequest, "invalid", $"'{Truncate(sha256)}' is not a model hash: a SHA-256 is 64 lowercase hex digits");
+            // Never a path: only 64 lowercase hex digits name a file in the store, so "../" or "%2e%2e%2f" reach nothing.
+            return RequestGuard.Refuse(context, StatusCodes.Status400BadRequest, "invalid",
+                $"'{RequestGuard.Truncate(sha256)}' is not a model hash: a SHA-256 is 64 lowercase hex digits, as the ledger records it");
         }
 
         var stream = node.Store.OpenRead(sha256);
@@ -90,8 +93,6 @@ internal static partial class FileServerEndpoints
 
     private static string NameOf(LedgerState state, X509Certificate2 certificate) =>
         state.Members.TryGetValue(Fingerprint.Of(certificate), out var m) ? m.Name : "?";
-
-    private static string Truncate(string s) => s.Length <= 80 ? s : s[..80] + "…";
 
     private static IResult Error(int status, string kind, string message) =>
         Results.Json(new ApiError(kind, message), LedgerJson.Options, statusCode: status);

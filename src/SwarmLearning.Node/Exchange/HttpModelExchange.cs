@@ -42,6 +42,12 @@ public sealed partial class HttpModelExchange : IModelExchange, IDisposable
     /// <summary>The fixed part of a fetch's time limit; the rest grows with the size at <see cref="MinBytesPerSecond"/>.</summary>
     public TimeSpan FetchAllowance { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// The largest model this node fetches: a model the ledger records as larger is refused before any byte is
+    /// requested, since the fetch would hold it in memory (a hostile participant could record any size).
+    /// </summary>
+    public long MaxModelBytes { get; init; } = Hosting.SwarmLearningNodeOptions.DefaultMaxModelBytes;
+
     /// <summary>The store models are published to and received into.</summary>
     public ModelStore Store => _store;
 
@@ -108,6 +114,12 @@ public sealed partial class HttpModelExchange : IModelExchange, IDisposable
                 Log.LocalCopyDamaged(_logger, sha256[..12], e.Message);
                 File.Delete(_store.PathOf(sha256));
             }
+        }
+
+        if (size > MaxModelBytes)
+        {
+            throw new ModelExchangeException(
+                $"the ledger records model {sha256[..12]} of SL node '{peer.Name}' as {size} bytes, more than the {MaxModelBytes} bytes this node takes (MaxModelBytes); not fetched");
         }
 
         if (peer.Host is not { Length: > 0 } host || peer.FilePort is not { } port)

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -20,7 +21,8 @@ namespace SwarmLearning.Node.Hosting;
 /// </summary>
 public static partial class SwarmLearningHost
 {
-    private const long MaxJsonBody = 1024 * 1024;
+    /// <summary>The largest JSON body the local channel takes; model calls have their own limit, <see cref="SwarmLearningNodeOptions.MaxModelBytes"/>.</summary>
+    internal const long MaxJsonBody = 1024 * 1024;
 
     /// <summary>
     /// Adds the SL node: its service (the ledger replica opens when the service is first resolved, at the latest by
@@ -43,6 +45,8 @@ public static partial class SwarmLearningHost
         builder.Services.AddSingleton(sp => SwarmLearningNode.Open(options, identity, trust, sp.GetRequiredService<ILoggerFactory>(), sp.GetService<TimeProvider>()));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SwarmLearningNode>());
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
+        builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        builder.Services.AddPeerRateLimiter(_ => options.RequestsPerPeer, options.RequestWindow);
         builder.WebHost.UseSockets(sockets => sockets.CreateBoundListenSocket = endpoint =>
         {
             var socket = SocketTransportOptions.CreateDefaultBoundListenSocket(endpoint);
@@ -75,6 +79,7 @@ public static partial class SwarmLearningHost
         // Kestrel lets running requests finish before it stops, and a sync can wait for peers a long time: end the
         // session's calls as soon as the node is asked to stop, so they answer with a reason and shutdown is prompt.
         app.Lifetime.ApplicationStopping.Register(() => _ = node.Sessions.DisposeAsync().AsTask());
+        app.UseRateLimiter();
         app.Use(async (context, next) =>
         {
             // The file port is the only TLS listener and the socket the only plain one: each answers only its own paths.
@@ -91,6 +96,12 @@ public static partial class SwarmLearningHost
             try
             {
                 await next(context).ConfigureAwait(false);
+                await RequestGuard.DescribeEmptyErrorAsync(context).ConfigureAwait(false);
+            }
+            catch (BadHttpRequestException e) when (!context.Response.HasStarted)
+            {
+                // A route value that does not parse, a body over its size limit: the peer's mistake, not a bug.
+                await RequestGuard.AnswerBadRequestAsync(context, e).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not OperationCanceledException || !context.RequestAborted.IsCancellationRequested)
             {

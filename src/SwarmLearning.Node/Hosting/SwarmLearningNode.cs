@@ -111,7 +111,7 @@ public sealed partial class SwarmLearningNode : BackgroundService
             throw;
         }
 
-        var exchange = new HttpModelExchange(store, identity, trust, loggerFactory.CreateLogger<HttpModelExchange>());
+        var exchange = new HttpModelExchange(store, identity, trust, loggerFactory.CreateLogger<HttpModelExchange>()) { MaxModelBytes = options.MaxModelBytes };
         return new SwarmLearningNode(options, identity, ledger, store, exchange, loggerFactory, time);
     }
 

@@ -37,6 +37,27 @@ public sealed class SwarmLearningNodeOptions
     /// <summary>False keeps this node out of every round's leader order (HPE's <c>SL_MAKE_ME_ADMIN</c>); it still trains and merges.</summary>
     public bool MakeMeAdmin { get; set; } = true;
 
+    /// <summary>
+    /// The largest model, in bytes, this node takes: from its ML program on the local channel (a larger body is refused
+    /// with 413) and from peers (a submission the ledger records as larger is not fetched). The default, 4 GiB, holds a
+    /// model of a billion f32 parameters; the node reads a model into memory, so this also bounds what one costs.
+    /// </summary>
+    public long MaxModelBytes { get; set; } = DefaultMaxModelBytes;
+
+    /// <summary>The default of <see cref="MaxModelBytes"/>: 4 GiB.</summary>
+    public const long DefaultMaxModelBytes = 4L << 30;
+
+    /// <summary>
+    /// The requests one peer (one client certificate) may make to the file server per <see cref="RequestWindow"/>;
+    /// more are answered 429 with a Retry-After. A round costs a peer one or two requests here (the leader fetches each
+    /// submission once, each participant fetches the merged model and retries for up to a minute), so the default, 300
+    /// per 10 s, is never reached by a swarm syncing every few seconds. The local channel is not limited.
+    /// </summary>
+    public int RequestsPerPeer { get; set; } = 300;
+
+    /// <summary>The window <see cref="RequestsPerPeer"/> counts in.</summary>
+    public TimeSpan RequestWindow { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>The socket path in effect, made absolute.</summary>
     public string EffectiveSocketPath => Path.GetFullPath(SocketPath ?? Path.Combine(DataDirectory, DefaultSocketName));
 
@@ -91,6 +112,21 @@ public sealed class SwarmLearningNodeOptions
         if (FilePort is < 1 or > 65535)
         {
             errors.Add($"--file-port {FilePort} is not a TCP port (1–65535)");
+        }
+
+        if (MaxModelBytes < 1024)
+        {
+            errors.Add($"the largest model is {MaxModelBytes} bytes; give at least 1024 (the default is {DefaultMaxModelBytes})");
+        }
+
+        if (RequestsPerPeer < 1)
+        {
+            errors.Add($"the request limit per peer is {RequestsPerPeer}; it must be 1 or more");
+        }
+
+        if (RequestWindow <= TimeSpan.Zero || RequestWindow > TimeSpan.FromHours(1))
+        {
+            errors.Add($"the request window is {RequestWindow.TotalSeconds} s; it must be more than 0 and at most an hour");
         }
 
         if (string.IsNullOrWhiteSpace(Host))

@@ -40,9 +40,11 @@ internal sealed class ChannelClient : IDisposable
         return (response.StatusCode, await JsonOf(response));
     }
 
-    public async Task<(HttpStatusCode Status, JsonElement Body)> PostJsonAsync(string path, string json)
+    public Task<(HttpStatusCode Status, JsonElement Body)> PostJsonAsync(string path, string json) => PostTextAsync(path, json, "application/json");
+
+    public async Task<(HttpStatusCode Status, JsonElement Body)> PostTextAsync(string path, string text, string mediaType)
     {
-        using var content = new StringContent(json, Encoding.UTF8, "application/json");
+        using var content = new StringContent(text, Encoding.UTF8, mediaType);
         using var response = await _http.PostAsync(path, content);
         return (response.StatusCode, await JsonOf(response));
     }
@@ -71,10 +73,17 @@ internal sealed class ChannelClient : IDisposable
         return answer;
     }
 
-    public async Task<SyncAnswer> PostBytesAsync(string path, byte[] bytes)
+    public Task<SyncAnswer> PostBytesAsync(string path, byte[] bytes, string? mediaType = "application/octet-stream") =>
+        PostAsync(path, new ByteArrayContent(bytes), mediaType);
+
+    /// <summary>Posts <paramref name="bytes"/> without a Content-Length (chunked), as a program streaming a model would.</summary>
+    public Task<SyncAnswer> PostChunkedAsync(string path, byte[] bytes) =>
+        PostAsync(path, new StreamContent(new UnseekableStream(bytes)), "application/octet-stream");
+
+    private async Task<SyncAnswer> PostAsync(string path, HttpContent request, string? mediaType)
     {
-        using var content = new ByteArrayContent(bytes);
-        content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        using var content = request;
+        content.Headers.ContentType = mediaType is null ? null : new MediaTypeHeaderValue(mediaType);
         using var response = await _http.PostAsync(path, content);
         var body = await response.Content.ReadAsByteArrayAsync();
         if (!response.IsSuccessStatusCode)
@@ -105,6 +114,12 @@ internal sealed class ChannelClient : IDisposable
     }
 
     public void Dispose() => _http.Dispose();
+
+    /// <summary>A stream without a length, so that HttpClient sends it chunked.</summary>
+    private sealed class UnseekableStream(byte[] bytes) : MemoryStream(bytes)
+    {
+        public override bool CanSeek => false;
+    }
 }
 
 /// <summary>The answer to begin, sync or end.</summary>
