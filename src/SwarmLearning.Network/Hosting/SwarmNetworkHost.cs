@@ -69,6 +69,7 @@ public static class SwarmNetworkHost
 
             await next(context).ConfigureAwait(false);
         });
+        app.Use((context, next) => Admission.InvokeAsync(context, node, () => next(context)));
         ApiEndpoints.Map(app);
         PeerEndpoints.Map(app);
         return app;

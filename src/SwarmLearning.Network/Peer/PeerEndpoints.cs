@@ -38,6 +38,12 @@ internal static class PeerEndpoints
         var aborted = context.RequestAborted;
         while (sent < MaxBlocksPerResponse && !aborted.IsCancellationRequested)
         {
+            // A stream outlives many blocks: a client revoked meanwhile gets nothing more, and its next request a 403.
+            if (Admission.Refusal(context, node) is not null)
+            {
+                break;
+            }
+
             var height = node.Chain.Height;
             if (next <= height)
             {
