@@ -124,6 +124,17 @@ public sealed partial class SwarmNetworkNode : BackgroundService
         return await SubmitOwnAsync(TransactionTypes.Enrol, enrolment, PayloadJson.Default.EnrolPayload, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Revokes a member or an enrolled identity as this SN (<c>member.revoke</c>), for good: from the block that records
+    /// it, every SN refuses its requests. Needs an administrator, as <see cref="EnrolAsync"/> does.
+    /// </summary>
+    public async Task<TransactionReceipt> RevokeAsync(Fingerprint member, string? reason, CancellationToken cancellationToken = default)
+    {
+        await Ready.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return await SubmitOwnAsync(TransactionTypes.Revoke, new RevokePayload { Member = member.ToString(), Reason = reason }, PayloadJson.Default.RevokePayload, cancellationToken)
+            .ConfigureAwait(false);
+    }
+
     /// <summary>Signs a transaction from this SN with its next sequence number and orders it.</summary>
     internal Task<TransactionReceipt> SubmitOwnAsync<T>(string type, T payload, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> json, CancellationToken cancellationToken)
     {
