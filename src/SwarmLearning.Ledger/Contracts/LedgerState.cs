@@ -77,6 +77,10 @@ public sealed partial class LedgerState
     /// <summary>True for an administrator: the orderer (the sentinel) and the administrators genesis names.</summary>
     public bool IsAdministrator(Fingerprint member) => member == Orderer || Administrators.Contains(member);
 
+    /// <summary>The block time at which <paramref name="fingerprint"/> was revoked, or null when it was not.</summary>
+    public long? RevokedAt(Fingerprint fingerprint) =>
+        (Members.TryGetValue(fingerprint, out var m) ? m.RevokedAt : null) ?? (Enrolments.TryGetValue(fingerprint, out var e) ? e.RevokedAt : null);
+
     /// <summary>
     /// Why the holder of <paramref name="fingerprint"/> may not connect to this swarm's nodes, or null when it may: it
     /// must be enrolled (or an administrator), and neither its enrolment nor its membership revoked. In a swarm whose

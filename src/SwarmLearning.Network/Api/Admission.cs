@@ -13,7 +13,8 @@ namespace SwarmLearning.Network.Api;
 /// those the ledger admits (enrolled, or an administrator, and not revoked; <see cref="LedgerState.AdmissionRefusal"/>),
 /// on every request, so a revocation takes effect with the block that records it, on connections already open too.
 /// Enrolled identities that have not registered yet are admitted: they need the API to register. The peer port serves
-/// SNs only. Long answers (block streams, event polls) check again as they go (<see cref="Refusal(HttpContext, SwarmNetworkNode)"/>).
+/// SNs only. Long answers check again as they go: an event poll answers 403, a block stream stops after the revoking
+/// block (<see cref="StreamCutoff"/>).
 /// </summary>
 internal static partial class Admission
 {
@@ -48,6 +49,22 @@ internal static partial class Admission
 
         var onPeerPort = context.Connection.LocalPort == node.Options.PeerPort;
         return Refusal(state, context.Connection.ClientCertificate, onPeerPort);
+    }
+
+    /// <summary>
+    /// The latest block timestamp a stream may still send to the client of <paramref name="context"/>: any, while it is
+    /// admitted; up to its revocation's block, once revoked (so a node learns that it was revoked, and a self-revocation
+    /// reaches the revoked node's own replica); none, when it is not admitted for another reason.
+    /// </summary>
+    public static long StreamCutoff(HttpContext context, SwarmNetworkNode node)
+    {
+        if (Refusal(context, node) is null)
+        {
+            return long.MaxValue;
+        }
+
+        var certificate = context.Connection.ClientCertificate;
+        return certificate is not null && node.Chain.State?.RevokedAt(Fingerprint.Of(certificate)) is { } revokedAt ? revokedAt : long.MinValue;
     }
 
     /// <summary>Why the holder of <paramref name="certificate"/> may not use the API (or the peer port), or null when it may.</summary>
