@@ -13,7 +13,7 @@ namespace SwarmLearning.Network.Tests;
 /// Real SN hosts on loopback for integration tests: a CA made in the test, identities issued by it, free ports, Kestrel
 /// with mutual TLS. Waits are on ledger growth, each with a bound and a message saying what did not happen. Every
 /// identity issued here is enrolled, unless a test asks for one that is not: those issued before a sentinel starts
-/// by its genesis, later ones at once by the running sentinel (an administrator).
+/// by its genesis, later ones at once by every running sentinel (an administrator).
 /// </summary>
 internal sealed class TestNetwork : IAsyncDisposable
 {
@@ -49,11 +49,15 @@ internal sealed class TestNetwork : IAsyncDisposable
             {
                 _unenrolled.Add(name);
             }
-            else if (RunningSentinel() is { } sentinel)
+            else
             {
+                // On every running sentinel: a test may run two swarms of one CA.
+                foreach (var sentinel in _nodes.Where(n => n.Node.Options.Sentinel).ToList())
+                {
 #pragma warning disable VSTHRD002 // a test harness without a synchronization context; the enrolment is one block on loopback
-                Task.Run(() => EnrolAsync(sentinel, id)).GetAwaiter().GetResult();
+                    Task.Run(() => EnrolAsync(sentinel, id)).GetAwaiter().GetResult();
 #pragma warning restore VSTHRD002
+                }
             }
         }
 
@@ -63,8 +67,6 @@ internal sealed class TestNetwork : IAsyncDisposable
     /// <summary>The enrolment of <paramref name="id"/>, with the role and name of its certificate.</summary>
     public static EnrolPayload Enrolment(SwarmIdentity id) =>
         new() { Fingerprint = id.Fingerprint.ToString(), Role = SwarmRoles.ToName(id.Role), Name = id.Name, Note = "test identity" };
-
-    private RunningNetworkNode? RunningSentinel() => _nodes.LastOrDefault(n => n.Node.Options.Sentinel);
 
     private static async Task EnrolAsync(RunningNetworkNode sentinel, SwarmIdentity id)
     {

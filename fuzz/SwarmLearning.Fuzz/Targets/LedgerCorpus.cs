@@ -142,7 +142,8 @@ internal sealed class LedgerCorpus : IDisposable
     private void BuildBlocks()
     {
         var genesis = Genesis.Create(Sentinel, "fuzz", [Ca.Certificate], [Admin.Fingerprint], new LedgerDefaults(), "localhost", 30304, 30303,
-            DateTimeOffset.FromUnixTimeMilliseconds(T0));
+            DateTimeOffset.FromUnixTimeMilliseconds(T0),
+            [.. new[] { Sl1, Sl2, Swop }.Select(id => new EnrolPayload { Fingerprint = id.Fingerprint.ToString(), Role = SwarmRoles.ToName(id.Role), Name = id.Name })]);
         var (state, _) = ChainVerifier.VerifyGenesis(genesis, null);
         Blocks.Add(genesis);
         States.Add(state);

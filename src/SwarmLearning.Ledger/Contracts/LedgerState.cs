@@ -106,7 +106,7 @@ public sealed partial class LedgerState
             return null;
         }
 
-        return $"{who} is not enrolled in swarm '{Genesis.Swarm}'; ask an administrator to run 'swarm ctl enrol CERTFILE' (or 'swarm ctl enrol --fingerprint {fingerprint} --role ROLE --name NAME')";
+        return $"{who} is not enrolled in swarm '{Genesis.Swarm}'; ask an administrator to run 'swarm ctl enrol CERTFILE' (or 'swarm ctl enrol --fingerprint {fingerprint} --role ROLE --member-name NAME')";
     }
 
     /// <summary>A deep copy: blocks are applied to a copy so a block that fails half way leaves the state untouched.</summary>
