@@ -120,7 +120,9 @@ public sealed class CtlCommandTests : IDisposable
             var byName = json.RootElement.EnumerateArray().ToDictionary(e => e.GetProperty("name").GetString()!, e => e);
             Assert.True(byName["admin"].GetProperty("administrator").GetBoolean());
             Assert.True(byName["sn0"].GetProperty("administrator").GetBoolean());
-            Assert.Equal("enrolled", byName["bob"].GetProperty("status").GetString());
+            Assert.True(byName["bob"].GetProperty("registered").GetBoolean()); // ctl registered him to send his (refused) enrolment
+            Assert.True(byName["bob"].GetProperty("enrolled").GetBoolean());
+            Assert.False(byName["bob"].GetProperty("administrator").GetBoolean());
             Assert.Equal("active", byName["sl1"].GetProperty("status").GetString());
         }
 
