@@ -78,6 +78,24 @@ public sealed class SwarmTrust
     }
 
     /// <summary>
+    /// Reads a component's certificate file (PEM; the first certificate, as <c>swarm certs issue</c> writes it) and checks
+    /// it with <see cref="Validate"/> at <paramref name="at"/>, for enrolling an identity by its certificate file.
+    /// </summary>
+    /// <exception cref="SwarmException">The file is missing, unreadable or holds no certificate.</exception>
+    public (CertificateCheck Check, Fingerprint Fingerprint) ValidateFile(string pemPath, DateTimeOffset at)
+    {
+        var certificates = Pem.ReadCertificates(pemPath);
+        try
+        {
+            return (Validate(certificates[0], at), Fingerprint.Of(certificates[0]));
+        }
+        finally
+        {
+            certificates.ForEach(c => c.Dispose());
+        }
+    }
+
+    /// <summary>
     /// Checks a component certificate at time <paramref name="at"/>: it chains to one of the trusted CAs (custom root
     /// trust only, no revocation check, no downloads), is within its validity and the CA's, is no CA itself, may
     /// authenticate TLS servers and clients, signs with ECDSA P-256 and carries a swarm role (the expected one, when

@@ -38,6 +38,12 @@ public sealed class SwarmNetworkOptions
     /// <summary>Fingerprints of the initial administrators, used by the sentinel at genesis.</summary>
     public IList<string> Administrators { get; } = [];
 
+    /// <summary>
+    /// Identities enrolled from the start, used by the sentinel at genesis (<c>--enrol</c>): they may connect and register
+    /// without an administrator's <c>member.enrol</c>. The sentinel and the administrators are enrolled anyway.
+    /// </summary>
+    public IList<EnrolPayload> Enrolled { get; } = [];
+
     /// <summary>Timings and default names, used by the sentinel at genesis (later SNs read them from the ledger).</summary>
     public LedgerDefaults Defaults { get; set; } = new();
 

@@ -10,8 +10,9 @@ namespace SwarmLearning.Ledger.Tests;
 
 /// <summary>
 /// A swarm for contract tests: a CA made here, identities issued by it, a genesis block, and blocks applied at chosen
-/// timestamps through the same verifier every SN uses. Identities are cached per process: issuing is cheap, but tests
-/// read better with names.
+/// timestamps through the same verifier every SN uses. Identities are cached per swarm: issuing is cheap, but tests
+/// read better with names. An identity issued after genesis is enrolled at once, by the sentinel, in a block of its own
+/// at the current time, unless the test asks for one that is not.
 /// </summary>
 internal sealed class TestSwarm : IDisposable
 {
@@ -36,7 +37,10 @@ internal sealed class TestSwarm : IDisposable
         State = state;
         Head = genesis;
         Events.AddRange(events);
+        _genesisDone = true;
     }
+
+    private readonly bool _genesisDone;
 
     public CertificateAuthority Ca { get; }
 
@@ -50,16 +54,25 @@ internal sealed class TestSwarm : IDisposable
 
     public List<LedgerEvent> Events { get; } = [];
 
-    public SwarmIdentity Identity(string name, SwarmRole role)
+    public SwarmIdentity Identity(string name, SwarmRole role, bool enrol = true)
     {
         if (!_identities.TryGetValue(name, out var id))
         {
             id = Ca.Issue(role, name, ["localhost"], TimeSpan.FromDays(365), DateTimeOffset.FromUnixTimeMilliseconds(T0 - 3_600_000));
             _identities[name] = id;
+            if (enrol && _genesisDone)
+            {
+                Apply(Time, Enrol(Sentinel, id));
+            }
         }
 
         return id;
     }
+
+    /// <summary><paramref name="administrator"/> enrols <paramref name="id"/> with the role and name of its certificate.</summary>
+    public Transaction Enrol(SwarmIdentity administrator, SwarmIdentity id, string? note = null) =>
+        Tx(administrator, TransactionTypes.Enrol, new EnrolPayload { Fingerprint = id.Fingerprint.ToString(), Role = SwarmRoles.ToName(id.Role), Name = id.Name, Note = note },
+            PayloadJson.Default.EnrolPayload);
 
     public SwarmIdentity this[string name] => _identities[name];
 

@@ -14,7 +14,7 @@ public sealed class CrashTests
     private sealed record Node(string Name, string Directory, int ApiPort, int PeerPort);
 
     private static SwarmProcess Start(string certs, Node node, Node? join) => SwarmProcess.Start(
-        ["sn", .. join is null ? ["--sentinel"] : new[] { "--join", $"localhost:{join.PeerPort}" },
+        ["sn", .. join is null ? ["--sentinel", "--enrol", certs] : new[] { "--join", $"localhost:{join.PeerPort}" },
         "--name", node.Name, "--certs", certs, "--dir", node.Directory,
         "--api-port", $"{node.ApiPort}", "--peer-port", $"{node.PeerPort}", "--host", "localhost"]);
 
@@ -47,9 +47,12 @@ public sealed class CrashTests
         var certs = Path.Combine(net.Directory.Path, "certs");
         Directory.CreateDirectory(certs);
         await File.WriteAllTextAsync(Path.Combine(certs, "ca.crt"), net.Ca.Certificate.ExportCertificatePem());
-        foreach (var name in new[] { "sn0", "sn1" })
+        // Every identity of the test, in the directory the sentinel enrols at genesis (--enrol).
+        var identities = new[] { ("sn0", SwarmRole.Sn), ("sn1", SwarmRole.Sn), ("sl1", SwarmRole.Sl), ("sl2", SwarmRole.Sl), ("sl3", SwarmRole.Sl), ("sl4", SwarmRole.Sl),
+            ("reader", SwarmRole.Swci), ("reader2", SwarmRole.Swci) };
+        foreach (var (name, role) in identities)
         {
-            net.Identity(name).Save(Path.Combine(certs, $"{name}.crt"), Path.Combine(certs, $"{name}.key"));
+            net.Identity(name, role).Save(Path.Combine(certs, $"{name}.crt"), Path.Combine(certs, $"{name}.key"));
         }
 
         var sentinel = new Node("sn0", Path.Combine(net.Directory.Path, "sn0"), TestNetwork.FreePort(), TestNetwork.FreePort());

@@ -106,7 +106,7 @@ public sealed class ReplicationTests
         Assert.Contains("revoked", revoked.Message, StringComparison.Ordinal);
 
         // A stranger's transaction (a key this swarm never saw) is refused as unauthenticated.
-        var stranger = await Assert.ThrowsAsync<TransactionRejectedException>(() => sl.SubmitAsync(StrangerTransaction()));
+        var stranger = await Assert.ThrowsAsync<TransactionRejectedException>(() => admin.SubmitAsync(StrangerTransaction()));
         Assert.Equal(RejectionKind.BadSignature, stranger.Kind);
         Assert.Contains("not a member", stranger.Message, StringComparison.Ordinal);
 

@@ -11,13 +11,16 @@ namespace SwarmLearning.Network.Tests;
 
 /// <summary>
 /// Real SN hosts on loopback for integration tests: a CA made in the test, identities issued by it, free ports, Kestrel
-/// with mutual TLS. Waits are on ledger growth, each with a bound and a message saying what did not happen.
+/// with mutual TLS. Waits are on ledger growth, each with a bound and a message saying what did not happen. Every
+/// identity issued here is enrolled, unless a test asks for one that is not: those issued before a sentinel starts
+/// by its genesis, later ones at once by every running sentinel (an administrator).
 /// </summary>
 internal sealed class TestNetwork : IAsyncDisposable
 {
     public static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
     private readonly Dictionary<string, SwarmIdentity> _identities = [];
+    private readonly HashSet<string> _unenrolled = new(StringComparer.Ordinal);
     private readonly List<RunningNetworkNode> _nodes = [];
     private readonly List<SwarmNetworkClient> _clients = [];
 
@@ -39,15 +42,42 @@ internal sealed class TestNetwork : IAsyncDisposable
     /// <summary>What every node started here logged at warning level and above.</summary>
     public CollectedLogs Logs { get; } = new();
 
-    public SwarmIdentity Identity(string name, SwarmRole role = SwarmRole.Sn)
+    public SwarmIdentity Identity(string name, SwarmRole role = SwarmRole.Sn, bool enrol = true)
     {
         if (!_identities.TryGetValue(name, out var id))
         {
             id = Ca.Issue(role, name, ["localhost", "127.0.0.1"], TimeSpan.FromDays(7));
             _identities[name] = id;
+            if (!enrol)
+            {
+                _unenrolled.Add(name);
+            }
+            else
+            {
+                // On every running sentinel: a test may run two swarms of one CA.
+                foreach (var sentinel in _nodes.Where(n => n.Node.Options.Sentinel).ToList())
+                {
+#pragma warning disable VSTHRD002 // a test harness without a synchronization context; the enrolment is one block on loopback
+                    Task.Run(() => EnrolAsync(sentinel, id)).GetAwaiter().GetResult();
+#pragma warning restore VSTHRD002
+                }
+            }
         }
 
         return id;
+    }
+
+    /// <summary>The enrolment of <paramref name="id"/>, with the role and name of its certificate.</summary>
+    public static EnrolPayload Enrolment(SwarmIdentity id) =>
+        new() { Fingerprint = id.Fingerprint.ToString(), Role = SwarmRoles.ToName(id.Role), Name = id.Name, Note = "test identity" };
+
+    private static async Task EnrolAsync(RunningNetworkNode sentinel, SwarmIdentity id)
+    {
+        var state = sentinel.Node.Chain.State;
+        if (state is null || !state.Enrolments.ContainsKey(id.Fingerprint))
+        {
+            await sentinel.Node.EnrolAsync(Enrolment(id)).WaitAsync(Patience).ConfigureAwait(false);
+        }
     }
 
     public static int FreePort()
@@ -75,9 +105,27 @@ internal sealed class TestNetwork : IAsyncDisposable
 
     public async Task<RunningNetworkNode> StartAsync(SwarmNetworkOptions options, string name)
     {
-        var node = await SwarmNetworkHost.StartAsync(options, Identity(name), Trust, logging => logging.SetMinimumLevel(LogLevel.Warning).AddProvider(Logs)).ConfigureAwait(false);
+        var identity = Identity(name);
+        if (options.Sentinel)
+        {
+            // Genesis enrols every identity issued so far; a sentinel that reopens a ledger enrols the missing ones below.
+            foreach (var (_, id) in _identities.Where(i => !_unenrolled.Contains(i.Key) && options.Enrolled.All(e => e.Fingerprint != i.Value.Fingerprint.ToString())))
+            {
+                options.Enrolled.Add(Enrolment(id));
+            }
+        }
+
+        var node = await SwarmNetworkHost.StartAsync(options, identity, Trust, logging => logging.SetMinimumLevel(LogLevel.Warning).AddProvider(Logs)).ConfigureAwait(false);
         _nodes.Add(node);
         await node.Node.Ready.WaitAsync(Patience).ConfigureAwait(false);
+        if (options.Sentinel)
+        {
+            foreach (var (_, id) in _identities.Where(i => !_unenrolled.Contains(i.Key)).ToList())
+            {
+                await EnrolAsync(node, id).ConfigureAwait(false);
+            }
+        }
+
         return node;
     }
 
@@ -92,11 +140,11 @@ internal sealed class TestNetwork : IAsyncDisposable
         return node;
     }
 
-    public SwarmNetworkClient Client(RunningNetworkNode node, string identity, SwarmRole role) => Client(node.Node.Options.ApiPort, identity, role);
+    public SwarmNetworkClient Client(RunningNetworkNode node, string identity, SwarmRole role, bool enrol = true) => Client(node.Node.Options.ApiPort, identity, role, enrol);
 
-    public SwarmNetworkClient Client(int apiPort, string identity, SwarmRole role)
+    public SwarmNetworkClient Client(int apiPort, string identity, SwarmRole role, bool enrol = true)
     {
-        var client = new SwarmNetworkClient(new Uri($"https://localhost:{apiPort}"), Identity(identity, role), Trust);
+        var client = new SwarmNetworkClient(new Uri($"https://localhost:{apiPort}"), Identity(identity, role, enrol), Trust);
         _clients.Add(client);
         return client;
     }

@@ -76,6 +76,11 @@ internal static class LedgerLoad
             for (var i = 0; i < 3; i++)
             {
                 var identity = ca.Issue(SwarmRole.Sn, $"sn{i}", ["localhost", "127.0.0.1"], TimeSpan.FromDays(1));
+                if (i > 0)
+                {
+                    await sns[0].Node.EnrolAsync(Enrolment(identity)).ConfigureAwait(false); // the sentinel admits each follower
+                }
+
                 var options = new SwarmNetworkOptions
                 {
                     Sentinel = i == 0,
@@ -97,6 +102,7 @@ internal static class LedgerLoad
             for (var i = 0; i < nodeCount; i++)
             {
                 var identity = ca.Issue(SwarmRole.Sl, $"sl{i}", ["localhost"], TimeSpan.FromDays(1));
+                await sns[0].Node.EnrolAsync(Enrolment(identity)).ConfigureAwait(false);
                 clients.Add(new SwarmNetworkClient(new Uri($"https://localhost:{sns[i % 3].Node.Options.ApiPort}"), identity, trust));
             }
 
@@ -310,4 +316,7 @@ internal static class LedgerLoad
             restart: re-verified {ReplayedBlocks} blocks ({ReplayedTransactions} transactions) in {ReplaySeconds:0.00} s = {ReplayedBlocks / ReplaySeconds:0} blocks/s, {ReplayedTransactions / ReplaySeconds:0} tx/s (the read-back of blocks for counting included)
             """);
     }
+
+    private static EnrolPayload Enrolment(SwarmIdentity identity) =>
+        new() { Fingerprint = identity.Fingerprint.ToString(), Role = SwarmRoles.ToName(identity.Role), Name = identity.Name, Note = "ledger-load" };
 }

@@ -91,6 +91,7 @@ internal sealed class RoundSwarm : IAsyncDisposable
                 {
                     identity.Save(Path.Combine(certs, $"{name}.crt"), Path.Combine(certs, $"{name}.key"));
                     swarm._index[identity.Fingerprint] = k;
+                    await sn.Node.EnrolAsync(Enrolment(identity), cancellationToken).ConfigureAwait(false); // the sentinel admits it
                 }
 
                 var dir = Path.Combine(root, name);
@@ -347,6 +348,9 @@ internal sealed class RoundSwarm : IAsyncDisposable
 
     /// <summary>The swarm's directory: certificates, the SN's ledger, the nodes' directories and logs.</summary>
     public string Root => _root;
+
+    private static EnrolPayload Enrolment(SwarmIdentity identity) =>
+        new() { Fingerprint = identity.Fingerprint.ToString(), Role = SwarmRoles.ToName(identity.Role), Name = identity.Name, Note = "round-overhead" };
 }
 
 /// <summary>A swarm was stopped because the machine was running out of memory.</summary>

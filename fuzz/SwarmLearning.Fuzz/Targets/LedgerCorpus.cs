@@ -64,6 +64,7 @@ internal sealed class LedgerCorpus : IDisposable
         Transactions =
         [
             Blocks[0].Transactions[0],
+            Tx(Admin, TransactionTypes.Enrol, new EnrolPayload { Fingerprint = new string('b', 64), Role = "sl", Name = "sl4", Note = "fuzz" }, PayloadJson.Default.EnrolPayload),
             Register(Sl3, 30307),
             Tx(Sl1, TransactionTypes.Heartbeat, new EmptyPayload(), PayloadJson.Default.EmptyPayload),
             Tx(Admin, TransactionTypes.Revoke, new RevokePayload { Member = Sl2.Fingerprint.ToString(), Reason = "fuzz" }, PayloadJson.Default.RevokePayload),
@@ -142,7 +143,8 @@ internal sealed class LedgerCorpus : IDisposable
     private void BuildBlocks()
     {
         var genesis = Genesis.Create(Sentinel, "fuzz", [Ca.Certificate], [Admin.Fingerprint], new LedgerDefaults(), "localhost", 30304, 30303,
-            DateTimeOffset.FromUnixTimeMilliseconds(T0));
+            DateTimeOffset.FromUnixTimeMilliseconds(T0),
+            [.. new[] { Sl1, Sl2, Sl3, Swop }.Select(id => new EnrolPayload { Fingerprint = id.Fingerprint.ToString(), Role = SwarmRoles.ToName(id.Role), Name = id.Name })]);
         var (state, _) = ChainVerifier.VerifyGenesis(genesis, null);
         Blocks.Add(genesis);
         States.Add(state);

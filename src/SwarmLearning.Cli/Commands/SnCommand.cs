@@ -25,14 +25,23 @@ internal static class SnCommand
         var apiPort = new Option<int>("--api-port") { Description = "The API port (SL, SWCI, SWOP).", DefaultValueFactory = _ => SwarmNetworkOptions.DefaultApiPort };
         var peerPort = new Option<int>("--peer-port") { Description = "The peer port (SN-to-SN replication).", DefaultValueFactory = _ => SwarmNetworkOptions.DefaultPeerPort };
         var swarmName = new Option<string>("--swarm-name") { Description = "Sentinel, first start: the swarm's name.", DefaultValueFactory = _ => "swarm" };
-        var admins = new Option<string[]>("--admin") { Description = "Sentinel, first start: an administrator's certificate fingerprint (repeatable; see 'swarm certs show').", AllowMultipleArgumentsPerToken = false };
+        var admins = new Option<string[]>("--admin")
+        {
+            Description = "Sentinel, first start: an administrator, by certificate file or fingerprint (repeatable; see 'swarm certs show'). The sentinel is one anyway.",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var enrol = new Option<string[]>("--enrol")
+        {
+            Description = "Sentinel, first start: enrol these identities from the start, a certificate file or a directory of them (every *.crt but ca.crt; repeatable). Others need 'swarm ctl enrol'.",
+            AllowMultipleArgumentsPerToken = false,
+        };
         var quorumWait = new Option<int>("--full-quorum-wait") { Description = "Sentinel, first start: seconds a round waits for every active node once minPeers are ready.", DefaultValueFactory = _ => 30 };
         var memberTimeout = new Option<int>("--member-timeout") { Description = "Sentinel, first start: seconds without a heartbeat before a member counts as inactive.", DefaultValueFactory = _ => 5 };
         var mergeTimeout = new Option<int>("--merge-timeout") { Description = "Sentinel, first start: seconds a leader has to publish the merged model before the next one takes over.", DefaultValueFactory = _ => 120 };
         var verbose = new Option<bool>("--verbose") { Description = "Log every request and block (debug level)." };
         var command = new Command("sn", "Run a Swarm Network node: hold and verify the swarm's ledger, serve its API (30304) and replicate blocks with other SNs (30303).")
         {
-            sentinel, join, dir, certs, name, listen, host, apiPort, peerPort, swarmName, admins, quorumWait, memberTimeout, mergeTimeout, verbose,
+            sentinel, join, dir, certs, name, listen, host, apiPort, peerPort, swarmName, admins, enrol, quorumWait, memberTimeout, mergeTimeout, verbose,
         };
         command.SetAction((parse, cancellationToken) => io.RunAsync(async () =>
         {
@@ -58,17 +67,14 @@ internal static class SnCommand
                 options.Join = $"{j}:{SwarmNetworkOptions.DefaultPeerPort}";
             }
 
-            foreach (var a in parse.GetValue(admins) ?? [])
-            {
-                options.Administrators.Add(a);
-            }
-
-            return await RunAsync(io, options, parse.GetValue(certs)!, parse.GetValue(name)!, parse.GetValue(verbose), cancellationToken).ConfigureAwait(false);
+            return await RunAsync(io, options, parse.GetValue(certs)!, parse.GetValue(name)!, parse.GetValue(admins) ?? [], parse.GetValue(enrol) ?? [], parse.GetValue(verbose), cancellationToken)
+                .ConfigureAwait(false);
         }));
         return command;
     }
 
-    private static async Task<int> RunAsync(CliIo io, SwarmNetworkOptions options, string certs, string name, bool verbose, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(
+        CliIo io, SwarmNetworkOptions options, string certs, string name, string[] admins, string[] enrol, bool verbose, CancellationToken cancellationToken)
     {
         var errors = options.Validate();
         if (errors.Count > 0)
@@ -79,6 +85,11 @@ internal static class SnCommand
         using var identity = SwarmIdentity.Load(Path.Combine(certs, $"{name}.crt"), Path.Combine(certs, $"{name}.key"));
         var trust = SwarmTrust.Load(Path.Combine(certs, "ca.crt"));
         var error = io.Error;
+        foreach (var warning in AddGenesisIdentities(options, trust, admins, enrol))
+        {
+            await error.WriteLineAsync(warning).ConfigureAwait(false);
+        }
+
         if (CertsCommand.ExpiryWarning(identity, Path.Combine(certs, $"{name}.crt"), DateTimeOffset.UtcNow) is { } expiring)
         {
             await error.WriteLineAsync(expiring).ConfigureAwait(false);
@@ -97,5 +108,48 @@ internal static class SnCommand
         }
 
         return SwarmCli.Success;
+    }
+
+    /// <summary>
+    /// Fills the sentinel's genesis administrators (fingerprints, or certificate files, which are enrolled too) and
+    /// enrolments (<c>--enrol</c> files and directories); returns warnings about certificates skipped in directories.
+    /// </summary>
+    private static List<string> AddGenesisIdentities(SwarmNetworkOptions options, SwarmTrust trust, string[] admins, string[] enrol)
+    {
+        var warnings = new List<string>();
+        var now = DateTimeOffset.UtcNow;
+        var enrolled = new Dictionary<string, EnrolPayload>(StringComparer.Ordinal);
+        foreach (var admin in admins)
+        {
+            if (Fingerprint.TryParse(admin, out var f))
+            {
+                options.Administrators.Add(f.ToString());
+            }
+            else if (File.Exists(admin))
+            {
+                var enrolment = EnrolmentFiles.One(admin, trust, now, "administrator named at genesis");
+                options.Administrators.Add(enrolment.Fingerprint);
+                enrolled.TryAdd(enrolment.Fingerprint, enrolment);
+            }
+            else
+            {
+                throw new SwarmException($"--admin '{admin}' is neither a certificate fingerprint (64 hex digits) nor a certificate file; give the administrator's NAME.crt");
+            }
+        }
+
+        foreach (var path in enrol)
+        {
+            foreach (var enrolment in EnrolmentFiles.Read(path, trust, now, "enrolled at genesis", warnings))
+            {
+                enrolled.TryAdd(enrolment.Fingerprint, enrolment);
+            }
+        }
+
+        foreach (var enrolment in enrolled.Values)
+        {
+            options.Enrolled.Add(enrolment);
+        }
+
+        return warnings;
     }
 }

@@ -32,11 +32,12 @@ internal sealed partial class DemoRunner
         var trust = SwarmTrust.Load(Path.Combine(setup.Certs, "ca.crt"));
         using var client = new SwarmNetworkClient(new Uri($"https://localhost:{setup.ApiPort}"), swci, trust) { RequestTimeout = TimeSpan.FromSeconds(5) };
 
-        // 1. The sentinel SN: it makes the genesis block and orders every transaction.
+        // 1. The sentinel SN: it makes the genesis block and orders every transaction. Genesis enrols every identity the
+        //    demo issued (the SL nodes and swci), so they may connect and register without an administrator's step.
         state.SetPhase(string.Create(CultureInfo.InvariantCulture, $"starting the sentinel SN (API port {setup.ApiPort})"));
         var sn = Start("sn0", "the sentinel SN (sn0)", [
             "sn", "--name", "sn0", "--sentinel", "--certs", setup.Certs, "--dir", Path.Combine(_directory, "sn0"), "--swarm-name", "demo",
-            "--api-port", Invariant(setup.ApiPort), "--peer-port", Invariant(setup.PeerPort)]);
+            "--enrol", setup.Certs, "--api-port", Invariant(setup.ApiPort), "--peer-port", Invariant(setup.PeerPort)]);
         await WaitUntilAsync("the sentinel SN to answer on its API port", [sn], async () =>
         {
             await client.GetStatusAsync(cancellationToken).ConfigureAwait(false);

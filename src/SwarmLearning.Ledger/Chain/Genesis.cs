@@ -11,7 +11,8 @@ public static class Genesis
 {
     /// <summary>
     /// Builds and signs the genesis block: the sentinel registers itself as the orderer, the swarm trusts
-    /// <paramref name="authorities"/>, and <paramref name="administrators"/> may administer it.
+    /// <paramref name="authorities"/>, <paramref name="administrators"/> (and the sentinel) may administer it, and only
+    /// enrolled identities are admitted: the sentinel, the administrators and <paramref name="enrolled"/> from the start.
     /// </summary>
     public static Block Create(
         SwarmIdentity sentinel,
@@ -22,7 +23,8 @@ public static class Genesis
         string? host,
         int? apiPort,
         int? peerPort,
-        DateTimeOffset now)
+        DateTimeOffset now,
+        IEnumerable<EnrolPayload>? enrolled = null)
     {
         ArgumentNullException.ThrowIfNull(sentinel);
         var payload = new GenesisPayload
@@ -40,6 +42,8 @@ public static class Genesis
                 PeerPort = peerPort,
             },
             Defaults = defaults,
+            RequireEnrolment = true,
+            Enrolled = enrolled?.ToList() ?? [],
         };
         var tx = Transaction.Create(sentinel, new byte[Transaction.ChainIdSize], TransactionTypes.Genesis, 0, JsonSerializer.SerializeToUtf8Bytes(payload, PayloadJson.Default.GenesisPayload));
         var time = now.ToUnixTimeMilliseconds();

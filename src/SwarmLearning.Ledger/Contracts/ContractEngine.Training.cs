@@ -134,6 +134,12 @@ internal sealed partial class ContractEngine
         foreach (var hex in payload.Contributors)
         {
             var f = ParseFingerprint(hex, "round.merged: contributors");
+            if (state.Members.TryGetValue(f, out var revoked) && revoked.Revoked)
+            {
+                throw new TransactionRejectedException(RejectionKind.Conflict,
+                    $"round.merged: contributor '{revoked.Name}' was revoked; its submission is out of round {round.Number}: merge without it");
+            }
+
             if (!round.Submissions.ContainsKey(f))
             {
                 var name = state.Members.TryGetValue(f, out var m) ? m.Name : f.Short;

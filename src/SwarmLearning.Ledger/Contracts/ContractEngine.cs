@@ -81,6 +81,7 @@ internal sealed partial class ContractEngine
         state.Members.Add(orderer.Fingerprint, orderer);
         state.Sequences[orderer.Fingerprint] = genesis.Sequence;
         state.Orderer = orderer.Fingerprint;
+        AddGenesisEnrolments(state, payload, orderer);
         state.Contracts.Add(payload.Defaults.DefaultContract, new TrainingContractState { Name = payload.Defaults.DefaultContract, CreatedBy = default, CreatedAt = time });
         state.TaskRunners.Add(payload.Defaults.DefaultTaskRunner, new TaskRunnerState { Name = payload.Defaults.DefaultTaskRunner, CreatedBy = default, CreatedAt = time });
         events.Add(new LedgerEvent(0, time, "swarm.created", null, null, orderer.Fingerprint.ToString(),
@@ -166,6 +167,7 @@ internal sealed partial class ContractEngine
         switch (tx.Type)
         {
             case TransactionTypes.Register: ApplyRegister(state, tx, events); break;
+            case TransactionTypes.Enrol: ApplyEnrol(state, tx, sender!, events); break;
             case TransactionTypes.Heartbeat: ApplyHeartbeat(state, tx, sender!); break;
             case TransactionTypes.Revoke: ApplyRevoke(state, tx, sender!, events); break;
             case TransactionTypes.ContractCreate: ApplyContractCreate(state, tx, sender!, events); break;
@@ -203,6 +205,11 @@ internal sealed partial class ContractEngine
         {
             throw new TransactionRejectedException(RejectionKind.Forbidden,
                 $"{tx}: '{member.Name}' was revoked{(member.RevokeReason is null ? "" : $" ({member.RevokeReason})")} and may not take part any more");
+        }
+
+        if (state.AdmissionRefusal(tx.Sender, $"'{member.Name}' (fingerprint {tx.Sender.Short})") is { } refusal)
+        {
+            throw new TransactionRejectedException(RejectionKind.Forbidden, $"{tx}: {refusal}");
         }
 
         if (state.Time > member.NotAfter)

@@ -49,6 +49,12 @@ public sealed partial class LedgerState
     /// <summary>Members by fingerprint, revoked ones included (a revoked fingerprint can never come back).</summary>
     public SortedDictionary<Fingerprint, MemberState> Members { get; } = [];
 
+    /// <summary>
+    /// Enrolled identities by fingerprint, revoked ones included: who may connect and register. Empty in a swarm whose
+    /// genesis predates enrolment (<see cref="GenesisPayload.RequireEnrolment"/> false).
+    /// </summary>
+    public SortedDictionary<Fingerprint, EnrolmentState> Enrolments { get; } = [];
+
     /// <summary>The last sequence number accepted from each sender.</summary>
     public SortedDictionary<Fingerprint, ulong> Sequences { get; } = [];
 
@@ -68,8 +74,40 @@ public sealed partial class LedgerState
     public bool IsActive(Fingerprint member) =>
         Members.TryGetValue(member, out var m) && !m.Revoked && Time - m.LastHeartbeat <= Defaults.MemberTimeoutSeconds * 1000L;
 
-    /// <summary>True for an initial administrator.</summary>
-    public bool IsAdministrator(Fingerprint member) => Administrators.Contains(member);
+    /// <summary>True for an administrator: the orderer (the sentinel) and the administrators genesis names.</summary>
+    public bool IsAdministrator(Fingerprint member) => member == Orderer || Administrators.Contains(member);
+
+    /// <summary>The block time at which <paramref name="fingerprint"/> was revoked, or null when it was not.</summary>
+    public long? RevokedAt(Fingerprint fingerprint) =>
+        (Members.TryGetValue(fingerprint, out var m) ? m.RevokedAt : null) ?? (Enrolments.TryGetValue(fingerprint, out var e) ? e.RevokedAt : null);
+
+    /// <summary>
+    /// Why the holder of <paramref name="fingerprint"/> may not connect to this swarm's nodes, or null when it may: it
+    /// must be enrolled (or an administrator), and neither its enrolment nor its membership revoked. In a swarm whose
+    /// genesis predates enrolment, any identity of the swarm's CAs that is not revoked may. <paramref name="who"/> names
+    /// the identity in the message, for example <c>'sl1' (fingerprint 3f2a9c01d4e7)</c>.
+    /// </summary>
+    public string? AdmissionRefusal(Fingerprint fingerprint, string who)
+    {
+        if (Members.TryGetValue(fingerprint, out var member) && member.Revoked)
+        {
+            return $"{who} was revoked from swarm '{Genesis.Swarm}'{(member.RevokeReason is { Length: > 0 } r ? $" ({r})" : "")}; a revoked identity cannot come back: issue a new one and have it enrolled";
+        }
+
+        if (Enrolments.TryGetValue(fingerprint, out var enrolment))
+        {
+            return enrolment.Revoked
+                ? $"{who} was revoked from swarm '{Genesis.Swarm}'{(enrolment.RevokeReason is { Length: > 0 } reason ? $" ({reason})" : "")}; a revoked identity cannot come back: issue a new one and have it enrolled"
+                : null;
+        }
+
+        if (!Genesis.RequireEnrolment || IsAdministrator(fingerprint))
+        {
+            return null;
+        }
+
+        return $"{who} is not enrolled in swarm '{Genesis.Swarm}'; ask an administrator to run 'swarm ctl enrol CERTFILE' (or 'swarm ctl enrol --fingerprint {fingerprint} --role ROLE --member-name NAME')";
+    }
 
     /// <summary>A deep copy: blocks are applied to a copy so a block that fails half way leaves the state untouched.</summary>
     public LedgerState Clone()
@@ -83,6 +121,11 @@ public sealed partial class LedgerState
         foreach (var (k, v) in Members)
         {
             copy.Members.Add(k, v.Clone());
+        }
+
+        foreach (var (k, v) in Enrolments)
+        {
+            copy.Enrolments.Add(k, v.Clone());
         }
 
         foreach (var (k, v) in Sequences)
@@ -119,7 +162,10 @@ public sealed partial class LedgerState
     internal void WriteTo(LedgerWriter w)
     {
         w.WriteFixed("SLST"u8);
-        w.WriteU8(1);
+
+        // Version 2 adds the enrolments. A swarm whose genesis predates enrolment keeps version 1, so the state hashes
+        // recorded in its blocks still verify.
+        w.WriteU8(Genesis.RequireEnrolment ? (byte)2 : (byte)1);
         w.WriteFixed(ChainId.Span);
         w.WriteI64(Height);
         w.WriteI64(Time);
@@ -128,6 +174,15 @@ public sealed partial class LedgerState
         foreach (var m in Members.Values)
         {
             m.WriteTo(w);
+        }
+
+        if (Genesis.RequireEnrolment)
+        {
+            w.WriteU32((uint)Enrolments.Count);
+            foreach (var e in Enrolments.Values)
+            {
+                e.WriteTo(w);
+            }
         }
 
         w.WriteU32((uint)Sequences.Count);
@@ -154,6 +209,52 @@ public sealed partial class LedgerState
         {
             r.WriteTo(w);
         }
+    }
+}
+
+/// <summary>An identity an administrator enrolled (or genesis did): it may connect and register, until revoked.</summary>
+public sealed class EnrolmentState
+{
+    /// <summary>Its certificate's fingerprint.</summary>
+    public required Fingerprint Fingerprint { get; init; }
+
+    /// <summary>The role its certificate must carry; null for an administrator genesis names by fingerprint only.</summary>
+    public SwarmRole? Role { get; init; }
+
+    /// <summary>The name its certificate must carry; null for an administrator genesis names by fingerprint only.</summary>
+    public string? Name { get; init; }
+
+    /// <summary>Why, or who it is, for the record.</summary>
+    public string? Note { get; init; }
+
+    /// <summary>Who enrolled it; the orderer for genesis enrolments.</summary>
+    public required Fingerprint EnrolledBy { get; init; }
+
+    /// <summary>Block time of the enrolment.</summary>
+    public required long EnrolledAt { get; init; }
+
+    /// <summary>True once revoked; for good.</summary>
+    public bool Revoked { get; internal set; }
+
+    /// <summary>Block time of the revocation.</summary>
+    public long? RevokedAt { get; internal set; }
+
+    /// <summary>Why it was revoked.</summary>
+    public string? RevokeReason { get; internal set; }
+
+    internal EnrolmentState Clone() => (EnrolmentState)MemberwiseClone();
+
+    internal void WriteTo(LedgerWriter w)
+    {
+        w.WriteFingerprint(Fingerprint);
+        w.WriteU8(Role is { } role ? (byte)role : byte.MaxValue);
+        w.WriteOptionalString(Name);
+        w.WriteOptionalString(Note);
+        w.WriteFingerprint(EnrolledBy);
+        w.WriteI64(EnrolledAt);
+        w.WriteBool(Revoked);
+        w.WriteI64(RevokedAt ?? -1);
+        w.WriteOptionalString(RevokeReason);
     }
 }
 

@@ -23,9 +23,22 @@ public sealed record GenesisPayload
     [JsonConverter(typeof(CertificateListConverter))]
     public required IReadOnlyList<string> Authorities { get; init; }
 
-    /// <summary>Fingerprints of the initial administrators (may revoke members, create and reset contracts and task runners).</summary>
+    /// <summary>
+    /// Fingerprints of the initial administrators (may enrol and revoke members, create and reset contracts and task
+    /// runners). The orderer is an administrator whether it is listed or not. Administrators are enrolled.
+    /// </summary>
     [JsonConverter(typeof(StringListConverter))]
     public required IReadOnlyList<string> Administrators { get; init; }
+
+    /// <summary>
+    /// True when only enrolled identities are admitted (<c>member.enrol</c>, or <see cref="Enrolled"/> here). Every
+    /// genesis made since enrolment exists says true; a genesis without the field predates it, and its swarm keeps
+    /// admitting any identity of its CAs, as it did when it was created.
+    /// </summary>
+    public bool RequireEnrolment { get; set; }
+
+    /// <summary>Identities enrolled from the start (the sentinel's <c>--enrol</c>), as if an administrator had enrolled them.</summary>
+    public IReadOnlyList<EnrolPayload> Enrolled { get; set; } = [];
 
     /// <summary>The orderer: the sentinel SN, registered as the first member.</summary>
     public required RegisterPayload Orderer { get; init; }
@@ -88,10 +101,26 @@ public sealed record RegisterPayload
     public int? FilePort { get; init; }
 }
 
-/// <summary>Revokes a member.</summary>
+/// <summary>An administrator admits an identity: from now on it may connect and register.</summary>
+public sealed record EnrolPayload
+{
+    /// <summary>The identity's certificate fingerprint.</summary>
+    public required string Fingerprint { get; init; }
+
+    /// <summary>The role in its certificate: <c>sn</c>, <c>sl</c>, <c>swci</c> or <c>swop</c>.</summary>
+    public required string Role { get; init; }
+
+    /// <summary>The name in its certificate.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>Why, or who it is, for the record.</summary>
+    public string? Note { get; init; }
+}
+
+/// <summary>Revokes a member, or an enrolled identity that has not registered yet.</summary>
 public sealed record RevokePayload
 {
-    /// <summary>The member's fingerprint.</summary>
+    /// <summary>The member's (or enrolled identity's) fingerprint.</summary>
     public required string Member { get; init; }
 
     /// <summary>Why, for the record.</summary>
@@ -270,6 +299,7 @@ public sealed record TaskReportPayload
     MaxDepth = 32)]
 [JsonSerializable(typeof(GenesisPayload))]
 [JsonSerializable(typeof(RegisterPayload))]
+[JsonSerializable(typeof(EnrolPayload))]
 [JsonSerializable(typeof(RevokePayload))]
 [JsonSerializable(typeof(NamePayload))]
 [JsonSerializable(typeof(ReadyPayload))]

@@ -6,13 +6,16 @@ public static class TransactionTypes
     /// <summary>The genesis configuration; only in block 0, signed by the sentinel.</summary>
     public const string Genesis = "swarm.genesis";
 
-    /// <summary>A component joins: role, name, certificate, addresses.</summary>
+    /// <summary>An administrator admits an identity by fingerprint, role and name, so that it may connect and register.</summary>
+    public const string Enrol = "member.enrol";
+
+    /// <summary>A component joins: role, name, certificate, addresses. Its fingerprint must be enrolled.</summary>
     public const string Register = "member.register";
 
     /// <summary>A member says it is alive.</summary>
     public const string Heartbeat = "member.heartbeat";
 
-    /// <summary>An administrator (or the member itself) removes a member for good.</summary>
+    /// <summary>An administrator (or the member itself) removes a member, or an enrolled identity, for good.</summary>
     public const string Revoke = "member.revoke";
 
     /// <summary>Creates a training contract by name.</summary>
@@ -63,7 +66,7 @@ public static class TransactionTypes
     /// <summary>Every type, for validation and documentation.</summary>
     public static IReadOnlyList<string> All { get; } =
     [
-        Genesis, Register, Heartbeat, Revoke, ContractCreate, ContractReset, RoundReady, RoundSubmit, RoundMerged,
+        Genesis, Enrol, Register, Heartbeat, Revoke, ContractCreate, ContractReset, RoundReady, RoundSubmit, RoundMerged,
         TrainingJoin, Progress, TrainingEnd, TaskCreate, TaskFinalize, TaskDelete, TaskRunnerCreate, TaskRunnerAssign, TaskRunnerReport,
         TaskRunnerReset,
     ];

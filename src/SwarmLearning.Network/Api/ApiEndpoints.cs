@@ -27,6 +27,8 @@ internal static class ApiEndpoints
             Fingerprint.TryParse(fingerprint, out var f) && state.Members.TryGetValue(f, out var m)
                 ? Results.Json(MemberView.Of(state, m), LedgerJson.Options)
                 : Error(StatusCodes.Status404NotFound, "notFound", $"no member has fingerprint '{fingerprint}'")));
+        api.MapGet("/enrolments", (SwarmNetworkNode node) => WithState(node, state =>
+            Results.Json(state.Enrolments.Values.Select(e => EnrolmentView.Of(state, e)).ToList(), LedgerJson.Options)));
         api.MapGet("/sequences/{fingerprint}", (SwarmNetworkNode node, string fingerprint) => WithState(node, state =>
             Fingerprint.TryParse(fingerprint, out var f)
                 ? Results.Json(new SequenceView(f.ToString(), state.Sequences.GetValueOrDefault(f)), LedgerJson.Options)
@@ -134,7 +136,7 @@ internal static class ApiEndpoints
         return Results.Json(blocks, LedgerJson.Options);
     }
 
-    private static async Task<IResult> GetEventsAsync(SwarmNetworkNode node, long? from, double? wait, CancellationToken cancellationToken)
+    private static async Task<IResult> GetEventsAsync(HttpContext context, SwarmNetworkNode node, long? from, double? wait, CancellationToken cancellationToken)
     {
         var start = Math.Max(0, from ?? 0);
         var maxWait = node.Options.MaxPollWait;
@@ -143,6 +145,11 @@ internal static class ApiEndpoints
         timeout.CancelAfter(waitFor);
         while (true)
         {
+            if (Admission.Refusal(context, node) is { } refusal)
+            {
+                return Error(StatusCodes.Status403Forbidden, "forbidden", refusal); // revoked during the long poll
+            }
+
             var height = node.Chain.Height;
             var events = node.Chain.EventsFrom(start).Where(e => e.Height <= height).ToList();
             if (events.Count > 0 || timeout.IsCancellationRequested || waitFor == TimeSpan.Zero)

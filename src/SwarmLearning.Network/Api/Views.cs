@@ -41,6 +41,24 @@ public sealed record MemberView(
         state.IsActive(m.Fingerprint), m.Revoked, state.IsAdministrator(m.Fingerprint), m.NotAfter);
 }
 
+/// <summary>An enrolled identity as the API shows it (<c>GET /v1/enrolments</c>), with whether it has registered.</summary>
+public sealed record EnrolmentView(
+    string Fingerprint,
+    string? Role,
+    string? Name,
+    string? Note,
+    string EnrolledBy,
+    long EnrolledAt,
+    bool Registered,
+    bool Revoked,
+    string? RevokeReason,
+    bool Administrator)
+{
+    internal static EnrolmentView Of(LedgerState state, EnrolmentState e) => new(
+        e.Fingerprint.ToString(), e.Role is { } role ? SwarmRoles.ToName(role) : null, e.Name, e.Note, e.EnrolledBy.ToString(), e.EnrolledAt,
+        state.Members.ContainsKey(e.Fingerprint), e.Revoked, e.RevokeReason, state.IsAdministrator(e.Fingerprint));
+}
+
 /// <summary>A block as the API shows it, payloads as JSON.</summary>
 public sealed record BlockView(long Height, string Hash, string PreviousHash, long Timestamp, string Orderer, string StateHash, IReadOnlyList<TransactionView> Transactions)
 {

@@ -56,6 +56,9 @@ public sealed class SwarmNetworkClient : IDisposable
     /// <summary>The members.</summary>
     public Task<List<MemberView>> GetMembersAsync(CancellationToken cancellationToken = default) => GetAsync<List<MemberView>>("/v1/members", cancellationToken);
 
+    /// <summary>The enrolled identities, revoked ones included.</summary>
+    public Task<List<EnrolmentView>> GetEnrolmentsAsync(CancellationToken cancellationToken = default) => GetAsync<List<EnrolmentView>>("/v1/enrolments", cancellationToken);
+
     /// <summary>The whole contract state as JSON.</summary>
     public Task<JsonElement> GetStateAsync(CancellationToken cancellationToken = default) => GetAsync<JsonElement>("/v1/state", cancellationToken);
 

@@ -85,6 +85,7 @@ public static class SwarmNetworkHost
 
             await RequestGuard.DescribeEmptyErrorAsync(context).ConfigureAwait(false);
         });
+        app.Use((context, next) => Admission.InvokeAsync(context, node, () => next(context)));
         ApiEndpoints.Map(app);
         PeerEndpoints.Map(app);
         return app;

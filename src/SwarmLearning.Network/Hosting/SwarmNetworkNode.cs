@@ -31,6 +31,7 @@ public sealed partial class SwarmNetworkNode : BackgroundService
         Chain = chain;
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger<SwarmNetworkNode>();
+        AdmissionLogger = loggerFactory.CreateLogger("SwarmLearning.Network.Admission");
         _time = time;
     }
 
@@ -45,6 +46,9 @@ public sealed partial class SwarmNetworkNode : BackgroundService
 
     /// <summary>Its copy of the ledger.</summary>
     public LedgerChain Chain { get; }
+
+    /// <summary>Where refused clients are logged.</summary>
+    internal ILogger AdmissionLogger { get; }
 
     /// <summary>Completes when the node has the genesis block and can serve the API.</summary>
 #pragma warning disable VSTHRD003 // a signal owned by this node, completed by its own start-up
@@ -86,7 +90,7 @@ public sealed partial class SwarmNetworkNode : BackgroundService
                 var administrators = options.Administrators.Select(a => Fingerprint.TryParse(a, out var f)
                     ? f
                     : throw new SwarmException($"administrator '{a}' is not a certificate fingerprint (64 hex digits; see 'swarm certs show FILE')")).ToList();
-                var genesis = Genesis.Create(identity, options.SwarmName, trust.Authorities, administrators, options.Defaults, options.Host, options.ApiPort, options.PeerPort, time.GetUtcNow());
+                var genesis = Genesis.Create(identity, options.SwarmName, trust.Authorities, administrators, options.Defaults, options.Host, options.ApiPort, options.PeerPort, time.GetUtcNow(), options.Enrolled);
 #pragma warning disable VSTHRD002 // start-up, before the host runs: no synchronization context to deadlock on
                 chain.AppendAsync(genesis).GetAwaiter().GetResult();
 #pragma warning restore VSTHRD002
@@ -108,6 +112,29 @@ public sealed partial class SwarmNetworkNode : BackgroundService
         }
     }
 
+    /// <summary>
+    /// Enrols an identity as this SN (<c>member.enrol</c>): from the block that records it, the identity may connect and
+    /// register. Only an administrator's enrolment is accepted, so this works on the sentinel and on SNs whose identity
+    /// genesis names as an administrator; otherwise it throws <see cref="Ledger.Contracts.TransactionRejectedException"/>.
+    /// </summary>
+    public async Task<TransactionReceipt> EnrolAsync(EnrolPayload enrolment, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(enrolment);
+        await Ready.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return await SubmitOwnAsync(TransactionTypes.Enrol, enrolment, PayloadJson.Default.EnrolPayload, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Revokes a member or an enrolled identity as this SN (<c>member.revoke</c>), for good: from the block that records
+    /// it, every SN refuses its requests. Needs an administrator, as <see cref="EnrolAsync"/> does.
+    /// </summary>
+    public async Task<TransactionReceipt> RevokeAsync(Fingerprint member, string? reason, CancellationToken cancellationToken = default)
+    {
+        await Ready.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return await SubmitOwnAsync(TransactionTypes.Revoke, new RevokePayload { Member = member.ToString(), Reason = reason }, PayloadJson.Default.RevokePayload, cancellationToken)
+            .ConfigureAwait(false);
+    }
+
     /// <summary>Signs a transaction from this SN with its next sequence number and orders it.</summary>
     internal Task<TransactionReceipt> SubmitOwnAsync<T>(string type, T payload, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> json, CancellationToken cancellationToken)
     {
@@ -127,6 +154,11 @@ public sealed partial class SwarmNetworkNode : BackgroundService
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         Log.Starting(_logger, Identity.Name, Options.Sentinel ? "sentinel" : "follower", Options.ListenAddress, Options.ApiPort, Options.PeerPort, Options.DataDirectory, Chain.Height);
+        if (Chain.State is { Genesis.RequireEnrolment: false } legacy)
+        {
+            Log.OpenAdmission(_logger, legacy.Genesis.Swarm);
+        }
+
         var tasks = new List<Task>();
         if (Options.Sentinel)
         {
@@ -242,5 +274,8 @@ public sealed partial class SwarmNetworkNode : BackgroundService
 
         [LoggerMessage(4, LogLevel.Information, "Heartbeats go through again after {Failures} failure(s)")]
         public static partial void HeartbeatRecovered(ILogger logger, int failures);
+
+        [LoggerMessage(5, LogLevel.Warning, "Swarm '{Swarm}' was created before enrolment existed: it admits every identity of its CAs that is not revoked. Start a new swarm to admit enrolled identities only")]
+        public static partial void OpenAdmission(ILogger logger, string swarm);
     }
 }

@@ -36,16 +36,35 @@ internal static class PeerEndpoints
         var aborted = context.RequestAborted;
         while (sent < MaxBlocksPerResponse && !aborted.IsCancellationRequested)
         {
+            // A stream outlives many blocks: a client revoked meanwhile gets the block that revoked it and nothing after,
+            // and its next request a 403.
+            var cutoff = Admission.StreamCutoff(context, node);
             var height = node.Chain.Height;
             if (next <= height)
             {
                 for (; next <= height && sent < MaxBlocksPerResponse; next++, sent++)
                 {
-                    await BlockStream.WriteAsync(body, node.Chain.GetBlock(next), aborted).ConfigureAwait(false);
+                    var block = node.Chain.GetBlock(next);
+                    if (block.Timestamp > cutoff)
+                    {
+                        break;
+                    }
+
+                    await BlockStream.WriteAsync(body, block, aborted).ConfigureAwait(false);
                 }
 
                 await body.FlushAsync(aborted).ConfigureAwait(false);
+                if (next <= height)
+                {
+                    break; // cut off
+                }
+
                 continue;
+            }
+
+            if (cutoff != long.MaxValue)
+            {
+                break;
             }
 
             if (idle == TimeSpan.Zero)

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using SwarmLearning.Identity;
 using SwarmLearning.Ledger.Contracts;
 using SwarmLearning.Ledger.Transactions;
 using SwarmLearning.Merging;
@@ -9,107 +10,45 @@ namespace SwarmLearning.Node.Rounds;
 // The leader's part of a round: wait for the submissions, fetch and verify them, merge, publish, record.
 public sealed partial class SwarmSession
 {
+    /// <summary>How often a leader merges a round again when contributors are revoked under it.</summary>
+    private const int MaxMergeAttempts = 3;
+
     /// <summary>
     /// The leader's work: wait for the participants' submissions (all, or as many as arrive within the submission
     /// wait), fetch and verify each, merge with this node's merge method and the participants' weights, publish the
     /// result and record it. A submission that cannot be fetched or fails its hash is left out, with the reason logged.
+    /// When a contributor is revoked during the merge, its submission leaves the round and the leader merges again
+    /// without it (the ledger refuses a merge that names a revoked contributor).
     /// </summary>
     private async Task LeadAsync(string contractName, long number, CancellationToken leadership)
     {
         try
         {
             Log.Leading(_logger, contractName, number);
-            var state = await WaitForSubmissionsAsync(contractName, number, leadership).ConfigureAwait(false);
-            var contract = RequireContract(state);
-            var round = contract.Round;
-            var submissions = round.Submissions.ToList();
-            if (contract.LastMerged is null && round.Submissions.ContainsKey(_ledger.Self))
+            var fetchedSoFar = new Dictionary<Fingerprint, TensorModel?>();
+            for (var attempt = 1; ; attempt++)
             {
-                // The contract's first round is the initial sync: everyone must start from the same weights, and an
-                // average of independent random initializations is a poor start (each weight's spread shrinks by √n).
-                // The leader's own initial model becomes everyone's.
-                submissions = [.. submissions.Where(s => s.Key == _ledger.Self)];
-            }
-
-            var fetched = await Task.WhenAll(submissions.Select(async s =>
-            {
-                var peer = state.Members[s.Key];
-                if (s.Key == _ledger.Self && _ownSubmission is { } own && own.Sha256 == s.Value.ModelHash)
+                var state = await WaitForSubmissionsAsync(contractName, number, leadership).ConfigureAwait(false);
+                var outcome = await MergeAndRecordAsync(contractName, number, state, fetchedSoFar, attempt < MaxMergeAttempts, leadership).ConfigureAwait(false);
+                if (outcome is not { } checkedAt)
                 {
-                    return (s.Key, Model: (TensorModel?)own.Model); // what this node published: no need to read it back
+                    return;
                 }
 
+                // A contributor was revoked: wait until this node's replica holds the block that says so, and merge again.
+                using var wait = CancellationTokenSource.CreateLinkedTokenSource(leadership);
+                wait.CancelAfter(TimeSpan.FromSeconds(5));
                 try
                 {
-                    var model = await _exchange.FetchToMergeAsync(peer, s.Value.ModelHash, s.Value.Size, leadership).ConfigureAwait(false);
-                    return (s.Key, Model: model);
+                    while (_ledger.State.Height <= checkedAt)
+                    {
+                        await _ledger.WaitForBlockAfterAsync(checkedAt, wait.Token).ConfigureAwait(false);
+                    }
                 }
-                catch (ModelExchangeException e)
+                catch (OperationCanceledException) when (!leadership.IsCancellationRequested)
                 {
-                    Log.Excluded(_logger, contractName, number, peer.Name, e.Message);
-                    return (s.Key, Model: (TensorModel?)null);
                 }
-            })).ConfigureAwait(false);
-
-            var inputs = fetched.Where(f => f.Model is not null).ToList();
-
-            // Every input must have the same tensors (names, dtypes, shapes): one odd model would fail the whole merge,
-            // and the next leader's too. The reference is the leader's own submission, else the most common layout.
-            var own = inputs.FirstOrDefault(i => i.Key == _ledger.Self).Model;
-            var reference = own is not null ? Layout(own) : inputs.GroupBy(i => Layout(i.Model!), StringComparer.Ordinal).OrderByDescending(g => g.Count()).Select(g => g.Key).FirstOrDefault();
-            foreach (var odd in inputs.Where(i => Layout(i.Model!) != reference))
-            {
-                Log.Excluded(_logger, contractName, number, state.Members[odd.Key].Name, "its model's tensors (names, dtypes or shapes) differ from the round's; it was not trained from this swarm's model");
             }
-
-            inputs = [.. inputs.Where(i => Layout(i.Model!) == reference)];
-            if (inputs.Count == 0)
-            {
-                Log.NothingToMerge(_logger, contractName, number);
-                return;
-            }
-
-            var weights = inputs.Select(i => round.Ready.TryGetValue(i.Key, out var r) ? r.Weight : 1).ToList();
-            if (weights.Sum() <= 0)
-            {
-                weights = [.. weights.Select(_ => 1.0)]; // every contributor checked in inactive: plain mean of what there is
-            }
-
-            var started = Stopwatch.GetTimestamp();
-            var mergeInputs = inputs.Select((i, k) => new MergeInput(i.Model!, weights[k])).ToList();
-
-            // One model (the initial sync) is taken as it is, whatever the method: krum, say, needs at least three.
-            var method = mergeInputs.Count == 1 ? MergeMethod.Mean : Options.MergeMethod;
-            TensorModel merged;
-            try
-            {
-                (merged, _) = ModelMerger.Merge(mergeInputs, new MergeOptions { Method = method, TrimFraction = Options.TrimFraction }, leadership);
-            }
-            catch (MergeException e) when (method != MergeMethod.CoordMedian)
-            {
-                // The method cannot merge what arrived (too few models for krum after exclusions, say). Every later
-                // leader would fail the same way, so the round would never end: merge with the coordinate median,
-                // which takes any number of models and still resists outliers, and say so.
-                Log.MergeFallback(_logger, contractName, number, method.ToName(), e.Message);
-                method = MergeMethod.CoordMedian;
-                (merged, _) = ModelMerger.Merge(mergeInputs, new MergeOptions { Method = method, TrimFraction = Options.TrimFraction }, leadership);
-            }
-
-            var published = await _exchange.PublishAsync(merged, leadership).ConfigureAwait(false);
-
-            // This node's own fetch of the merged model can use it as it is, when the file holds exactly these values
-            // (f32; a 16-bit tensor is rounded on the way to the file).
-            _ownMerged = merged.Tensors.All(t => t.DType == TensorDType.F32) ? new OwnModel(published.Sha256, merged) : null;
-            await _ledger.SubmitAsync(TransactionTypes.RoundMerged, new MergedPayload
-            {
-                Contract = contractName,
-                Round = number,
-                ModelHash = published.Sha256,
-                Size = published.Size,
-                Contributors = [.. inputs.Select(i => i.Key.ToString())],
-                MergeMethod = method.ToName(),
-            }, PayloadJson.Default.MergedPayload, leadership).ConfigureAwait(false);
-            Log.Merged(_logger, contractName, number, inputs.Count, submissions.Count, method.ToName(), published.Sha256[..12], Stopwatch.GetElapsedTime(started).TotalSeconds);
         }
         catch (OperationCanceledException) when (leadership.IsCancellationRequested)
         {
@@ -123,6 +62,141 @@ public sealed partial class SwarmSession
         {
             Log.MergeFailed(_logger, contractName, number, e.Message);
         }
+    }
+
+    /// <summary>
+    /// One merge of the round's current submissions. Returns null when done (recorded, or nothing to merge); when a
+    /// contributor was revoked meanwhile and <paramref name="mayRetry"/>, the replica height to wait past before merging
+    /// again (already passed when the replica shows the revocation).
+    /// </summary>
+    private async Task<long?> MergeAndRecordAsync(
+        string contractName, long number, LedgerState state, Dictionary<Fingerprint, TensorModel?> fetchedSoFar, bool mayRetry, CancellationToken leadership)
+    {
+        var contract = RequireContract(state);
+        var round = contract.Round;
+        if (round.Number != number || round.Phase != RoundPhase.Closed)
+        {
+            return null; // merged by someone else meanwhile
+        }
+
+        var submissions = round.Submissions.ToList();
+        if (contract.LastMerged is null && round.Submissions.ContainsKey(_ledger.Self))
+        {
+            // The contract's first round is the initial sync: everyone must start from the same weights, and an
+            // average of independent random initializations is a poor start (each weight's spread shrinks by √n).
+            // The leader's own initial model becomes everyone's.
+            submissions = [.. submissions.Where(s => s.Key == _ledger.Self)];
+        }
+
+        var fetched = await Task.WhenAll(submissions.Select(async s =>
+        {
+            var peer = state.Members[s.Key];
+            if (s.Key == _ledger.Self && _ownSubmission is { } own && own.Sha256 == s.Value.ModelHash)
+            {
+                return (s.Key, Model: (TensorModel?)own.Model); // what this node published: no need to read it back
+            }
+
+            if (fetchedSoFar.TryGetValue(s.Key, out var before))
+            {
+                return (s.Key, Model: before); // fetched (or left out) by an earlier attempt at this round
+            }
+
+            try
+            {
+                var model = await _exchange.FetchToMergeAsync(peer, s.Value.ModelHash, s.Value.Size, leadership).ConfigureAwait(false);
+                return (s.Key, Model: model);
+            }
+            catch (ModelExchangeException e)
+            {
+                Log.Excluded(_logger, contractName, number, peer.Name, e.Message);
+                return (s.Key, Model: (TensorModel?)null);
+            }
+        })).ConfigureAwait(false);
+        foreach (var (key, model) in fetched)
+        {
+            fetchedSoFar[key] = model;
+        }
+
+        var inputs = fetched.Where(f => f.Model is not null).ToList();
+
+        // Every input must have the same tensors (names, dtypes, shapes): one odd model would fail the whole merge,
+        // and the next leader's too. The reference is the leader's own submission, else the most common layout.
+        var ownModel = inputs.FirstOrDefault(i => i.Key == _ledger.Self).Model;
+        var reference = ownModel is not null ? Layout(ownModel) : inputs.GroupBy(i => Layout(i.Model!), StringComparer.Ordinal).OrderByDescending(g => g.Count()).Select(g => g.Key).FirstOrDefault();
+        foreach (var odd in inputs.Where(i => Layout(i.Model!) != reference))
+        {
+            Log.Excluded(_logger, contractName, number, state.Members[odd.Key].Name, "its model's tensors (names, dtypes or shapes) differ from the round's; it was not trained from this swarm's model");
+        }
+
+        inputs = [.. inputs.Where(i => Layout(i.Model!) == reference)];
+        if (inputs.Count == 0)
+        {
+            Log.NothingToMerge(_logger, contractName, number);
+            return null;
+        }
+
+        var weights = inputs.Select(i => round.Ready.TryGetValue(i.Key, out var r) ? r.Weight : 1).ToList();
+        if (weights.Sum() <= 0)
+        {
+            weights = [.. weights.Select(_ => 1.0)]; // every contributor checked in inactive: plain mean of what there is
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        var mergeInputs = inputs.Select((i, k) => new MergeInput(i.Model!, weights[k])).ToList();
+
+        // One model (the initial sync) is taken as it is, whatever the method: krum, say, needs at least three.
+        var method = mergeInputs.Count == 1 ? MergeMethod.Mean : Options.MergeMethod;
+        TensorModel merged;
+        try
+        {
+            (merged, _) = ModelMerger.Merge(mergeInputs, new MergeOptions { Method = method, TrimFraction = Options.TrimFraction }, leadership);
+        }
+        catch (MergeException e) when (method != MergeMethod.CoordMedian)
+        {
+            // The method cannot merge what arrived (too few models for krum after exclusions, say). Every later
+            // leader would fail the same way, so the round would never end: merge with the coordinate median,
+            // which takes any number of models and still resists outliers, and say so.
+            Log.MergeFallback(_logger, contractName, number, method.ToName(), e.Message);
+            method = MergeMethod.CoordMedian;
+            (merged, _) = ModelMerger.Merge(mergeInputs, new MergeOptions { Method = method, TrimFraction = Options.TrimFraction }, leadership);
+        }
+
+        var published = await _exchange.PublishAsync(merged, leadership).ConfigureAwait(false);
+
+        // This node's own fetch of the merged model can use it as it is, when the file holds exactly these values
+        // (f32; a 16-bit tensor is rounded on the way to the file).
+        _ownMerged = merged.Tensors.All(t => t.DType == TensorDType.F32) ? new OwnModel(published.Sha256, merged) : null;
+
+        // A contributor revoked while this node merged is out of the round: the ledger would refuse this merge.
+        var now = _ledger.State;
+        var revoked = inputs.Where(i => now.Members.TryGetValue(i.Key, out var m) && m.Revoked).Select(i => now.Members[i.Key].Name).ToList();
+        if (revoked.Count > 0 && mayRetry)
+        {
+            Log.Remerging(_logger, contractName, number, string.Join(", ", revoked));
+            return now.Height - 1;
+        }
+
+        try
+        {
+            await _ledger.SubmitAsync(TransactionTypes.RoundMerged, new MergedPayload
+            {
+                Contract = contractName,
+                Round = number,
+                ModelHash = published.Sha256,
+                Size = published.Size,
+                Contributors = [.. inputs.Select(i => i.Key.ToString())],
+                MergeMethod = method.ToName(),
+            }, PayloadJson.Default.MergedPayload, leadership).ConfigureAwait(false);
+        }
+        catch (TransactionRejectedException e) when (e.Kind == RejectionKind.Conflict && mayRetry)
+        {
+            // Most likely a contributor revoked after the check above, in a block this node's replica does not hold yet.
+            Log.Remerging(_logger, contractName, number, e.Message);
+            return now.Height;
+        }
+
+        Log.Merged(_logger, contractName, number, inputs.Count, submissions.Count, method.ToName(), published.Sha256[..12], Stopwatch.GetElapsedTime(started).TotalSeconds);
+        return null;
     }
 
     /// <summary>Waits until every participant has submitted, or the submission wait has passed; returns the state then.</summary>

@@ -66,12 +66,19 @@ public sealed class SimulatedSwarm : IAsyncDisposable
         return new SimulatedSwarm(directory, ca, sentinel, chain, orderer, time, loggers);
     }
 
-    /// <summary>Adds an SL node: issues its identity, registers it and starts its heartbeats.</summary>
+    /// <summary>Adds an SL node: issues its identity, enrols it (as the sentinel, an administrator), registers it and starts its heartbeats.</summary>
     public async Task<SimulatedNode> AddNodeAsync(string name, CancellationToken cancellationToken = default)
     {
         var identity = _ca.Issue(SwarmRole.Sl, name, ["localhost"], TimeSpan.FromDays(29));
         var node = new SimulatedNode(this, identity, _nodes.Count, Path.Combine(Directory, name));
         _nodes[identity.Fingerprint] = node;
+        await SubmitAsync(_sentinel, TransactionTypes.Enrol, new EnrolPayload
+        {
+            Fingerprint = identity.Fingerprint.ToString(),
+            Role = "sl",
+            Name = name,
+            Note = "simulated node",
+        }, PayloadJson.Default.EnrolPayload, cancellationToken).ConfigureAwait(false);
         await SubmitAsync(identity, TransactionTypes.Register, new RegisterPayload
         {
             Role = "sl",

@@ -1,0 +1,299 @@
+using System.CommandLine;
+using SwarmLearning.Identity;
+using SwarmLearning.Ledger.Contracts;
+using SwarmLearning.Ledger.Transactions;
+using SwarmLearning.Network;
+using SwarmLearning.Network.Api;
+using SwarmLearning.Network.Client;
+
+namespace SwarmLearning.Cli.Commands;
+
+/// <summary>
+/// <c>swarm ctl</c>: administers a swarm through an SN's API (SWCI), over mutual TLS with an identity of the swarm.
+/// For now: <c>enrol</c> and <c>revoke</c> identities (administrators only) and list the <c>members</c>.
+/// </summary>
+internal static class CtlCommand
+{
+    public static Command Create(CliIo io)
+    {
+        var command = new Command("ctl", "Administer a swarm through an SN (SWCI): enrol and revoke identities, list them. Talks to the SN's API over mutual TLS with your identity.");
+        command.Subcommands.Add(Enrol(io));
+        command.Subcommands.Add(Revoke(io));
+        command.Subcommands.Add(Members(io));
+        return command;
+    }
+
+    /// <summary>The options every ctl command shares: which SN, and which identity to act as.</summary>
+    private sealed class Connection
+    {
+        public Option<string> Sn { get; } = new("--sn")
+        {
+            Description = $"API address (HOST[:PORT], port {SwarmNetworkOptions.DefaultApiPort} by default) of any SN of the swarm.",
+            DefaultValueFactory = _ => $"localhost:{SwarmNetworkOptions.DefaultApiPort}",
+        };
+
+        public Option<string> Certs { get; } = new("--certs") { Description = "Directory with your identity files and the CA certificate (ca.crt).", DefaultValueFactory = _ => "certs" };
+
+        public Option<string> Name { get; } = new("--name")
+        {
+            Description = "Your identity name: uses CERTS/NAME.crt and CERTS/NAME.key. Enrolling and revoking need an administrator (the sentinel, or one genesis names).",
+            Required = true,
+        };
+
+        public Option<bool> Json { get; } = new("--json") { Description = "Print the result as JSON." };
+
+        public void AddTo(Command command)
+        {
+            command.Options.Add(Sn);
+            command.Options.Add(Certs);
+            command.Options.Add(Name);
+            command.Options.Add(Json);
+        }
+
+        public Session Open(ParseResult parse)
+        {
+            var certs = parse.GetValue(Certs)!;
+            var name = parse.GetValue(Name)!;
+            var address = parse.GetValue(Sn)!;
+            if (!address.Contains(':', StringComparison.Ordinal))
+            {
+                address = $"{address}:{SwarmNetworkOptions.DefaultApiPort}";
+            }
+
+            if (!SwarmNetworkOptions.TryParseHostPort(address, out var host, out var port))
+            {
+                throw new SwarmException($"--sn '{address}' is not HOST[:PORT]");
+            }
+
+            var trust = SwarmTrust.Load(Path.Combine(certs, "ca.crt"));
+            var identity = SwarmIdentity.Load(Path.Combine(certs, $"{name}.crt"), Path.Combine(certs, $"{name}.key"));
+            var uri = new UriBuilder("https", host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host, port).Uri;
+            return new Session(identity, trust, new SwarmNetworkClient(uri, identity, trust));
+        }
+    }
+
+    /// <summary>An identity and its client of one SN, disposed together.</summary>
+    private sealed class Session(SwarmIdentity identity, SwarmTrust trust, SwarmNetworkClient client) : IDisposable
+    {
+        public SwarmIdentity Identity { get; } = identity;
+
+        public SwarmTrust Trust { get; } = trust;
+
+        public SwarmNetworkClient Client { get; } = client;
+
+        public string Sn => Client.Address.GetLeftPart(UriPartial.Authority);
+
+        /// <summary>Registers this identity first if the ledger does not list it yet: only members send transactions.</summary>
+        public async Task EnsureMemberAsync(CancellationToken cancellationToken)
+        {
+            var members = await Client.GetMembersAsync(cancellationToken).ConfigureAwait(false);
+            var me = members.Find(m => m.Fingerprint == Identity.Fingerprint.ToString());
+            if (me is not null)
+            {
+                return;
+            }
+
+            try
+            {
+                await Client.SubmitAsync(TransactionTypes.Register, new RegisterPayload
+                {
+                    Role = SwarmRoles.ToName(Identity.Role),
+                    Name = Identity.Name,
+                    Certificate = Convert.ToBase64String(Identity.Certificate.RawData),
+                }, PayloadJson.Default.RegisterPayload, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TransactionRejectedException e)
+            {
+                throw new SwarmException($"'{Identity.Name}' cannot register with the SN at {Sn}: {e.Message}", e);
+            }
+        }
+
+        public void Dispose()
+        {
+            Client.Dispose();
+            Identity.Dispose();
+        }
+    }
+
+    private sealed record EnrolResult(string Action, string Fingerprint, string Role, string Name, string? Note, long Height, string TransactionId);
+
+    private static Command Enrol(CliIo io)
+    {
+        var connection = new Connection();
+        var certificate = new Argument<string?>("CERTFILE") { Description = "The certificate to enrol (NAME.crt), checked against ca.crt.", Arity = ArgumentArity.ZeroOrOne };
+        var fingerprint = new Option<string?>("--fingerprint") { Description = "Enrol by fingerprint instead of CERTFILE (with --role and --member-name)." };
+        var role = new Option<string?>("--role") { Description = "With --fingerprint: the role in the certificate (sn, sl, swci, swop)." };
+        var memberName = new Option<string?>("--member-name") { Description = "With --fingerprint: the name in the certificate." };
+        var note = new Option<string?>("--note") { Description = "Why, or who it is, for the record (at most 160 characters)." };
+        var command = new Command("enrol", "Enrol an identity (administrators only): from the next block it may connect to the swarm's nodes and register.")
+        {
+            certificate, fingerprint, role, memberName, note,
+        };
+        connection.AddTo(command);
+        command.Validators.Add(r =>
+        {
+            var byFile = r.GetValue(certificate) is not null;
+            var byFingerprint = r.GetValue(fingerprint) is not null || r.GetValue(role) is not null || r.GetValue(memberName) is not null;
+            if (byFile == byFingerprint)
+            {
+                r.AddError("give either CERTFILE, or --fingerprint, --role and --member-name");
+            }
+            else if (byFingerprint && (r.GetValue(fingerprint) is null || r.GetValue(role) is null || r.GetValue(memberName) is null))
+            {
+                r.AddError("enrolling by fingerprint needs all of --fingerprint, --role and --member-name");
+            }
+        });
+        command.SetAction((parse, cancellationToken) => io.RunAsync(async () =>
+        {
+            using var session = connection.Open(parse);
+            EnrolPayload payload;
+            if (parse.GetValue(certificate) is { } file)
+            {
+                payload = EnrolmentFiles.One(file, session.Trust, DateTimeOffset.UtcNow, parse.GetValue(note));
+            }
+            else
+            {
+                var f = parse.GetValue(fingerprint)!;
+                if (!Fingerprint.TryParse(f, out var parsed))
+                {
+                    throw new SwarmException($"--fingerprint '{f}' is not a certificate fingerprint (64 hex digits; 'swarm certs show FILE' prints it)");
+                }
+
+                if (!SwarmRoles.TryParse(parse.GetValue(role), out var r))
+                {
+                    throw new SwarmException($"--role '{parse.GetValue(role)}' is not one of sn, sl, swci, swop");
+                }
+
+                payload = new EnrolPayload { Fingerprint = parsed.ToString(), Role = SwarmRoles.ToName(r), Name = parse.GetValue(memberName)!, Note = parse.GetValue(note) };
+            }
+
+            await session.EnsureMemberAsync(cancellationToken).ConfigureAwait(false);
+            var receipt = await SubmitAsync(session, TransactionTypes.Enrol, payload, PayloadJson.Default.EnrolPayload, "the enrolment", cancellationToken).ConfigureAwait(false);
+            if (parse.GetValue(connection.Json))
+            {
+                io.WriteJson(new EnrolResult("enrol", payload.Fingerprint, payload.Role, payload.Name, payload.Note, receipt.Height, receipt.TransactionId));
+            }
+            else
+            {
+                await io.Out.WriteLineAsync(
+                    $"enrolled {payload.Role} '{payload.Name}' (fingerprint {payload.Fingerprint}) in block {receipt.Height}; it may now connect to the swarm's nodes and register").ConfigureAwait(false);
+            }
+
+            return SwarmCli.Success;
+        }));
+        return command;
+    }
+
+    private sealed record RevokeResult(string Action, string Fingerprint, string? Name, string? Reason, long Height, string TransactionId);
+
+    private static Command Revoke(CliIo io)
+    {
+        var connection = new Connection();
+        var member = new Argument<string>("MEMBER") { Description = "The identity to revoke: its certificate file (NAME.crt) or its fingerprint." };
+        var reason = new Option<string?>("--reason") { Description = "Why, for the record (at most 160 characters)." };
+        var command = new Command("revoke", "Revoke a member or an enrolled identity, for good (administrators only; anyone may revoke itself). Its connections are refused from the next block.")
+        {
+            member, reason,
+        };
+        connection.AddTo(command);
+        command.SetAction((parse, cancellationToken) => io.RunAsync(async () =>
+        {
+            using var session = connection.Open(parse);
+            var target = parse.GetValue(member)!;
+            Fingerprint fingerprint;
+            if (!Fingerprint.TryParse(target, out fingerprint))
+            {
+                if (!File.Exists(target))
+                {
+                    throw new SwarmException($"'{target}' is neither a certificate fingerprint (64 hex digits) nor a certificate file; give the member's NAME.crt or its fingerprint");
+                }
+
+                fingerprint = session.Trust.ValidateFile(target, DateTimeOffset.UtcNow).Fingerprint; // an expired certificate can still be revoked
+            }
+
+            await session.EnsureMemberAsync(cancellationToken).ConfigureAwait(false);
+            var enrolments = await session.Client.GetEnrolmentsAsync(cancellationToken).ConfigureAwait(false);
+            var members = await session.Client.GetMembersAsync(cancellationToken).ConfigureAwait(false);
+            var name = members.Find(m => m.Fingerprint == fingerprint.ToString())?.Name ?? enrolments.Find(e => e.Fingerprint == fingerprint.ToString())?.Name;
+            var receipt = await SubmitAsync(session, TransactionTypes.Revoke, new RevokePayload { Member = fingerprint.ToString(), Reason = parse.GetValue(reason) },
+                PayloadJson.Default.RevokePayload, "the revocation", cancellationToken).ConfigureAwait(false);
+            if (parse.GetValue(connection.Json))
+            {
+                io.WriteJson(new RevokeResult("revoke", fingerprint.ToString(), name, parse.GetValue(reason), receipt.Height, receipt.TransactionId));
+            }
+            else
+            {
+                await io.Out.WriteLineAsync($"revoked '{name ?? fingerprint.Short}' (fingerprint {fingerprint}) in block {receipt.Height}; the swarm's nodes refuse it from now on").ConfigureAwait(false);
+            }
+
+            return SwarmCli.Success;
+        }));
+        return command;
+    }
+
+    /// <summary>One identity as <c>swarm ctl members</c> lists it: enrolled, registered, active or revoked.</summary>
+    private sealed record ListedIdentity(
+        string Fingerprint, string? Role, string? Name, string Status, bool Administrator, bool Enrolled, bool Registered, bool Active, bool Revoked, string? Host, string? Note);
+
+    private static Command Members(CliIo io)
+    {
+        var connection = new Connection();
+        var command = new Command("members", "List the swarm's identities: enrolled (may connect and register), registered, active (heartbeating), revoked; administrators marked.");
+        connection.AddTo(command);
+        command.SetAction((parse, cancellationToken) => io.RunAsync(async () =>
+        {
+            using var session = connection.Open(parse);
+            var members = await session.Client.GetMembersAsync(cancellationToken).ConfigureAwait(false);
+            var enrolments = await session.Client.GetEnrolmentsAsync(cancellationToken).ConfigureAwait(false);
+            var listed = List(members, enrolments);
+            if (parse.GetValue(connection.Json))
+            {
+                io.WriteJson(listed);
+                return SwarmCli.Success;
+            }
+
+            await io.Out.WriteLineAsync($"{"ROLE",-5} {"NAME",-20} {"STATUS",-10} {"ADMIN",-5} FINGERPRINT").ConfigureAwait(false);
+            foreach (var i in listed)
+            {
+                await io.Out.WriteLineAsync($"{i.Role ?? "-",-5} {i.Name ?? "-",-20} {i.Status,-10} {(i.Administrator ? "yes" : ""),-5} {i.Fingerprint}").ConfigureAwait(false);
+            }
+
+            return SwarmCli.Success;
+        }));
+        return command;
+    }
+
+    private static List<ListedIdentity> List(List<MemberView> members, List<EnrolmentView> enrolments)
+    {
+        var byFingerprint = members.ToDictionary(m => m.Fingerprint, StringComparer.Ordinal);
+        var listed = new List<ListedIdentity>();
+        foreach (var e in enrolments)
+        {
+            byFingerprint.Remove(e.Fingerprint, out var m);
+            listed.Add(Listed(e.Fingerprint, m?.Role ?? e.Role, m?.Name ?? e.Name, e.Administrator, enrolled: true, m, e.Revoked || m?.Revoked == true, e.Note));
+        }
+
+        // Members with no enrolment: a swarm created before enrolment existed admitted them by their CA alone.
+        listed.AddRange(byFingerprint.Values.Select(m => Listed(m.Fingerprint, m.Role, m.Name, m.Administrator, enrolled: false, m, m.Revoked, null)));
+        return [.. listed.OrderBy(i => i.Role, StringComparer.Ordinal).ThenBy(i => i.Name, StringComparer.Ordinal)];
+    }
+
+    private static ListedIdentity Listed(string fingerprint, string? role, string? name, bool admin, bool enrolled, MemberView? m, bool revoked, string? note)
+    {
+        var status = revoked ? "revoked" : m is null ? "enrolled" : m.Active ? "active" : "registered";
+        return new ListedIdentity(fingerprint, role, name, status, admin, enrolled, m is not null, m?.Active == true && !revoked, revoked, m?.Host, note);
+    }
+
+    private static async Task<Ledger.Ordering.TransactionReceipt> SubmitAsync<T>(
+        Session session, string type, T payload, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> json, string what, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await session.Client.SubmitAsync(type, payload, json, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TransactionRejectedException e)
+        {
+            throw new SwarmException($"the SN at {session.Sn} refused {what}: {e.Message}", e);
+        }
+    }
+}
