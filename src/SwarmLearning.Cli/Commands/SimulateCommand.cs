@@ -38,6 +38,14 @@ internal static class SimulateCommand
                 r.AddError("--trim-fraction must be at least 0 and below 0.5");
             }
         });
+        var krumSelect = new Option<int?>("--krum-select") { Description = "krum: how many of the lowest-scored models to average (multi-Krum; 1 is plain Krum). Default: n - f, all but the f = (n - 3) / 2 Krum tolerates." };
+        krumSelect.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int?>() is < 1)
+            {
+                r.AddError("--krum-select must be at least 1");
+            }
+        });
         var batchSize = new Option<int>("--batch-size", "-b") { Description = "Samples per step.", DefaultValueFactory = _ => 64 };
         var learningRate = new Option<float>("--lr") { Description = "Adam's learning rate on every node.", DefaultValueFactory = _ => 0.001f };
         learningRate.Validators.Add(r =>
@@ -60,7 +68,7 @@ internal static class SimulateCommand
         var json = new Option<bool>("--json") { Description = "Print the results as one JSON object." };
         var command = new Command("simulate", "Run a whole swarm in one process: N virtual nodes train on their own share of the data and merge every few batches through the real round engine over an in-memory ledger.")
         {
-            nodes, data, split, alpha, model, epochs, syncFrequency, minPeers, method, trim, batchSize, learningRate, schedule, seed, limit, adaptive, attack, attackers, attackScale, local, verbose, json,
+            nodes, data, split, alpha, model, epochs, syncFrequency, minPeers, method, trim, krumSelect, batchSize, learningRate, schedule, seed, limit, adaptive, attack, attackers, attackScale, local, verbose, json,
         };
         command.SetAction((parse, cancellationToken) => io.RunAsync(async () =>
         {
@@ -79,6 +87,7 @@ internal static class SimulateCommand
                 MinPeers = parse.GetValue(minPeers),
                 MergeMethod = mergeMethod,
                 TrimFraction = parse.GetValue(trim),
+                KrumSelect = parse.GetValue(krumSelect),
                 BatchSize = parse.GetValue(batchSize),
                 LearningRate = parse.GetValue(learningRate),
                 Schedule = LearningRateScheduleOption.Parse(parse.GetValue(schedule)),

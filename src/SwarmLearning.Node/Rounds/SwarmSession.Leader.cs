@@ -149,7 +149,7 @@ public sealed partial class SwarmSession
         TensorModel merged;
         try
         {
-            (merged, _) = ModelMerger.Merge(mergeInputs, new MergeOptions { Method = method, TrimFraction = Options.TrimFraction }, leadership);
+            (merged, _) = ModelMerger.Merge(mergeInputs, MergeOptionsFor(method, mergeInputs.Count), leadership);
         }
         catch (MergeException e) when (method != MergeMethod.CoordMedian)
         {
@@ -158,7 +158,7 @@ public sealed partial class SwarmSession
             // which takes any number of models and still resists outliers, and say so.
             Log.MergeFallback(_logger, contractName, number, method.ToName(), e.Message);
             method = MergeMethod.CoordMedian;
-            (merged, _) = ModelMerger.Merge(mergeInputs, new MergeOptions { Method = method, TrimFraction = Options.TrimFraction }, leadership);
+            (merged, _) = ModelMerger.Merge(mergeInputs, MergeOptionsFor(method, mergeInputs.Count), leadership);
         }
 
         var published = await _exchange.PublishAsync(merged, leadership).ConfigureAwait(false);
@@ -240,6 +240,14 @@ public sealed partial class SwarmSession
     /// <summary>How long a leader waits for submissions: half the merge timeout, at most 30 s.</summary>
     private static TimeSpan SubmissionWait(LedgerState state) =>
         TimeSpan.FromSeconds(Math.Min(30, state.Defaults.MergeTimeoutSeconds / 2.0));
+
+    /// <summary>The merge options of this session for <paramref name="n"/> models: its β, and multi-Krum's m.</summary>
+    private MergeOptions MergeOptionsFor(MergeMethod method, int n) => new()
+    {
+        Method = method,
+        TrimFraction = Options.TrimFraction,
+        KrumSelect = Math.Clamp(Options.KrumSelect ?? n - Math.Max(0, (n - 3) / 2), 1, Math.Max(1, n)),
+    };
 
     private static string Layout(TensorModel model) =>
         string.Join(';', model.Tensors.Select(t => $"{t.Name}:{t.DType}:{t.Shape}"));

@@ -49,6 +49,13 @@ public sealed record SessionOptions
     /// </summary>
     public double TrimFraction { get; init; } = 0.1;
 
+    /// <summary>
+    /// <c>krum</c>: how many of the lowest-scored models the leader averages (multi-Krum). Null: n − f, every model
+    /// but the f that Krum tolerates (f = ⌊(n − 3)/2⌋), so a round merges as many honest models as it safely can;
+    /// 1 is plain Krum, which keeps one model per round.
+    /// </summary>
+    public int? KrumSelect { get; init; }
+
     /// <summary>Epochs the ML program will train, for progress and ETA (0: unknown).</summary>
     public int TotalEpochs { get; init; }
 
@@ -82,6 +89,11 @@ public sealed record SessionOptions
         if (!(TrimFraction is >= 0 and < 0.5))
         {
             errors.Add($"the trimmed mean's fraction must be at least 0 and below 0.5, not {TrimFraction}");
+        }
+
+        if (KrumSelect is < 1)
+        {
+            errors.Add($"krum's selection must be at least 1 model, not {KrumSelect}");
         }
 
         if (TotalEpochs < 0)

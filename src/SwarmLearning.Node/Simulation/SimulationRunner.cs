@@ -45,6 +45,9 @@ public sealed record SimulationOptions
     /// <summary><c>trimmedmean</c>'s β: the fraction of the models trimmed from each end.</summary>
     public double TrimFraction { get; init; } = 0.1;
 
+    /// <summary><c>krum</c>: the models averaged (multi-Krum); null: n − f.</summary>
+    public int? KrumSelect { get; init; }
+
     /// <summary>Mini-batch size.</summary>
     public int BatchSize { get; init; } = 64;
 
@@ -241,6 +244,7 @@ public static class SimulationRunner
             MinPeers = options.MinPeers == 0 ? options.Nodes : options.MinPeers,
             MergeMethod = options.MergeMethod,
             TrimFraction = options.TrimFraction,
+            KrumSelect = options.KrumSelect,
             TotalEpochs = options.Epochs,
             UseAdaptiveSync = options.UseAdaptiveSync,
         }, loggers.CreateLogger(node.Name));

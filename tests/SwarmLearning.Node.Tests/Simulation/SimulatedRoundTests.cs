@@ -90,6 +90,22 @@ public sealed class SimulatedRoundTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task Krum_in_a_round_leaves_out_the_outlier_and_averages_the_rest_multi_krum_with_m_n_minus_f()
+    {
+        // Six nodes: Krum tolerates f = (6 - 3) / 2 = 1 and, by default, averages the n - f = 5 best-scored models.
+        var nodes = await NodesAsync(6);
+        var sessions = nodes.Select(n => Session(n, minPeers: 6, method: MergeMethod.Krum)).ToList();
+        await All(sessions.Select((s, i) => s.BeginAsync(Model(i, i), CancellationToken.None)));
+
+        float[] sent = [1, 2, 4, 7, 11, 1000]; // the last is far from everyone: the worst Krum score
+        var synced = await All(sessions.Select((s, i) => s.SyncAsync(Model(sent[i], sent[i]), CancellationToken.None)));
+
+        // Plain Krum (m = 1) would give one node's model; multi-Krum gives the mean of the five, 25 / 5 = 5, which is none of them.
+        Assert.All(synced, r => Assert.Equal([5f, 5f], Values(r.Model)));
+        Assert.Equal("krum", _swarm.Chain.State!.Contracts[LedgerDefaults.HpeDefaultContract].LastMerged!.MergeMethod);
+    }
+
+    [Fact]
     public async Task Nodes_wait_and_say_so_until_min_peers_are_ready_then_the_round_runs()
     {
         var nodes = await NodesAsync(2);
