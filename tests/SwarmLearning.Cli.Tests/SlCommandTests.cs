@@ -53,6 +53,16 @@ public sealed class SlCommandTests : IDisposable
         Assert.Contains(expected, error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("--max-model-mib", "0", "--max-model-mib must be from 1 to 1048576")]
+    [InlineData("--requests-per-peer", "0", "--requests-per-peer must be 1 or more")]
+    public async Task Bad_limits_are_refused_naming_the_option(string option, string value, string expected)
+    {
+        var (code, _, error) = await CliHarness.RunAsync("sl", "--name", "sl1", "--certs", Certs, "--sn", "localhost", option, value);
+        Assert.Equal(2, code);
+        Assert.Contains(expected, error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task A_socket_path_too_long_for_Unix_is_refused_before_anything_starts()
     {
@@ -67,7 +77,7 @@ public sealed class SlCommandTests : IDisposable
     {
         var (code, output, _) = await CliHarness.RunAsync("sl", "--help");
         Assert.Equal(0, code);
-        foreach (var option in new[] { "--name", "--certs", "--sn", "--dir", "--file-port", "--listen", "--host", "--socket", "--verbose" })
+        foreach (var option in new[] { "--name", "--certs", "--sn", "--dir", "--file-port", "--listen", "--host", "--socket", "--max-model-mib", "--requests-per-peer", "--verbose" })
         {
             Assert.Contains(option, output, StringComparison.Ordinal);
         }

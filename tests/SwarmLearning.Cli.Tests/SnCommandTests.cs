@@ -49,12 +49,22 @@ public sealed class SnCommandTests : IDisposable
         Assert.Contains("must differ", error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("--requests-per-peer")]
+    [InlineData("--peer-requests-per-peer")]
+    public async Task A_request_limit_below_one_is_refused_naming_the_option(string option)
+    {
+        var (code, _, error) = await CliHarness.RunAsync("sn", "--sentinel", "--name", "sn1", option, "0");
+        Assert.Equal(2, code);
+        Assert.Contains($"{option} must be 1 or more", error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Help_lists_the_options()
     {
         var (code, output, _) = await CliHarness.RunAsync("sn", "--help");
         Assert.Equal(0, code);
-        foreach (var option in new[] { "--sentinel", "--join", "--dir", "--certs", "--api-port", "--peer-port", "--full-quorum-wait" })
+        foreach (var option in new[] { "--sentinel", "--join", "--dir", "--certs", "--api-port", "--peer-port", "--full-quorum-wait", "--requests-per-peer", "--peer-requests-per-peer" })
         {
             Assert.Contains(option, output, StringComparison.Ordinal);
         }

@@ -24,10 +24,26 @@ internal static class SlCommand
         var host = new Option<string>("--host") { Description = "The host name peers reach this node's file server at; must be in its certificate.", DefaultValueFactory = _ => "localhost" };
         var makeMeAdmin = new Option<bool>("--make-me-admin") { Description = "false keeps this node out of every round's leader order (HPE's SL_MAKE_ME_ADMIN).", DefaultValueFactory = _ => true };
         var socket = new Option<string?>("--socket") { Description = "The local channel's Unix socket (default DIR/ml.sock); the ML program finds it through SWARM_SL_SOCKET." };
+        var maxModel = new Option<long>("--max-model-mib") { Description = "The largest model this node accepts, in MiB: from its ML program (larger is answered 413) and from peers (a submission the ledger records as larger is not fetched).", DefaultValueFactory = _ => SwarmLearningNodeOptions.DefaultMaxModelBytes >> 20 };
+        maxModel.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<long>() is < 1 or > (1L << 20))
+            {
+                r.AddError("--max-model-mib must be from 1 to 1048576 (1 TiB)");
+            }
+        });
+        var requests = new Option<int>("--requests-per-peer") { Description = "Requests one peer may make to the file server per 10 s; more are answered 429 with a Retry-After.", DefaultValueFactory = _ => new SwarmLearningNodeOptions().RequestsPerPeer };
+        requests.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() < 1)
+            {
+                r.AddError("--requests-per-peer must be 1 or more");
+            }
+        });
         var verbose = new Option<bool>("--verbose") { Description = "Log every request and model transfer (debug level)." };
         var command = new Command("sl", "Run a Swarm Learning node for one ML program: follow an SN's ledger, serve models to peers (30305), run the rounds, and talk to the ML program over a local socket.")
         {
-            name, certs, sn, dir, filePort, listen, host, socket, makeMeAdmin, verbose,
+            name, certs, sn, dir, filePort, listen, host, socket, makeMeAdmin, maxModel, requests, verbose,
         };
         command.SetAction((parse, cancellationToken) => io.RunAsync(async () =>
         {
@@ -46,6 +62,8 @@ internal static class SlCommand
                 Host = parse.GetValue(host)!,
                 SocketPath = parse.GetValue(socket),
                 MakeMeAdmin = parse.GetValue(makeMeAdmin),
+                MaxModelBytes = parse.GetValue(maxModel) << 20,
+                RequestsPerPeer = parse.GetValue(requests),
             };
             return await RunAsync(io, options, parse.GetValue(certs)!, parse.GetValue(name)!, parse.GetValue(verbose), cancellationToken).ConfigureAwait(false);
         }));

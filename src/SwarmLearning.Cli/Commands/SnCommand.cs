@@ -38,10 +38,23 @@ internal static class SnCommand
         var quorumWait = new Option<int>("--full-quorum-wait") { Description = "Sentinel, first start: seconds a round waits for every active node once minPeers are ready.", DefaultValueFactory = _ => 30 };
         var memberTimeout = new Option<int>("--member-timeout") { Description = "Sentinel, first start: seconds without a heartbeat before a member counts as inactive.", DefaultValueFactory = _ => 5 };
         var mergeTimeout = new Option<int>("--merge-timeout") { Description = "Sentinel, first start: seconds a leader has to publish the merged model before the next one takes over.", DefaultValueFactory = _ => 120 };
+        var requests = new Option<int>("--requests-per-peer") { Description = "Requests one client certificate may make to the API port per 10 s; more are answered 429 with a Retry-After.", DefaultValueFactory = _ => new SwarmNetworkOptions().RequestsPerPeer };
+        var peerRequests = new Option<int>("--peer-requests-per-peer") { Description = "The same on the peer port, where followers forward the swarm's transactions to the sentinel.", DefaultValueFactory = _ => new SwarmNetworkOptions().PeerPortRequestsPerPeer };
+        foreach (var limit in new[] { requests, peerRequests })
+        {
+            limit.Validators.Add(r =>
+            {
+                if (r.GetValueOrDefault<int>() < 1)
+                {
+                    r.AddError($"{limit.Name} must be 1 or more");
+                }
+            });
+        }
+
         var verbose = new Option<bool>("--verbose") { Description = "Log every request and block (debug level)." };
         var command = new Command("sn", "Run a Swarm Network node: hold and verify the swarm's ledger, serve its API (30304) and replicate blocks with other SNs (30303).")
         {
-            sentinel, join, dir, certs, name, listen, host, apiPort, peerPort, swarmName, admins, enrol, quorumWait, memberTimeout, mergeTimeout, verbose,
+            sentinel, join, dir, certs, name, listen, host, apiPort, peerPort, swarmName, admins, enrol, quorumWait, memberTimeout, mergeTimeout, requests, peerRequests, verbose,
         };
         command.SetAction((parse, cancellationToken) => io.RunAsync(async () =>
         {
@@ -55,6 +68,8 @@ internal static class SnCommand
                 ApiPort = parse.GetValue(apiPort),
                 PeerPort = parse.GetValue(peerPort),
                 SwarmName = parse.GetValue(swarmName)!,
+                RequestsPerPeer = parse.GetValue(requests),
+                PeerPortRequestsPerPeer = parse.GetValue(peerRequests),
                 Defaults = new LedgerDefaults
                 {
                     FullQuorumWaitSeconds = parse.GetValue(quorumWait),
