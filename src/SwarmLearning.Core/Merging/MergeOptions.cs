@@ -15,6 +15,9 @@ public sealed record MergeOptions
     /// </summary>
     public int? ByzantineCount { get; init; }
 
+    /// <summary>Krum's default f for <paramref name="n"/> models: the largest f with n ≥ 2f + 3, at least 0.</summary>
+    public static int DefaultByzantineCount(int n) => Math.Max(0, (n - 3) / 2);
+
     /// <summary><c>krum</c>: how many of the lowest-scored models to average (m; 1 is plain Krum).</summary>
     public int KrumSelect { get; init; } = 1;
 

@@ -147,7 +147,7 @@ public sealed class MergePlan
     }
 
     /// <summary>The f that Krum uses for n models.</summary>
-    internal static int ByzantineFor(MergeOptions options, int n) => options.ByzantineCount ?? Math.Max(0, (n - 3) / 2);
+    internal static int ByzantineFor(MergeOptions options, int n) => options.ByzantineCount ?? MergeOptions.DefaultByzantineCount(n);
 
     private static void CheckMethodParameters(MergeOptions options, int n)
     {

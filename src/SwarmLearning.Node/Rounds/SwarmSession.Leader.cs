@@ -246,7 +246,7 @@ public sealed partial class SwarmSession
     {
         Method = method,
         TrimFraction = Options.TrimFraction,
-        KrumSelect = Math.Clamp(Options.KrumSelect ?? n - Math.Max(0, (n - 3) / 2), 1, Math.Max(1, n)),
+        KrumSelect = Math.Clamp(Options.KrumSelect ?? n - MergeOptions.DefaultByzantineCount(n), 1, Math.Max(1, n)),
     };
 
     private static string Layout(TensorModel model) =>

@@ -77,14 +77,20 @@ public sealed class ModelStore
             return null;
         }
 
-        try
+        var path = PathOf(sha256);
+        if (File.Exists(path))
         {
-            return new FileStream(PathOf(sha256), FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
+            try
+            {
+                return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
+            }
+            catch (FileNotFoundException)
+            {
+                // Pruned between the check and the open: what is held in memory, if anything, is served instead.
+            }
         }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            return _held.TryGetValue(sha256, out var model) ? SafetensorsEncoding.OpenRead(model) : null;
-        }
+
+        return _held.TryGetValue(sha256, out var model) ? SafetensorsEncoding.OpenRead(model) : null;
     }
 
     /// <summary>
