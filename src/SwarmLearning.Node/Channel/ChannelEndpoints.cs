@@ -159,7 +159,7 @@ internal static partial class ChannelEndpoints
         TensorModel local;
         try
         {
-            local = await ChannelModels.ReadAsync(context.Request.Body, context.Request.ContentLength, node.Store.Directory, cancel.Token).ConfigureAwait(false);
+            local = await ChannelModels.ReadAsync(context.Request.Body, context.Request.ContentLength, node.Store, cancel.Token).ConfigureAwait(false);
         }
         catch (ModelFormatException e)
         {

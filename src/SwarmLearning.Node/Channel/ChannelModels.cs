@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Microsoft.AspNetCore.Http;
 using SwarmLearning.Node.Rounds;
 using SwarmLearning.Node.Storage;
@@ -8,9 +9,9 @@ namespace SwarmLearning.Node.Channel;
 
 /// <summary>
 /// Models on the local channel: request bodies are read into memory in one pass with the validating safetensors
-/// parser (or, without a Content-Length, streamed to a temporary file and read back); answers are streamed from the
-/// model store (the exact bytes whose hash the ledger records) or, for a model the ledger does not name, from a
-/// temporary file.
+/// parser, hashed on the way (or, without a Content-Length, streamed to a temporary file and read back); answers are
+/// streamed from the model store (the exact bytes whose hash the ledger records) or, for a model the ledger does not
+/// name, from a temporary file.
 /// </summary>
 internal static class ChannelModels
 {
@@ -25,21 +26,34 @@ internal static class ChannelModels
     /// Reads a safetensors body of <paramref name="length"/> bytes (its Content-Length, if it has one); throws
     /// <see cref="ModelFormatException"/> (naming the problem, not a temp file) when it is not a valid model.
     /// </summary>
-    public static async Task<TensorModel> ReadAsync(Stream body, long? length, string tempDirectory, CancellationToken cancellationToken)
+    /// <remarks>
+    /// The body is hashed as it arrives. When its bytes are the encoding this project writes (the .NET and Python
+    /// clients send that), their SHA-256 is the hash the model would be published under, and the store is told so
+    /// (<see cref="ModelStore.RememberEncoding"/>): publishing the model then costs no second pass over it, and the
+    /// hashing overlaps the transfer from the ML program instead of following it.
+    /// </remarks>
+    public static async Task<TensorModel> ReadAsync(Stream body, long? length, ModelStore store, CancellationToken cancellationToken)
     {
         if (length is not { } known)
         {
-            return await ReadViaFileAsync(body, tempDirectory, cancellationToken).ConfigureAwait(false);
+            return await ReadViaFileAsync(body, store.Directory, cancellationToken).ConfigureAwait(false);
         }
 
-        var read = await SafetensorsStreamReader.ReadAsync(body, known, "the request body", hash: null, copy: null, cancellationToken).ConfigureAwait(false);
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var read = await SafetensorsStreamReader.ReadAsync(body, known, "the request body", hash, copy: null, cancellationToken).ConfigureAwait(false);
         if (read.Invalid is { } e)
         {
             throw e;
         }
 
         // Kestrel ends a body at its Content-Length and fails the read of one that ends early; this is the backstop.
-        return read.Model ?? throw new ModelFormatException("the request body", null, $"the body ended after {read.Received} of the {known} bytes its Content-Length announced");
+        var model = read.Model ?? throw new ModelFormatException("the request body", null, $"the body ended after {read.Received} of the {known} bytes its Content-Length announced");
+        if (read.Canonical)
+        {
+            store.RememberEncoding(model, new PublishedModel(Convert.ToHexStringLower(hash.GetHashAndReset()), known));
+        }
+
+        return model;
     }
 
     private static async Task<TensorModel> ReadViaFileAsync(Stream body, string tempDirectory, CancellationToken cancellationToken)

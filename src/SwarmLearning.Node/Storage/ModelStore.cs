@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using SwarmLearning.Node.Rounds;
 using SwarmLearning.Safetensors;
@@ -19,6 +20,9 @@ public sealed class ModelStore
 
     // Models held in memory, by hash. A model is never changed once held (its owner hands it over).
     private readonly ConcurrentDictionary<string, TensorModel> _held = new(StringComparer.Ordinal);
+
+    // Encodings already known for models not yet put (see RememberEncoding); an entry lives as long as its model.
+    private readonly ConditionalWeakTable<TensorModel, PublishedModel> _encodings = [];
 
     /// <summary>Opens (creating if needed) the store in <paramref name="directory"/>.</summary>
     public ModelStore(string directory)
@@ -57,13 +61,31 @@ public sealed class ModelStore
     public PublishedModel Put(TensorModel model)
     {
         ArgumentNullException.ThrowIfNull(model);
-        var encoded = SafetensorsEncoding.Measure(model);
-        if (!File.Exists(PathOf(encoded.Sha256)))
+        if (!_encodings.TryGetValue(model, out var published))
         {
-            _held[encoded.Sha256] = model;
+            var encoded = SafetensorsEncoding.Measure(model);
+            published = new PublishedModel(encoded.Sha256, encoded.Length);
         }
 
-        return new PublishedModel(encoded.Sha256, encoded.Length);
+        if (!File.Exists(PathOf(published.Sha256)))
+        {
+            _held[published.Sha256] = model;
+        }
+
+        return published;
+    }
+
+    /// <summary>
+    /// Records that <paramref name="model"/>'s safetensors encoding has the hash and size of
+    /// <paramref name="encoding"/>, so that <see cref="Put"/> need not measure it again. For a reader that has just
+    /// parsed the model, with every check, from bytes it hashed and found to be exactly that encoding (see
+    /// <see cref="SafetensorsEncoding.IsCanonicalHeader"/>), and that hands the model on unchanged.
+    /// </summary>
+    public void RememberEncoding(TensorModel model, PublishedModel encoding)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(encoding);
+        _encodings.AddOrUpdate(model, encoding);
     }
 
     /// <summary>
