@@ -20,7 +20,7 @@ namespace SwarmLearning.Network.Client;
 /// benchmarks. Errors from the SN surface as <see cref="TransactionRejectedException"/> (refused transactions) or
 /// <see cref="SwarmException"/> (anything else), with the SN's message.
 /// </summary>
-public sealed class SwarmNetworkClient : IDisposable
+public sealed partial class SwarmNetworkClient : IDisposable
 {
     private readonly HttpClient _http;
     private readonly SemaphoreSlim _sequenceLock = new(1, 1);
