@@ -2,7 +2,8 @@
 # Runs every test of SwarmLearning, doing its own setup first (Debian packages, NuGet restore, build):
 #   1. all xUnit test projects, in Release;
 #   2. the SIMD kernel tests again with AVX-512, then AVX2, then all hardware intrinsics switched off, so every
-#      dispatch path runs on this machine.
+#      dispatch path runs on this machine;
+#   3. the Python client's tests (pytest, with Debian's PyTorch), which also start real SL nodes.
 # Ends with one line "N passed, N failed, N skipped" and exits non-zero if anything failed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -56,6 +57,28 @@ for setting in "DOTNET_EnableAVX512F=0 DOTNET_EnableAVX512=0" DOTNET_EnableAVX2=
             dotnet test "$project" -c Release --no-build --nologo --filter "Category=Kernel"
     done
 done
+
+# The Python client: pytest's summary line ("12 passed, 1 skipped in 3.4s") joins the totals.
+echo "== Python client (pytest)"
+rc=0
+/usr/bin/python3 -m pytest clients/python/tests -q -p no:cacheprovider >"$log" 2>&1 || rc=$?
+grep -E "^(FAILED|ERROR)|passed|failed|error" "$log" | tail -20 || true
+summary="$(tail -1 "$log")"
+if ! grep -qE "[0-9]+ (passed|failed)" <<<"$summary" || { ((rc != 0)) && ! grep -qE "[0-9]+ failed" <<<"$summary"; }; then
+    echo "   the run did not finish cleanly (exit code $rc): Python client" >&2
+    tail -20 "$log" >&2
+    broken=$((broken + 1))
+fi
+for kind in passed failed skipped; do
+    n="$(grep -oE "[0-9]+ $kind" <<<"$summary" | grep -oE "^[0-9]+" || true)"
+    case "$kind" in
+        passed) passed=$((passed + ${n:-0})) ;;
+        failed) failed=$((failed + ${n:-0})) ;;
+        skipped) skipped=$((skipped + ${n:-0})) ;;
+    esac
+done
+n="$(grep -oE "[0-9]+ errors?" <<<"$summary" | grep -oE "^[0-9]+" || true)"
+failed=$((failed + ${n:-0}))
 
 echo
 if ((broken > 0)); then

@@ -24,7 +24,9 @@ say() { [[ $quiet == 1 ]] || echo "setup: $*" >&2; }
 # The Debian packages the project uses, and why.
 packages=(
     dataset-fashion-mnist   # Fashion-MNIST in IDX format: the training data of the examples and tests
-    python3-numpy           # the NumPy side of the merge comparison benchmark
+    python3-numpy           # the NumPy side of the merge comparison benchmark; the Python client
+    python3-torch           # the Python client's PyTorch callback, its tests and example
+    python3-pytest          # runs the Python client's tests
     gcc                     # builds the STREAM-style memory bandwidth triad of the benchmark
 )
 
