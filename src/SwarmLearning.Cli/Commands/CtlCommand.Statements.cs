@@ -178,13 +178,13 @@ internal static partial class CtlCommand
     private static Command LedgerCommands(CliIo io)
     {
         var from = new Option<long?>("--from") { Description = "The first height (default: the last --limit blocks)." };
-        var limit = new Option<int>("--limit") { Description = "How many blocks (1–1000).", DefaultValueFactory = _ => 20 };
+        var limit = new Option<int?>("--limit") { Description = "How many blocks (1–1000; 20 by default)." };
         var height = new Argument<long>("HEIGHT") { Description = "The block's height." };
         var dir = new Option<string?>("--dir") { Description = "Verify a ledger directory on disk (a stopped SN's DATA/ledger) instead of the SN's chain; nothing in it is changed." };
-        var blocks = Leaf(io, "blocks", "Show blocks with their transactions' types and senders.", p => new ShowBlocks(p.GetValue(from) ?? -1, p.GetValue(limit)), from, limit);
+        var blocks = Leaf(io, "blocks", "Show blocks with their transactions' types and senders.", p => new ShowBlocks(p.GetValue(from) ?? -1, p.GetValue(limit) ?? 20), from, limit);
         blocks.Validators.Add(r =>
         {
-            if (r.GetValue(limit) is < 1 or > 1000)
+            if (r.GetValue(limit) is { } n && n is < 1 or > 1000)
             {
                 r.AddError("--limit must be from 1 to 1000");
             }

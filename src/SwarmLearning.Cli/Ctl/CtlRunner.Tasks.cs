@@ -148,7 +148,7 @@ internal sealed partial class CtlRunner
     {
         var timeout = s.Timeout ?? Options.WaitTimeout;
         var clock = Stopwatch.StartNew();
-        var lastProgress = TimeSpan.MinValue;
+        TimeSpan? lastProgress = null;
         var from = (await Session.Client.GetStatusAsync(cancellationToken).ConfigureAwait(false)).Height + 1;
         while (true)
         {
@@ -175,7 +175,7 @@ internal sealed partial class CtlRunner
                     + "Check the operators (GET TASKRUNNER STATUS), or wait longer: WAIT FOR TASKRUNNER NAME SECONDS, or --wait-timeout");
             }
 
-            if (waited - lastProgress >= Options.ProgressInterval)
+            if (lastProgress is null || waited - lastProgress >= Options.ProgressInterval)
             {
                 lastProgress = waited;
                 await Options.Progress.WriteLineAsync(
