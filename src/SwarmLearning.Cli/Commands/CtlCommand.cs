@@ -1,118 +1,94 @@
 using System.CommandLine;
+using SwarmLearning.Cli.Ctl;
 using SwarmLearning.Identity;
 using SwarmLearning.Ledger.Contracts;
 using SwarmLearning.Ledger.Transactions;
 using SwarmLearning.Network;
 using SwarmLearning.Network.Api;
-using SwarmLearning.Network.Client;
 
 namespace SwarmLearning.Cli.Commands;
 
 /// <summary>
-/// <c>swarm ctl</c>: administers a swarm through an SN's API (SWCI), over mutual TLS with an identity of the swarm.
-/// For now: <c>enrol</c> and <c>revoke</c> identities (administrators only) and list the <c>members</c>.
+/// <c>swarm ctl</c>: HPE's SWCI. Administers a swarm through an SN's API, over mutual TLS with an identity of the swarm:
+/// contexts, training contracts, tasks and task runners, nodes, the ledger; identities (enrol, revoke, members); SWCI
+/// scripts and a prompt; and the same over REST (<c>serve</c>). Every command is a <see cref="CtlStatement"/> run by
+/// <see cref="CtlRunner"/> (<c>src/SwarmLearning.Cli/Ctl/</c>); this class is the command-line front only.
 /// </summary>
-internal static class CtlCommand
+internal static partial class CtlCommand
 {
     public static Command Create(CliIo io)
     {
-        var command = new Command("ctl", "Administer a swarm through an SN (SWCI): enrol and revoke identities, list them. Talks to the SN's API over mutual TLS with your identity.");
+        var command = new Command("ctl",
+            "Administer a swarm through an SN (SWCI): contexts, training contracts, tasks and task runners, nodes, the ledger, identities; SWCI scripts, a prompt, and a REST server. Without a subcommand: the SWCI prompt.");
         command.Subcommands.Add(Enrol(io));
         command.Subcommands.Add(Revoke(io));
         command.Subcommands.Add(Members(io));
+        command.Subcommands.Add(Contexts(io));
+        command.Subcommands.Add(Contracts(io));
+        command.Subcommands.Add(Tasks(io));
+        command.Subcommands.Add(TaskRunners(io));
+        command.Subcommands.Add(Nodes(io));
+        command.Subcommands.Add(LedgerCommands(io));
+        command.Subcommands.Add(Run(io));
+        command.Subcommands.Add(Shell(io));
+        command.Subcommands.Add(Exec(io));
+        command.Subcommands.Add(Serve(io));
+        command.SetAction((_, cancellationToken) => io.RunAsync(() => ShellAsync(io, new Connection(), null, cancellationToken)));
         return command;
     }
 
-    /// <summary>The options every ctl command shares: which SN, and which identity to act as.</summary>
+    /// <summary>The options every ctl command shares: which SN, and which identity to act as (flags over a context).</summary>
     private sealed class Connection
     {
-        public Option<string> Sn { get; } = new("--sn")
+        public Option<string?> Context { get; } = new("--context") { Description = "The context to use (default: the active one; 'swarm ctl context list')." };
+
+        public Option<string?> Config { get; } = new("--config")
         {
-            Description = $"API address (HOST[:PORT], port {SwarmNetworkOptions.DefaultApiPort} by default) of any SN of the swarm.",
-            DefaultValueFactory = _ => $"localhost:{SwarmNetworkOptions.DefaultApiPort}",
+            Description = $"The contexts file (default: ${ContextStore.PathVariable}, else $XDG_CONFIG_HOME/swarmlearning/contexts.json).",
         };
 
-        public Option<string> Certs { get; } = new("--certs") { Description = "Directory with your identity files and the CA certificate (ca.crt).", DefaultValueFactory = _ => "certs" };
-
-        public Option<string> Name { get; } = new("--name")
+        public Option<string?> Sn { get; } = new("--sn")
         {
-            Description = "Your identity name: uses CERTS/NAME.crt and CERTS/NAME.key. Enrolling and revoking need an administrator (the sentinel, or one genesis names).",
-            Required = true,
+            Description = $"API address (HOST[:PORT], port {SwarmNetworkOptions.DefaultApiPort} by default) of any SN of the swarm; overrides the context's (default localhost).",
+        };
+
+        public Option<string?> Certs { get; } = new("--certs") { Description = "Directory with your identity files and the CA certificate (ca.crt); overrides the context's (default certs)." };
+
+        public Option<string?> Name { get; } = new("--name")
+        {
+            Description = "Your identity name: uses CERTS/NAME.crt and CERTS/NAME.key; overrides the context's. Enrolling and revoking need an administrator (the sentinel, or one genesis names).",
         };
 
         public Option<bool> Json { get; } = new("--json") { Description = "Print the result as JSON." };
 
         public void AddTo(Command command)
         {
+            command.Options.Add(Context);
+            command.Options.Add(Config);
             command.Options.Add(Sn);
             command.Options.Add(Certs);
             command.Options.Add(Name);
             command.Options.Add(Json);
         }
 
-        public Session Open(ParseResult parse)
+        public ContextStore Store(ParseResult parse) =>
+            new(parse.GetValue(Config) is { } path ? Path.GetFullPath(path) : ContextStore.DefaultPath(Environment.GetEnvironmentVariable));
+
+        public CtlTarget Target(ParseResult parse) => new(parse.GetValue(Context), parse.GetValue(Sn), parse.GetValue(Certs), parse.GetValue(Name));
+
+        public CtlSession Open(ParseResult parse) => CtlSession.Open(Target(parse).Resolve(Store(parse), null));
+
+        public CtlRunner Runner(ParseResult parse, CliIo io, TimeSpan? waitTimeout = null) => new(Store(parse), Target(parse), new CtlRunnerOptions
         {
-            var certs = parse.GetValue(Certs)!;
-            var name = parse.GetValue(Name)!;
-            var address = parse.GetValue(Sn)!;
-            if (!address.Contains(':', StringComparison.Ordinal))
-            {
-                address = $"{address}:{SwarmNetworkOptions.DefaultApiPort}";
-            }
+            Progress = io.Error,
+            WaitTimeout = waitTimeout ?? HpeWaitTimeout() ?? CtlRunnerOptions.DefaultWaitTimeout,
+        });
 
-            if (!SwarmNetworkOptions.TryParseHostPort(address, out var host, out var port))
-            {
-                throw new SwarmException($"--sn '{address}' is not HOST[:PORT]");
-            }
-
-            var trust = SwarmTrust.Load(Path.Combine(certs, "ca.crt"));
-            var identity = SwarmIdentity.Load(Path.Combine(certs, $"{name}.crt"), Path.Combine(certs, $"{name}.key"));
-            var uri = new UriBuilder("https", host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host, port).Uri;
-            return new Session(identity, trust, new SwarmNetworkClient(uri, identity, trust));
-        }
-    }
-
-    /// <summary>An identity and its client of one SN, disposed together.</summary>
-    private sealed class Session(SwarmIdentity identity, SwarmTrust trust, SwarmNetworkClient client) : IDisposable
-    {
-        public SwarmIdentity Identity { get; } = identity;
-
-        public SwarmTrust Trust { get; } = trust;
-
-        public SwarmNetworkClient Client { get; } = client;
-
-        public string Sn => Client.Address.GetLeftPart(UriPartial.Authority);
-
-        /// <summary>Registers this identity first if the ledger does not list it yet: only members send transactions.</summary>
-        public async Task EnsureMemberAsync(CancellationToken cancellationToken)
-        {
-            var members = await Client.GetMembersAsync(cancellationToken).ConfigureAwait(false);
-            var me = members.Find(m => m.Fingerprint == Identity.Fingerprint.ToString());
-            if (me is not null)
-            {
-                return;
-            }
-
-            try
-            {
-                await Client.SubmitAsync(TransactionTypes.Register, new RegisterPayload
-                {
-                    Role = SwarmRoles.ToName(Identity.Role),
-                    Name = Identity.Name,
-                    Certificate = Convert.ToBase64String(Identity.Certificate.RawData),
-                }, PayloadJson.Default.RegisterPayload, cancellationToken).ConfigureAwait(false);
-            }
-            catch (TransactionRejectedException e)
-            {
-                throw new SwarmException($"'{Identity.Name}' cannot register with the SN at {Sn}: {e.Message}", e);
-            }
-        }
-
-        public void Dispose()
-        {
-            Client.Dispose();
-            Identity.Dispose();
-        }
+        /// <summary>HPE's SWCI_RUN_TASK_MAX_WAIT_TIME, in minutes, if set.</summary>
+        private static TimeSpan? HpeWaitTimeout() =>
+            double.TryParse(Environment.GetEnvironmentVariable("SWCI_RUN_TASK_MAX_WAIT_TIME"), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var minutes) && minutes > 0
+                ? TimeSpan.FromMinutes(minutes)
+                : null;
     }
 
     private sealed record EnrolResult(string Action, string Fingerprint, string Role, string Name, string? Note, long Height, string TransactionId);
@@ -285,7 +261,7 @@ internal static class CtlCommand
     }
 
     private static async Task<Ledger.Ordering.TransactionReceipt> SubmitAsync<T>(
-        Session session, string type, T payload, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> json, string what, CancellationToken cancellationToken)
+        CtlSession session, string type, T payload, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> json, string what, CancellationToken cancellationToken)
     {
         try
         {
