@@ -12,7 +12,7 @@ namespace SwarmLearning.Network.Peer;
 /// when that one is unreachable. A block that fails verification is never stored; the reason is logged and the pull
 /// retried, so a bad peer cannot rewrite this SN's history.
 /// </summary>
-internal sealed partial class Replicator(LedgerChain chain, HttpClient http, SwarmNetworkOptions options, ILogger logger)
+internal sealed partial class Replicator(LedgerChain chain, IdentityHttpClient http, SwarmNetworkOptions options, ILogger logger)
 {
     private static readonly TimeSpan PollWait = TimeSpan.FromSeconds(20);
     private int _upstreamIndex;
@@ -64,7 +64,7 @@ internal sealed partial class Replicator(LedgerChain chain, HttpClient http, Swa
         var silence = PollWait + TimeSpan.FromSeconds(15);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop);
         timeout.CancelAfter(silence);
-        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
+        using var response = await http.Current.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
         {
             var body = await response.Content.ReadAsStringAsync(timeout.Token).ConfigureAwait(false);
