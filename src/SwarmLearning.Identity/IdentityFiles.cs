@@ -1,11 +1,13 @@
+using System.Security.Cryptography;
+
 namespace SwarmLearning.Identity;
 
 /// <summary>
 /// A running node's certificate and key files, polled for a new pair installed over them (a rotation without a
 /// restart). Polling rather than a file system watcher: the node polls on its heartbeat anyway, it works the same on
 /// every file system (NFS, bind mounts, Kubernetes secrets replaced by a symlink swap), and a pair is only acted on
-/// once it has stayed unchanged from one poll to the next, so a certificate copied in before its key is never read
-/// half installed.
+/// once its contents have stayed the same from one poll to the next, so a certificate copied in before its key is
+/// never read half installed.
 /// </summary>
 public sealed class IdentityFiles
 {
@@ -87,20 +89,21 @@ public sealed class IdentityFiles
     /// <summary>Forgets that the files were judged, so the next poll reads them again (a rotation that failed for a passing reason).</summary>
     public void Retry() => _handled = default;
 
-    private Stamp Read() => new(Describe(CertificatePath), Describe(KeyPath));
+    private Stamp Read() => new(Digest(CertificatePath), Digest(KeyPath));
 
-    private static (long Length, DateTime Written) Describe(string path)
+    // The files' contents, not their times: two writes within one tick of the file system's clock leave the same
+    // modification time, and certificates of one profile all have about the same length. They are a few hundred bytes.
+    private static string Digest(string path)
     {
         try
         {
-            var file = new FileInfo(path);
-            return file.Exists ? (file.Length, file.LastWriteTimeUtc) : (-1, default);
+            return Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path)));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return (-1, default);
+            return "";
         }
     }
 
-    private readonly record struct Stamp((long Length, DateTime Written) Certificate, (long Length, DateTime Written) Key);
+    private readonly record struct Stamp(string Certificate, string Key);
 }

@@ -107,6 +107,21 @@ internal sealed partial class IdentityRotation(IdentityHolder identity, Identity
         return true;
     }
 
+    /// <summary>
+    /// True between the block that rotated this node's certificate reaching its ledger copy and the swap: requests made
+    /// with the old certificate are refused then (a block stream is cut at the rotation), and a moment later the node
+    /// makes them again with the new one. Loops use it to retry at once instead of reporting a failure.
+    /// </summary>
+    /// <param name="identity">The node's identity.</param>
+    /// <param name="state">The node's latest ledger state.</param>
+    /// <param name="usedByRequest">The identity the failed request went out with: if it is no longer current, the swap happened meanwhile.</param>
+    public static bool SwapPending(IdentityHolder identity, LedgerState? state, SwarmIdentity usedByRequest)
+    {
+        ArgumentNullException.ThrowIfNull(identity);
+        return !ReferenceEquals(identity.Current, usedByRequest)
+            || (identity.Staged is { } staged && Recorded(state, identity.Current, staged) is not null);
+    }
+
     private static long? Recorded(LedgerState? state, SwarmIdentity current, SwarmIdentity staged) =>
         state is not null && state.Rotations.TryGetValue(current.Fingerprint, out var r) && r.New == staged.Fingerprint ? r.Height : null;
 

@@ -214,7 +214,7 @@ public sealed partial class SwarmNetworkNode : BackgroundService
 
         var tlsLogger = _loggerFactory.CreateLogger("SwarmLearning.Network.Tls");
         using var http = new IdentityHttpClient(Identities, identity => PeerHttp.CreateClient(identity, Trust, tlsLogger));
-        _replicator = new Replicator(Chain, http, Options, _loggerFactory.CreateLogger<Replicator>());
+        _replicator = new Replicator(Chain, Identities, http, Options, _loggerFactory.CreateLogger<Replicator>());
         _orderer = new ForwardingOrderer(Chain, http, Options.SubmitTimeout, _loggerFactory.CreateLogger<ForwardingOrderer>());
         tasks.Add(_replicator.RunAsync(stoppingToken));
         tasks.Add(Task.Run(async () =>

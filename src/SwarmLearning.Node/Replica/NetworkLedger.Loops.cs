@@ -36,6 +36,7 @@ public sealed partial class NetworkLedger
         var failures = new SteadyFailures(_time, FailureLogInterval);
         while (!stop.IsCancellationRequested)
         {
+            var usedIdentity = _identities.Current;
             try
             {
                 await foreach (var block in _client.StreamBlocksAsync(_chain.Height + 1, StreamWait, stop).ConfigureAwait(false))
@@ -58,6 +59,13 @@ public sealed partial class NetworkLedger
             }
             catch (Exception e) when (e is HttpRequestException or IOException or SwarmException)
             {
+                if (IdentityRotation.SwapPending(_identities, _chain.State, usedIdentity))
+                {
+                    // The SN cut the stream at this node's own rotation: ask again once the new certificate is in use.
+                    await Task.Delay(TimeSpan.FromMilliseconds(50), _time, stop).ConfigureAwait(false);
+                    continue;
+                }
+
                 if (failures.Fail())
                 {
                     if (e is BlockRejectedException or LedgerFormatException)
