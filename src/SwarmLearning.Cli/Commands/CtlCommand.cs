@@ -10,7 +10,8 @@ namespace SwarmLearning.Cli.Commands;
 
 /// <summary>
 /// <c>swarm ctl</c>: administers a swarm through an SN's API (SWCI), over mutual TLS with an identity of the swarm.
-/// For now: <c>enrol</c> and <c>revoke</c> identities (administrators only) and list the <c>members</c>.
+/// For now: <c>enrol</c> and <c>revoke</c> identities (administrators only) and list the <c>members</c> (rotated
+/// certificates with their successors).
 /// </summary>
 internal static class CtlCommand
 {
@@ -231,14 +232,18 @@ internal static class CtlCommand
         return command;
     }
 
-    /// <summary>One identity as <c>swarm ctl members</c> lists it: enrolled, registered, active or revoked.</summary>
+    /// <summary>
+    /// One identity as <c>swarm ctl members</c> lists it: enrolled, registered, active, revoked, or rotated (retired in
+    /// favour of the certificate <see cref="RotatedTo"/>; its successor names it in <see cref="RotatedFrom"/>).
+    /// </summary>
     private sealed record ListedIdentity(
-        string Fingerprint, string? Role, string? Name, string Status, bool Administrator, bool Enrolled, bool Registered, bool Active, bool Revoked, string? Host, string? Note);
+        string Fingerprint, string? Role, string? Name, string Status, bool Administrator, bool Enrolled, bool Registered, bool Active, bool Revoked, string? Host, string? Note,
+        string? RotatedTo, string? RotatedFrom);
 
     private static Command Members(CliIo io)
     {
         var connection = new Connection();
-        var command = new Command("members", "List the swarm's identities: enrolled (may connect and register), registered, active (heartbeating), revoked; administrators marked.");
+        var command = new Command("members", "List the swarm's identities: enrolled (may connect and register), registered, active (heartbeating), revoked, rotated (retired for a new certificate, which is listed with 'was' and the old fingerprint); administrators marked.");
         connection.AddTo(command);
         command.SetAction((parse, cancellationToken) => io.RunAsync(async () =>
         {
@@ -255,7 +260,8 @@ internal static class CtlCommand
             await io.Out.WriteLineAsync($"{"ROLE",-5} {"NAME",-20} {"STATUS",-10} {"ADMIN",-5} FINGERPRINT").ConfigureAwait(false);
             foreach (var i in listed)
             {
-                await io.Out.WriteLineAsync($"{i.Role ?? "-",-5} {i.Name ?? "-",-20} {i.Status,-10} {(i.Administrator ? "yes" : ""),-5} {i.Fingerprint}").ConfigureAwait(false);
+                var rotation = i.RotatedTo is { } to ? $"  -> {to[..12]}" : i.RotatedFrom is { } from ? $"  (was {from[..12]})" : "";
+                await io.Out.WriteLineAsync($"{i.Role ?? "-",-5} {i.Name ?? "-",-20} {i.Status,-10} {(i.Administrator ? "yes" : ""),-5} {i.Fingerprint}{rotation}").ConfigureAwait(false);
             }
 
             return SwarmCli.Success;
@@ -270,18 +276,20 @@ internal static class CtlCommand
         foreach (var e in enrolments)
         {
             byFingerprint.Remove(e.Fingerprint, out var m);
-            listed.Add(Listed(e.Fingerprint, m?.Role ?? e.Role, m?.Name ?? e.Name, e.Administrator, enrolled: true, m, e.Revoked || m?.Revoked == true, e.Note));
+            listed.Add(Listed(e.Fingerprint, m?.Role ?? e.Role, m?.Name ?? e.Name, e.Administrator, enrolled: true, m, e.Revoked || m?.Revoked == true, e.Note, e.RotatedTo ?? m?.RotatedTo));
         }
 
         // Members with no enrolment: a swarm created before enrolment existed admitted them by their CA alone.
-        listed.AddRange(byFingerprint.Values.Select(m => Listed(m.Fingerprint, m.Role, m.Name, m.Administrator, enrolled: false, m, m.Revoked, null)));
-        return [.. listed.OrderBy(i => i.Role, StringComparer.Ordinal).ThenBy(i => i.Name, StringComparer.Ordinal)];
+        listed.AddRange(byFingerprint.Values.Select(m => Listed(m.Fingerprint, m.Role, m.Name, m.Administrator, enrolled: false, m, m.Revoked, null, m.RotatedTo)));
+
+        // A name's retired certificates after the one in use.
+        return [.. listed.OrderBy(i => i.Role, StringComparer.Ordinal).ThenBy(i => i.Name, StringComparer.Ordinal).ThenBy(i => i.RotatedTo is not null)];
     }
 
-    private static ListedIdentity Listed(string fingerprint, string? role, string? name, bool admin, bool enrolled, MemberView? m, bool revoked, string? note)
+    private static ListedIdentity Listed(string fingerprint, string? role, string? name, bool admin, bool enrolled, MemberView? m, bool revoked, string? note, string? rotatedTo)
     {
-        var status = revoked ? "revoked" : m is null ? "enrolled" : m.Active ? "active" : "registered";
-        return new ListedIdentity(fingerprint, role, name, status, admin, enrolled, m is not null, m?.Active == true && !revoked, revoked, m?.Host, note);
+        var status = revoked ? "revoked" : rotatedTo is not null ? "rotated" : m is null ? "enrolled" : m.Active ? "active" : "registered";
+        return new ListedIdentity(fingerprint, role, name, status, admin, enrolled, m is not null, m?.Active == true && !revoked, revoked, m?.Host, note, rotatedTo, m?.RotatedFrom);
     }
 
     private static async Task<Ledger.Ordering.TransactionReceipt> SubmitAsync<T>(
