@@ -91,8 +91,9 @@ internal sealed partial class IdentityRotation(IdentityHolder identity, Identity
             identity.Abandon();
             return false;
         }
-        catch (SwarmException e) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (e is SwarmException or TimeoutException && !cancellationToken.IsCancellationRequested)
         {
+            // A follower's forwarding orderer reports a sentinel that does not answer in time as a TimeoutException.
             Log.NotYet(logger, current.Name, staged.Fingerprint.Short, e.Message);
             return false;
         }
