@@ -213,6 +213,35 @@ public sealed class CtlCommandTests : IDisposable
         var lines = output.Split('\n');
         Assert.Contains(lines, l => l.Contains(old.ToString(), StringComparison.Ordinal) && l.Contains("rotated", StringComparison.Ordinal) && l.Contains("-> " + next.Short, StringComparison.Ordinal));
         Assert.Contains(lines, l => l.Contains(next.ToString(), StringComparison.Ordinal) && l.Contains("active", StringComparison.Ordinal) && l.Contains("(was " + old.Short + ")", StringComparison.Ordinal));
+
+        // An administrator's swci identity has no running node to rotate it: 'ctl rotate' records it, then the new pair
+        // is installed, and the administrator acts under the new certificate.
+        Assert.Equal(0, (await CliHarness.RunAsync("certs", "request", "--role", "swci", "--name", "admin", "--dir", renewal)).Code);
+        Assert.Equal(0, (await CliHarness.RunAsync("certs", "sign", Path.Combine(renewal, "admin.csr"), "--dir", Certs)).Code);
+        (code, _, error) = await CliHarness.RunAsync(["ctl", "rotate", Path.Combine(renewal, "sl1.crt"), Path.Combine(renewal, "sl1.key"), .. As("admin")]);
+        Assert.Equal(1, code);
+        Assert.Contains("keeps the role and the name", error, StringComparison.Ordinal);
+        (code, output, error) = await CliHarness.RunAsync(["ctl", "rotate", Path.Combine(renewal, "admin.crt"), Path.Combine(renewal, "admin.key"), "--reason", "yearly", "--json", .. As("admin")]);
+        Assert.True(code == 0, error);
+        var newAdmin = CertificateSummary.Read(Path.Combine(renewal, "admin.crt"))[0].Fingerprint;
+        using (var json = JsonDocument.Parse(output))
+        {
+            Assert.Equal(newAdmin.ToString(), json.RootElement.GetProperty("to").GetString());
+        }
+
+        (code, _, error) = await CliHarness.RunAsync(["ctl", "members", .. As("admin")]);
+        Assert.Equal(1, code); // the files still hold the retired certificate
+        Assert.Contains("rotated", error, StringComparison.Ordinal);
+        Assert.Equal(0, (await CliHarness.RunAsync("certs", "install", Path.Combine(renewal, "admin.crt"), Path.Combine(renewal, "admin.key"), "--dir", Certs)).Code);
+        (code, output, error) = await CliHarness.RunAsync(["ctl", "members", "--json", .. As("admin")]);
+        Assert.True(code == 0, error);
+        using (var json = JsonDocument.Parse(output))
+        {
+            var admin = json.RootElement.EnumerateArray().Single(e => e.GetProperty("fingerprint").GetString() == newAdmin.ToString());
+            Assert.True(admin.GetProperty("administrator").GetBoolean());
+            Assert.NotEqual("rotated", admin.GetProperty("status").GetString()); // active or registered: ctl does not heartbeat
+            Assert.True(admin.TryGetProperty("rotatedFrom", out _));
+        }
     }
 
     [Fact]
@@ -244,7 +273,7 @@ public sealed class CtlCommandTests : IDisposable
     {
         var (code, output, _) = await CliHarness.RunAsync("ctl", "--help");
         Assert.Equal(0, code);
-        foreach (var command in new[] { "enrol", "revoke", "members" })
+        foreach (var command in new[] { "enrol", "revoke", "rotate", "members" })
         {
             Assert.Contains(command, output, StringComparison.Ordinal);
         }

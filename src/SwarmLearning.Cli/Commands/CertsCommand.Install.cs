@@ -80,8 +80,9 @@ internal static partial class CertsCommand
         var kept = previousCertificate is null ? "" : $" (the previous pair is kept as {previousCertificate}{(previousKey is null ? "" : $" and {previousKey}")})";
         var footer =
             "A running 'swarm sn' or 'swarm sl' using these files rotates to the new certificate within a heartbeat or two\n" +
-            "(member.rotate, signed with its current key), and says so in its log. A node that is not running cannot rotate:\n" +
-            $"its current key signs the rotation, so put the previous pair back, start it, and install again.";
+            "(member.rotate, signed with its current key), and says so in its log. If no running node uses them (a stopped\n" +
+            "node, a swci or swop identity), nothing has rotated yet: record the rotation first with 'swarm ctl rotate\n" +
+            $"NEW.crt NEW.key --name {componentName} --certs {directory}' while the previous pair is in place, then install.";
         return ReportIdentity(io, asJson, targetCertificate, targetKey, summary, capped: false, $"installed {targetCertificate} and {targetKey} (mode 0600){kept}", footer);
     }
 }

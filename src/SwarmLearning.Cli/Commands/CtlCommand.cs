@@ -10,16 +10,17 @@ namespace SwarmLearning.Cli.Commands;
 
 /// <summary>
 /// <c>swarm ctl</c>: administers a swarm through an SN's API (SWCI), over mutual TLS with an identity of the swarm.
-/// For now: <c>enrol</c> and <c>revoke</c> identities (administrators only) and list the <c>members</c> (rotated
-/// certificates with their successors).
+/// For now: <c>enrol</c> and <c>revoke</c> identities (administrators only), <c>rotate</c> one's own identity to a new
+/// certificate, and list the <c>members</c> (rotated certificates with their successors).
 /// </summary>
 internal static class CtlCommand
 {
     public static Command Create(CliIo io)
     {
-        var command = new Command("ctl", "Administer a swarm through an SN (SWCI): enrol and revoke identities, list them. Talks to the SN's API over mutual TLS with your identity.");
+        var command = new Command("ctl", "Administer a swarm through an SN (SWCI): enrol and revoke identities, rotate your own to a new certificate, list them. Talks to the SN's API over mutual TLS with your identity.");
         command.Subcommands.Add(Enrol(io));
         command.Subcommands.Add(Revoke(io));
+        command.Subcommands.Add(Rotate(io));
         command.Subcommands.Add(Members(io));
         return command;
     }
@@ -225,6 +226,60 @@ internal static class CtlCommand
             else
             {
                 await io.Out.WriteLineAsync($"revoked '{name ?? fingerprint.Short}' (fingerprint {fingerprint}) in block {receipt.Height}; the swarm's nodes refuse it from now on").ConfigureAwait(false);
+            }
+
+            return SwarmCli.Success;
+        }));
+        return command;
+    }
+
+    private sealed record RotateResult(string Action, string Role, string Name, string From, string To, string? Reason, long Height, string TransactionId);
+
+    /// <summary>
+    /// <c>swarm ctl rotate NEWCERT NEWKEY</c>: records <c>member.rotate</c> for the identity ctl runs as, for identities that
+    /// no running node rotates by itself (an administrator's swci, a swop, a node that is stopped).
+    /// </summary>
+    private static Command Rotate(CliIo io)
+    {
+        var connection = new Connection();
+        var certificate = new Argument<string>("NEWCERT") { Description = "The new certificate (from 'swarm certs sign' or 'issue'), with your identity's role and name." };
+        var key = new Argument<string>("NEWKEY") { Description = "Its private key (from 'swarm certs request' or 'issue'): it signs the proof that you hold it." };
+        var reason = new Option<string?>("--reason") { Description = "Why, for the record (at most 160 characters)." };
+        var command = new Command("rotate", "Move your identity (CERTS/NAME.crt) to a new certificate on the ledger, signed with your current key; the old certificate is retired. For a running 'swarm sn' or 'swarm sl' use 'swarm certs install' instead: it rotates by itself. Afterwards install the new pair with 'swarm certs install'.")
+        {
+            certificate, key, reason,
+        };
+        connection.AddTo(command);
+        command.SetAction((parse, cancellationToken) => io.RunAsync(async () =>
+        {
+            using var session = connection.Open(parse);
+            var certificatePath = parse.GetValue(certificate)!;
+            using var next = SwarmIdentity.Load(certificatePath, parse.GetValue(key)!);
+            var check = session.Trust.Validate(next.Certificate, DateTimeOffset.UtcNow);
+            var problem = !check.IsValid ? check.Reason
+                : next.Fingerprint == session.Identity.Fingerprint ? $"it is the certificate '{session.Identity.Name}' already uses"
+                : next.Role != session.Identity.Role || !string.Equals(next.Name, session.Identity.Name, StringComparison.Ordinal)
+                    ? $"it is {SwarmRoles.ToName(next.Role)} '{next.Name}', but you are {SwarmRoles.ToName(session.Identity.Role)} '{session.Identity.Name}'; a rotation keeps the role and the name"
+                : null;
+            if (problem is not null)
+            {
+                throw new SwarmException($"{certificatePath}: {problem}; nothing was sent");
+            }
+
+            await session.EnsureMemberAsync(cancellationToken).ConfigureAwait(false);
+            var status = await session.Client.GetStatusAsync(cancellationToken).ConfigureAwait(false);
+            var payload = RotationProof.CreatePayload(session.Identity, next, Convert.FromHexString(status.ChainId), parse.GetValue(reason));
+            var receipt = await SubmitAsync(session, TransactionTypes.Rotate, payload, PayloadJson.Default.RotatePayload, "the rotation", cancellationToken).ConfigureAwait(false);
+            if (parse.GetValue(connection.Json))
+            {
+                io.WriteJson(new RotateResult("rotate", SwarmRoles.ToName(next.Role), next.Name, session.Identity.Fingerprint.ToString(), next.Fingerprint.ToString(),
+                    parse.GetValue(reason), receipt.Height, receipt.TransactionId));
+            }
+            else
+            {
+                var certs = parse.GetValue(connection.Certs)!;
+                await io.Out.WriteLineAsync(
+                    $"rotated {SwarmRoles.ToName(next.Role)} '{next.Name}' from {session.Identity.Fingerprint.Short} to {next.Fingerprint.Short} in block {receipt.Height}; the old certificate is refused from now on. Install the new pair: swarm certs install {certificatePath} {parse.GetValue(key)} --dir {certs}").ConfigureAwait(false);
             }
 
             return SwarmCli.Success;
