@@ -34,6 +34,26 @@ public static class SwarmTls
         ArgumentNullException.ThrowIfNull(trust);
         options.ServerCertificate = identity.Certificate;
         options.ServerCertificateSelector = null;
+        ConfigureClientAuthentication(options, trust, logger);
+    }
+
+    /// <summary>
+    /// As <see cref="ConfigureServer(HttpsConnectionAdapterOptions, SwarmIdentity, SwarmTrust, ILogger?)"/>, presenting
+    /// whatever identity <paramref name="identity"/> holds at each handshake: after a rotation new connections get the
+    /// new certificate, with no restart.
+    /// </summary>
+    public static void ConfigureServer(HttpsConnectionAdapterOptions options, IdentityHolder identity, SwarmTrust trust, ILogger? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(identity);
+        ArgumentNullException.ThrowIfNull(trust);
+        options.ServerCertificate = null;
+        options.ServerCertificateSelector = (_, _) => identity.Current.Certificate;
+        ConfigureClientAuthentication(options, trust, logger);
+    }
+
+    private static void ConfigureClientAuthentication(HttpsConnectionAdapterOptions options, SwarmTrust trust, ILogger? logger)
+    {
         options.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
         options.SslProtocols = Protocols;
         options.HandshakeTimeout = HandshakeTimeout;

@@ -47,6 +47,16 @@ public sealed class SwarmNetworkOptions
     /// <summary>Timings and default names, used by the sentinel at genesis (later SNs read them from the ledger).</summary>
     public LedgerDefaults Defaults { get; set; } = new();
 
+    /// <summary>
+    /// The PEM certificate file this SN's identity was loaded from (<c>swarm sn</c> sets it). It is polled on every
+    /// heartbeat, with <see cref="KeyFile"/>: a new certificate of the same role and name installed there, with its key,
+    /// is rotated to without a restart (<c>member.rotate</c>). Null, the default, watches nothing.
+    /// </summary>
+    public string? CertificateFile { get; set; }
+
+    /// <summary>The PEM private key file that goes with <see cref="CertificateFile"/>.</summary>
+    public string? KeyFile { get; set; }
+
     /// <summary>How often this SN heartbeats; 0 uses the swarm's heartbeat interval from genesis.</summary>
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.Zero;
 
@@ -113,6 +123,11 @@ public sealed class SwarmNetworkOptions
         if (RequestWindow <= TimeSpan.Zero || RequestWindow > TimeSpan.FromHours(1))
         {
             errors.Add($"the request window is {RequestWindow.TotalSeconds} s; it must be more than 0 and at most an hour");
+        }
+
+        if ((CertificateFile is null) != (KeyFile is null))
+        {
+            errors.Add("to rotate certificates without a restart give both the certificate file and the key file, or neither");
         }
 
         if (ApiPort == PeerPort)

@@ -139,6 +139,112 @@ public sealed class CtlCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task A_renewed_certificate_installed_with_swarm_certs_install_is_rotated_to_and_listed_by_swarm_ctl_members()
+    {
+        Assert.Equal(0, (await CliHarness.RunAsync("certs", "init", "--dir", Certs)).Code);
+        await IssueAsync("sn", "sn0");
+        await IssueAsync("swci", "admin");
+        await IssueAsync("sl", "sl1");
+        await IssueAsync("sl", "sl2");
+        var trust = SwarmTrust.Load(Path.Combine(Certs, "ca.crt"));
+        var options = new SwarmNetworkOptions { Sentinel = true, DataDirectory = Path.Combine(_harness.Directory, "sn0"), ApiPort = FreePort(), PeerPort = FreePort() };
+        options.Administrators.Add(CertificateSummary.Read(Path.Combine(Certs, "admin.crt"))[0].Fingerprint.ToString());
+        var old = CertificateSummary.Read(Path.Combine(Certs, "sl1.crt"))[0].Fingerprint;
+        options.Enrolled.Add(new Ledger.Transactions.EnrolPayload { Fingerprint = old.ToString(), Role = "sl", Name = "sl1" });
+        using var snIdentity = SwarmIdentity.Load(Path.Combine(Certs, "sn0.crt"), Path.Combine(Certs, "sn0.key"));
+        await using var sn = await SwarmNetworkHost.StartAsync(options, snIdentity, trust);
+        var api = $"localhost:{options.ApiPort}";
+        string[] As(string name) => ["--sn", api, "--certs", Certs, "--name", name];
+
+        // The SL node runs from the certs directory, watching its files as 'swarm sl' does.
+        using var slIdentity = SwarmIdentity.Load(Path.Combine(Certs, "sl1.crt"), Path.Combine(Certs, "sl1.key"));
+        await using var sl = await SwarmLearningHost.StartAsync(new SwarmLearningNodeOptions
+        {
+            DataDirectory = Path.Combine(_harness.Directory, "sl1"),
+            SwarmNetwork = api,
+            FilePort = FreePort(),
+            Host = "localhost",
+            CertificateFile = Path.Combine(Certs, "sl1.crt"),
+            KeyFile = Path.Combine(Certs, "sl1.key"),
+        }, slIdentity, trust);
+        await sl.Registered.WaitAsync(Patience);
+
+        // The site makes a new key and request elsewhere, the CA signs it, the site installs it over the node's files.
+        var renewal = Path.Combine(_harness.Directory, "renewal");
+        Assert.Equal(0, (await CliHarness.RunAsync("certs", "request", "--role", "sl", "--name", "sl1", "--dir", renewal)).Code);
+        Assert.Equal(0, (await CliHarness.RunAsync("certs", "sign", Path.Combine(renewal, "sl1.csr"), "--dir", Certs)).Code);
+
+        // Another component's certificate is not installed over sl1's.
+        var (code, output, error) = await CliHarness.RunAsync("certs", "install", Path.Combine(Certs, "sl2.crt"), Path.Combine(Certs, "sl2.key"), "--dir", Certs, "--name", "sl1");
+        Assert.Equal(1, code);
+        Assert.Contains("keeps the role and the name", error, StringComparison.Ordinal);
+
+        (code, output, error) = await CliHarness.RunAsync("certs", "install", Path.Combine(renewal, "sl1.crt"), Path.Combine(renewal, "sl1.key"), "--dir", Certs);
+        Assert.True(code == 0, error);
+        Assert.Contains("rotates to the new certificate", output, StringComparison.Ordinal);
+        Assert.Equal(old, CertificateSummary.Read(Path.Combine(Certs, "sl1.crt.previous"))[0].Fingerprint);
+        var next = CertificateSummary.Read(Path.Combine(Certs, "sl1.crt"))[0].Fingerprint;
+        Assert.NotEqual(old, next);
+
+        // The running node rotates; members shows the old certificate as rotated and the new one as its successor.
+        var chain = sn.Node.Chain;
+        using (var timeout = new CancellationTokenSource(Patience))
+        {
+            while (chain.State is not { } state || !state.Sequences.ContainsKey(next))
+            {
+                await chain.WaitForHeightAsync(chain.Height + 1, timeout.Token);
+            }
+        }
+
+        (code, output, error) = await CliHarness.RunAsync(["ctl", "members", "--json", .. As("admin")]);
+        Assert.True(code == 0, error);
+        using (var json = JsonDocument.Parse(output))
+        {
+            var sl1 = json.RootElement.EnumerateArray().Where(e => e.TryGetProperty("name", out var n) && n.GetString() == "sl1").ToDictionary(e => e.GetProperty("fingerprint").GetString()!, e => e);
+            Assert.Equal(2, sl1.Count);
+            Assert.Equal("rotated", sl1[old.ToString()].GetProperty("status").GetString());
+            Assert.Equal(next.ToString(), sl1[old.ToString()].GetProperty("rotatedTo").GetString());
+            Assert.Equal("active", sl1[next.ToString()].GetProperty("status").GetString());
+            Assert.Equal(old.ToString(), sl1[next.ToString()].GetProperty("rotatedFrom").GetString());
+        }
+
+        (code, output, _) = await CliHarness.RunAsync(["ctl", "members", .. As("admin")]);
+        Assert.Equal(0, code);
+        var lines = output.Split('\n');
+        Assert.Contains(lines, l => l.Contains(old.ToString(), StringComparison.Ordinal) && l.Contains("rotated", StringComparison.Ordinal) && l.Contains("-> " + next.Short, StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains(next.ToString(), StringComparison.Ordinal) && l.Contains("active", StringComparison.Ordinal) && l.Contains("(was " + old.Short + ")", StringComparison.Ordinal));
+
+        // An administrator's swci identity has no running node to rotate it: 'ctl rotate' records it, then the new pair
+        // is installed, and the administrator acts under the new certificate.
+        Assert.Equal(0, (await CliHarness.RunAsync("certs", "request", "--role", "swci", "--name", "admin", "--dir", renewal)).Code);
+        Assert.Equal(0, (await CliHarness.RunAsync("certs", "sign", Path.Combine(renewal, "admin.csr"), "--dir", Certs)).Code);
+        (code, _, error) = await CliHarness.RunAsync(["ctl", "rotate", Path.Combine(renewal, "sl1.crt"), Path.Combine(renewal, "sl1.key"), .. As("admin")]);
+        Assert.Equal(1, code);
+        Assert.Contains("keeps the role and the name", error, StringComparison.Ordinal);
+        (code, output, error) = await CliHarness.RunAsync(["ctl", "rotate", Path.Combine(renewal, "admin.crt"), Path.Combine(renewal, "admin.key"), "--reason", "yearly", "--json", .. As("admin")]);
+        Assert.True(code == 0, error);
+        var newAdmin = CertificateSummary.Read(Path.Combine(renewal, "admin.crt"))[0].Fingerprint;
+        using (var json = JsonDocument.Parse(output))
+        {
+            Assert.Equal(newAdmin.ToString(), json.RootElement.GetProperty("to").GetString());
+        }
+
+        (code, _, error) = await CliHarness.RunAsync(["ctl", "members", .. As("admin")]);
+        Assert.Equal(1, code); // the files still hold the retired certificate
+        Assert.Contains("rotated", error, StringComparison.Ordinal);
+        Assert.Equal(0, (await CliHarness.RunAsync("certs", "install", Path.Combine(renewal, "admin.crt"), Path.Combine(renewal, "admin.key"), "--dir", Certs)).Code);
+        (code, output, error) = await CliHarness.RunAsync(["ctl", "members", "--json", .. As("admin")]);
+        Assert.True(code == 0, error);
+        using (var json = JsonDocument.Parse(output))
+        {
+            var admin = json.RootElement.EnumerateArray().Single(e => e.GetProperty("fingerprint").GetString() == newAdmin.ToString());
+            Assert.True(admin.GetProperty("administrator").GetBoolean());
+            Assert.NotEqual("rotated", admin.GetProperty("status").GetString()); // active or registered: ctl does not heartbeat
+            Assert.True(admin.TryGetProperty("rotatedFrom", out _));
+        }
+    }
+
+    [Fact]
     public async Task Enrol_needs_a_certificate_or_a_whole_fingerprint_role_and_name()
     {
         var (code, _, error) = await CliHarness.RunAsync("ctl", "enrol", "--name", "admin");
@@ -167,7 +273,7 @@ public sealed class CtlCommandTests : IDisposable
     {
         var (code, output, _) = await CliHarness.RunAsync("ctl", "--help");
         Assert.Equal(0, code);
-        foreach (var command in new[] { "enrol", "revoke", "members" })
+        foreach (var command in new[] { "enrol", "revoke", "rotate", "members" })
         {
             Assert.Contains(command, output, StringComparison.Ordinal);
         }

@@ -173,7 +173,7 @@ public sealed class SwarmTlsTests : IDisposable
         Assert.Null(e.StatusCode);
     }
 
-    /// <summary>A Kestrel server on 127.0.0.1 (a free port) configured with <see cref="SwarmTls.ConfigureServer"/>.</summary>
+    /// <summary>A Kestrel server on 127.0.0.1 (a free port) configured with <see cref="SwarmTls.ConfigureServer(Microsoft.AspNetCore.Server.Kestrel.Https.HttpsConnectionAdapterOptions, SwarmIdentity, SwarmTrust, Microsoft.Extensions.Logging.ILogger?)"/>.</summary>
     private sealed class TlsServer : IAsyncDisposable
     {
         private readonly WebApplication _app;

@@ -26,6 +26,7 @@ internal sealed class TestSwarm : IDisposable
     {
         Ca = CertificateAuthority.Create("test", TimeSpan.FromDays(3650), DateTimeOffset.FromUnixTimeMilliseconds(T0 - 86_400_000));
         Sentinel = Identity("sn0", SwarmRole.Sn);
+        Orderer = Sentinel;
         foreach (var a in administrators ?? [])
         {
             Identity(a, SwarmRole.Swci);
@@ -45,6 +46,9 @@ internal sealed class TestSwarm : IDisposable
     public CertificateAuthority Ca { get; }
 
     public SwarmIdentity Sentinel { get; }
+
+    /// <summary>Who signs the blocks <see cref="Apply"/> cuts: the sentinel, until a test rotates its certificate.</summary>
+    public SwarmIdentity Orderer { get; set; }
 
     public LedgerState State { get; private set; }
 
@@ -92,6 +96,25 @@ internal sealed class TestSwarm : IDisposable
             Host = host,
         }, PayloadJson.Default.RegisterPayload);
 
+    /// <summary>
+    /// A certificate for <paramref name="name"/> with <paramref name="role"/>, issued by <paramref name="ca"/> (this swarm's
+    /// CA by default) and not enrolled or cached: the new certificate of a rotation. The caller disposes it.
+    /// </summary>
+    public SwarmIdentity Renewed(string name, SwarmRole role, CertificateAuthority? ca = null, long? notBefore = null, TimeSpan? validity = null) =>
+        (ca ?? Ca).Issue(role, name, ["localhost"], validity ?? TimeSpan.FromDays(365), DateTimeOffset.FromUnixTimeMilliseconds(notBefore ?? T0 - 3_600_000));
+
+    /// <summary><paramref name="from"/> rotates to <paramref name="to"/>, with the proof signed by <paramref name="prover"/> (the new key by default).</summary>
+    public Transaction Rotate(SwarmIdentity from, SwarmIdentity to, string? reason = null, SwarmIdentity? prover = null, byte[]? chainId = null)
+    {
+        var payload = RotationProof.CreatePayload(from, to, chainId ?? State.ChainId.Span, reason);
+        if (prover is not null)
+        {
+            payload = payload with { Proof = Convert.ToBase64String(prover.Sign(RotationProof.Message(chainId ?? State.ChainId.Span, from.Fingerprint, to.Fingerprint))) };
+        }
+
+        return Tx(from, TransactionTypes.Rotate, payload, PayloadJson.Default.RotatePayload);
+    }
+
     public Transaction Heartbeat(SwarmIdentity id) => Tx(id, TransactionTypes.Heartbeat, new EmptyPayload(), PayloadJson.Default.EmptyPayload);
 
     public Transaction Ready(SwarmIdentity id, long round, int minPeers = 1, double weight = 1, bool makeMeAdmin = true, string? contract = null) =>
@@ -134,7 +157,7 @@ internal sealed class TestSwarm : IDisposable
             engine.Apply(draft, tx, events);
         }
 
-        var block = Block.Create(Sentinel, State.Height + 1, Head.Hash.Span, time, transactions, draft.ComputeHash());
+        var block = Block.Create(Orderer, State.Height + 1, Head.Hash.Span, time, transactions, draft.ComputeHash());
         var (state, verified) = _verifier.Verify(State, Head.Hash.Span, block);
         State = state;
         Head = block;

@@ -19,6 +19,7 @@ internal sealed class LedgerCorpus : IDisposable
 
     private readonly Dictionary<Fingerprint, SwarmIdentity> _identities = [];
     private readonly Dictionary<Fingerprint, ulong> _sequences = [];
+    private readonly SwarmIdentity _renewal;
 
     /// <summary>
     /// Makes the swarm, or loads it from <paramref name="directory"/> when an earlier run saved one there (and saves a
@@ -59,6 +60,9 @@ internal sealed class LedgerCorpus : IDisposable
             _sequences[member] = sequence;
         }
 
+        // sl1's renewed certificate, for the member.rotate seed: made afresh each run and not saved (it has sl1's name,
+        // which names sl1's files), so the rotation's proof is only valid against this run's swarm, like any signature.
+        _renewal = Ca.Issue(SwarmRole.Sl, "sl1", ["localhost"], TimeSpan.FromDays(365), DateTimeOffset.FromUnixTimeMilliseconds(T0 - 3_600_000));
         var hash = new string('a', 64);
         var round = State.Contracts[LedgerDefaults.HpeDefaultContract].Round.Number;
         Transactions =
@@ -92,6 +96,7 @@ internal sealed class LedgerCorpus : IDisposable
             Tx(Admin, TransactionTypes.TaskRunnerAssign, new AssignPayload { Runner = LedgerDefaults.HpeDefaultTaskRunner, Task = "train", Target = Swop.Fingerprint.ToString() }, PayloadJson.Default.AssignPayload),
             Tx(Swop, TransactionTypes.TaskRunnerReport, new TaskReportPayload { Runner = LedgerDefaults.HpeDefaultTaskRunner, State = "running", Message = "pulling" }, PayloadJson.Default.TaskReportPayload),
             Tx(Admin, TransactionTypes.TaskRunnerReset, new NamePayload { Name = LedgerDefaults.HpeDefaultTaskRunner }, PayloadJson.Default.NamePayload),
+            Tx(Sl1, TransactionTypes.Rotate, RotationProof.CreatePayload(Sl1, _renewal, State.ChainId.Span, "fuzz"), PayloadJson.Default.RotatePayload),
         ];
     }
 
@@ -131,6 +136,7 @@ internal sealed class LedgerCorpus : IDisposable
             id.Dispose();
         }
 
+        _renewal.Dispose();
         Ca.Dispose();
     }
 

@@ -38,7 +38,7 @@ internal static partial class CertsCommand
         var notAfter = new DateTimeOffset(identity.Certificate.NotAfter.ToUniversalTime(), TimeSpan.Zero);
         return notAfter - now > TimeSpan.FromDays(DefaultWarnDays)
             ? null
-            : $"warning: {certificatePath} ('{identity.Name}') expires in {Days(notAfter - now)}, on {Time(notAfter)}; after that every peer refuses it. Renew it now ('swarm certs request', then 'swarm certs sign')";
+            : $"warning: {certificatePath} ('{identity.Name}') expires in {Days(notAfter - now)}, on {Time(notAfter)}; after that every peer refuses it. Renew it now: 'swarm certs request' into another directory, 'swarm certs sign', then 'swarm certs install' over it; the running node rotates to it without a restart";
     }
 
     private sealed record ListedCertificate(string File, CertificateSummary Summary, bool HasKey, string Status, bool Warn);
@@ -117,7 +117,7 @@ internal static partial class CertsCommand
         {
             io.Error.WriteLine(now > c.Summary.NotAfter
                 ? $"warning: {c.File} EXPIRED on {Time(c.Summary.NotAfter)}; the swarm refuses it. Make a new request ('swarm certs request') and have it signed"
-                : $"warning: {c.File} expires in {Days(c.Summary.NotAfter - now)}, on {Time(c.Summary.NotAfter)}; renew it before then ('swarm certs request', then 'swarm certs sign')");
+                : $"warning: {c.File} expires in {Days(c.Summary.NotAfter - now)}, on {Time(c.Summary.NotAfter)}; renew it before then ('swarm certs request', 'swarm certs sign', then 'swarm certs install': a running node rotates to it)");
         }
 
         foreach (var (file, problem) in unreadable)

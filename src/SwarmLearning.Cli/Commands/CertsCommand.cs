@@ -7,8 +7,8 @@ namespace SwarmLearning.Cli.Commands;
 /// <summary>
 /// <c>swarm certs</c>: the swarm's identities. <c>init</c> makes the CA every site trusts, <c>issue</c> gives a
 /// component its certificate and key, <c>request</c> and <c>sign</c> do the same without the key leaving the site,
-/// <c>show</c> says what a certificate file holds and <c>list</c> what a directory holds, with expiry warnings. See
-/// docs/identity.md.
+/// <c>install</c> puts a renewed pair in place (a running node rotates to it), <c>show</c> says what a certificate
+/// file holds and <c>list</c> what a directory holds, with expiry warnings. See docs/identity.md.
 /// </summary>
 internal static partial class CertsCommand
 {
@@ -19,11 +19,12 @@ internal static partial class CertsCommand
 
     public static Command Create(CliIo io)
     {
-        var command = new Command("certs", "Make the swarm's certificate authority and issue component identities (certificate and key for an sn, sl, swci or swop).");
+        var command = new Command("certs", "Make the swarm's certificate authority and issue component identities (certificate and key for an sn, sl, swci or swop). To rotate a running node's certificate: 'request' a new key and request into another directory, have the CA admin 'sign' it, then 'install' it over the node's files.");
         command.Subcommands.Add(Init(io));
         command.Subcommands.Add(Issue(io));
         command.Subcommands.Add(Request(io));
         command.Subcommands.Add(Sign(io));
+        command.Subcommands.Add(Install(io));
         command.Subcommands.Add(Show(io));
         command.Subcommands.Add(List(io));
         return command;

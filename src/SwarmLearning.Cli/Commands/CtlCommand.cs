@@ -10,7 +10,7 @@ namespace SwarmLearning.Cli.Commands;
 
 /// <summary>
 /// <c>swarm ctl</c>: HPE's SWCI. Administers a swarm through an SN's API, over mutual TLS with an identity of the swarm:
-/// contexts, training contracts, tasks and task runners, nodes, the ledger; identities (enrol, revoke, members); SWCI
+/// contexts, training contracts, tasks and task runners, nodes, the ledger; identities (enrol, revoke, rotate, members); SWCI
 /// scripts and a prompt; and the same over REST (<c>serve</c>). Every command is a <see cref="CtlStatement"/> run by
 /// <see cref="CtlRunner"/> (<c>src/SwarmLearning.Cli/Ctl/</c>); this class is the command-line front only.
 /// </summary>
@@ -19,9 +19,10 @@ internal static partial class CtlCommand
     public static Command Create(CliIo io)
     {
         var command = new Command("ctl",
-            "Administer a swarm through an SN (SWCI): contexts, training contracts, tasks and task runners, nodes, the ledger, identities; SWCI scripts, a prompt, and a REST server. Without a subcommand: the SWCI prompt.");
+            "Administer a swarm through an SN (SWCI): contexts, training contracts, tasks and task runners, nodes, the ledger, identities (enrol, revoke, rotate); SWCI scripts, a prompt, and a REST server. Without a subcommand: the SWCI prompt.");
         command.Subcommands.Add(Enrol(io));
         command.Subcommands.Add(Revoke(io));
+        command.Subcommands.Add(Rotate(io));
         command.Subcommands.Add(Members(io));
         command.Subcommands.Add(Contexts(io));
         command.Subcommands.Add(Contracts(io));
@@ -207,14 +208,72 @@ internal static partial class CtlCommand
         return command;
     }
 
-    /// <summary>One identity as <c>swarm ctl members</c> lists it: enrolled, registered, active or revoked.</summary>
+    private sealed record RotateResult(string Action, string Role, string Name, string From, string To, string? Reason, long Height, string TransactionId);
+
+    /// <summary>
+    /// <c>swarm ctl rotate NEWCERT NEWKEY</c>: records <c>member.rotate</c> for the identity ctl runs as, for identities that
+    /// no running node rotates by itself (an administrator's swci, a swop, a node that is stopped).
+    /// </summary>
+    private static Command Rotate(CliIo io)
+    {
+        var connection = new Connection();
+        var certificate = new Argument<string>("NEWCERT") { Description = "The new certificate (from 'swarm certs sign' or 'issue'), with your identity's role and name." };
+        var key = new Argument<string>("NEWKEY") { Description = "Its private key (from 'swarm certs request' or 'issue'): it signs the proof that you hold it." };
+        var reason = new Option<string?>("--reason") { Description = "Why, for the record (at most 160 characters)." };
+        var command = new Command("rotate", "Move your identity (CERTS/NAME.crt) to a new certificate on the ledger, signed with your current key; the old certificate is retired. For a running 'swarm sn' or 'swarm sl' use 'swarm certs install' instead: it rotates by itself. Afterwards install the new pair with 'swarm certs install'.")
+        {
+            certificate, key, reason,
+        };
+        connection.AddTo(command);
+        command.SetAction((parse, cancellationToken) => io.RunAsync(async () =>
+        {
+            using var session = connection.Open(parse);
+            var certificatePath = parse.GetValue(certificate)!;
+            using var next = SwarmIdentity.Load(certificatePath, parse.GetValue(key)!);
+            var check = session.Trust.Validate(next.Certificate, DateTimeOffset.UtcNow);
+            var problem = !check.IsValid ? check.Reason
+                : next.Fingerprint == session.Identity.Fingerprint ? $"it is the certificate '{session.Identity.Name}' already uses"
+                : next.Role != session.Identity.Role || !string.Equals(next.Name, session.Identity.Name, StringComparison.Ordinal)
+                    ? $"it is {SwarmRoles.ToName(next.Role)} '{next.Name}', but you are {SwarmRoles.ToName(session.Identity.Role)} '{session.Identity.Name}'; a rotation keeps the role and the name"
+                : null;
+            if (problem is not null)
+            {
+                throw new SwarmException($"{certificatePath}: {problem}; nothing was sent");
+            }
+
+            await session.EnsureMemberAsync(cancellationToken).ConfigureAwait(false);
+            var status = await session.Client.GetStatusAsync(cancellationToken).ConfigureAwait(false);
+            var payload = RotationProof.CreatePayload(session.Identity, next, Convert.FromHexString(status.ChainId), parse.GetValue(reason));
+            var receipt = await SubmitAsync(session, TransactionTypes.Rotate, payload, PayloadJson.Default.RotatePayload, "the rotation", cancellationToken).ConfigureAwait(false);
+            if (parse.GetValue(connection.Json))
+            {
+                io.WriteJson(new RotateResult("rotate", SwarmRoles.ToName(next.Role), next.Name, session.Identity.Fingerprint.ToString(), next.Fingerprint.ToString(),
+                    parse.GetValue(reason), receipt.Height, receipt.TransactionId));
+            }
+            else
+            {
+                var certs = parse.GetValue(connection.Certs)!;
+                await io.Out.WriteLineAsync(
+                    $"rotated {SwarmRoles.ToName(next.Role)} '{next.Name}' from {session.Identity.Fingerprint.Short} to {next.Fingerprint.Short} in block {receipt.Height}; the old certificate is refused from now on. Install the new pair: swarm certs install {certificatePath} {parse.GetValue(key)} --dir {certs}").ConfigureAwait(false);
+            }
+
+            return SwarmCli.Success;
+        }));
+        return command;
+    }
+
+    /// <summary>
+    /// One identity as <c>swarm ctl members</c> lists it: enrolled, registered, active, revoked, or rotated (retired in
+    /// favour of the certificate <see cref="RotatedTo"/>; its successor names it in <see cref="RotatedFrom"/>).
+    /// </summary>
     private sealed record ListedIdentity(
-        string Fingerprint, string? Role, string? Name, string Status, bool Administrator, bool Enrolled, bool Registered, bool Active, bool Revoked, string? Host, string? Note);
+        string Fingerprint, string? Role, string? Name, string Status, bool Administrator, bool Enrolled, bool Registered, bool Active, bool Revoked, string? Host, string? Note,
+        string? RotatedTo, string? RotatedFrom);
 
     private static Command Members(CliIo io)
     {
         var connection = new Connection();
-        var command = new Command("members", "List the swarm's identities: enrolled (may connect and register), registered, active (heartbeating), revoked; administrators marked.");
+        var command = new Command("members", "List the swarm's identities: enrolled (may connect and register), registered, active (heartbeating), revoked, rotated (retired for a new certificate, which is listed with 'was' and the old fingerprint); administrators marked.");
         connection.AddTo(command);
         command.SetAction((parse, cancellationToken) => io.RunAsync(async () =>
         {
@@ -231,7 +290,8 @@ internal static partial class CtlCommand
             await io.Out.WriteLineAsync($"{"ROLE",-5} {"NAME",-20} {"STATUS",-10} {"ADMIN",-5} FINGERPRINT").ConfigureAwait(false);
             foreach (var i in listed)
             {
-                await io.Out.WriteLineAsync($"{i.Role ?? "-",-5} {i.Name ?? "-",-20} {i.Status,-10} {(i.Administrator ? "yes" : ""),-5} {i.Fingerprint}").ConfigureAwait(false);
+                var rotation = i.RotatedTo is { } to ? $"  -> {to[..12]}" : i.RotatedFrom is { } from ? $"  (was {from[..12]})" : "";
+                await io.Out.WriteLineAsync($"{i.Role ?? "-",-5} {i.Name ?? "-",-20} {i.Status,-10} {(i.Administrator ? "yes" : ""),-5} {i.Fingerprint}{rotation}").ConfigureAwait(false);
             }
 
             return SwarmCli.Success;
@@ -246,18 +306,20 @@ internal static partial class CtlCommand
         foreach (var e in enrolments)
         {
             byFingerprint.Remove(e.Fingerprint, out var m);
-            listed.Add(Listed(e.Fingerprint, m?.Role ?? e.Role, m?.Name ?? e.Name, e.Administrator, enrolled: true, m, e.Revoked || m?.Revoked == true, e.Note));
+            listed.Add(Listed(e.Fingerprint, m?.Role ?? e.Role, m?.Name ?? e.Name, e.Administrator, enrolled: true, m, e.Revoked || m?.Revoked == true, e.Note, e.RotatedTo ?? m?.RotatedTo));
         }
 
         // Members with no enrolment: a swarm created before enrolment existed admitted them by their CA alone.
-        listed.AddRange(byFingerprint.Values.Select(m => Listed(m.Fingerprint, m.Role, m.Name, m.Administrator, enrolled: false, m, m.Revoked, null)));
-        return [.. listed.OrderBy(i => i.Role, StringComparer.Ordinal).ThenBy(i => i.Name, StringComparer.Ordinal)];
+        listed.AddRange(byFingerprint.Values.Select(m => Listed(m.Fingerprint, m.Role, m.Name, m.Administrator, enrolled: false, m, m.Revoked, null, m.RotatedTo)));
+
+        // A name's retired certificates after the one in use.
+        return [.. listed.OrderBy(i => i.Role, StringComparer.Ordinal).ThenBy(i => i.Name, StringComparer.Ordinal).ThenBy(i => i.RotatedTo is not null)];
     }
 
-    private static ListedIdentity Listed(string fingerprint, string? role, string? name, bool admin, bool enrolled, MemberView? m, bool revoked, string? note)
+    private static ListedIdentity Listed(string fingerprint, string? role, string? name, bool admin, bool enrolled, MemberView? m, bool revoked, string? note, string? rotatedTo)
     {
-        var status = revoked ? "revoked" : m is null ? "enrolled" : m.Active ? "active" : "registered";
-        return new ListedIdentity(fingerprint, role, name, status, admin, enrolled, m is not null, m?.Active == true && !revoked, revoked, m?.Host, note);
+        var status = revoked ? "revoked" : rotatedTo is not null ? "rotated" : m is null ? "enrolled" : m.Active ? "active" : "registered";
+        return new ListedIdentity(fingerprint, role, name, status, admin, enrolled, m is not null, m?.Active == true && !revoked, revoked, m?.Host, note, rotatedTo, m?.RotatedFrom);
     }
 
     private static async Task<Ledger.Ordering.TransactionReceipt> SubmitAsync<T>(

@@ -15,7 +15,7 @@ internal static class SlCommand
 {
     public static Command Create(CliIo io)
     {
-        var name = new Option<string>("--name") { Description = "The SL node's identity name: uses CERTS/NAME.crt and CERTS/NAME.key (issued with --role sl).", Required = true };
+        var name = new Option<string>("--name") { Description = "The SL node's identity name: uses CERTS/NAME.crt and CERTS/NAME.key (issued with --role sl). A new pair installed over them while the node runs is rotated to within a heartbeat or two (docs/identity.md).", Required = true };
         var certs = new Option<string>("--certs") { Description = "Directory with the identity files and the CA certificate (ca.crt).", DefaultValueFactory = _ => "certs" };
         var sn = new Option<string>("--sn") { Description = $"API address (HOST[:PORT], port {SwarmNetworkOptions.DefaultApiPort} by default) of the SN this node follows and submits through.", Required = true };
         var dir = new Option<string>("--dir") { Description = "The node's directory: its ledger replica, its models (final.safetensors at the end) and, by default, the socket.", DefaultValueFactory = _ => "sl-data" };
@@ -78,7 +78,10 @@ internal static class SlCommand
             throw new SwarmException(string.Join("; ", errors));
         }
 
-        using var identity = SwarmIdentity.Load(Path.Combine(certs, $"{name}.crt"), Path.Combine(certs, $"{name}.key"));
+        // The node watches these files: a new certificate and key installed over them are rotated to without a restart.
+        options.CertificateFile = Path.Combine(certs, $"{name}.crt");
+        options.KeyFile = Path.Combine(certs, $"{name}.key");
+        using var identity = SwarmIdentity.Load(options.CertificateFile, options.KeyFile);
         if (identity.Role != SwarmRole.Sl)
         {
             throw new SwarmException($"'{identity.Name}' is a {SwarmRoles.ToName(identity.Role)} identity; an SL node needs one issued with --role sl (swarm certs issue --role sl --name {name})");

@@ -19,7 +19,7 @@ internal static class SnCommand
         var join = new Option<string?>("--join") { Description = "Peer address (HOST:PORT, port 30303 by default) of the sentinel or any SN to join through." };
         var dir = new Option<string>("--dir") { Description = "The ledger's directory.", DefaultValueFactory = _ => "sn-data" };
         var certs = new Option<string>("--certs") { Description = "Directory with the identity files and the CA certificate (ca.crt).", DefaultValueFactory = _ => "certs" };
-        var name = new Option<string>("--name") { Description = "The SN's identity name: uses CERTS/NAME.crt and CERTS/NAME.key.", Required = true };
+        var name = new Option<string>("--name") { Description = "The SN's identity name: uses CERTS/NAME.crt and CERTS/NAME.key. A new pair installed over them while the SN runs is rotated to within a heartbeat or two (docs/identity.md).", Required = true };
         var listen = new Option<string>("--listen") { Description = "The IP address to listen on; 0.0.0.0 for all interfaces.", DefaultValueFactory = _ => "127.0.0.1" };
         var host = new Option<string>("--host") { Description = "The host name other components reach this SN at; must be in its certificate.", DefaultValueFactory = _ => "localhost" };
         var apiPort = new Option<int>("--api-port") { Description = "The API port (SL, SWCI, SWOP).", DefaultValueFactory = _ => SwarmNetworkOptions.DefaultApiPort };
@@ -97,7 +97,10 @@ internal static class SnCommand
             throw new SwarmException(string.Join("; ", errors));
         }
 
-        using var identity = SwarmIdentity.Load(Path.Combine(certs, $"{name}.crt"), Path.Combine(certs, $"{name}.key"));
+        // The node watches these files: a new certificate and key installed over them are rotated to without a restart.
+        options.CertificateFile = Path.Combine(certs, $"{name}.crt");
+        options.KeyFile = Path.Combine(certs, $"{name}.key");
+        using var identity = SwarmIdentity.Load(options.CertificateFile, options.KeyFile);
         var trust = SwarmTrust.Load(Path.Combine(certs, "ca.crt"));
         var error = io.Error;
         foreach (var warning in AddGenesisIdentities(options, trust, admins, enrol))

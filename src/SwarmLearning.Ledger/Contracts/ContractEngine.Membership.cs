@@ -5,7 +5,7 @@ namespace SwarmLearning.Ledger.Contracts;
 
 // Membership: enrol (administrators admit an identity by fingerprint, role and name), register (an enrolled identity the
 // genesis CAs vouch for, with the role its certificate carries), heartbeat, revoke (an administrator, or the member
-// itself; for good, and it takes the revoked node out of the current rounds).
+// itself; for good, and it takes the revoked node out of the current rounds). Rotation is in ContractEngine.Rotation.cs.
 internal sealed partial class ContractEngine
 {
     private static void ApplyRegister(LedgerState state, Transaction tx, List<LedgerEvent> events)
@@ -127,6 +127,12 @@ internal sealed partial class ContractEngine
 
         var payload = ParsePayload(tx, PayloadJson.Default.EnrolPayload);
         var enrolment = ValidateEnrolment(payload, sender.Fingerprint, state.Time, "member.enrol");
+        if (state.Rotations.TryGetValue(enrolment.Fingerprint, out var rotation))
+        {
+            throw new TransactionRejectedException(RejectionKind.Forbidden,
+                $"member.enrol: {enrolment.Fingerprint.Short} was rotated to {rotation.New.Short} in block {rotation.Height} and is retired for good; its holder uses the new certificate");
+        }
+
         if (state.Enrolments.TryGetValue(enrolment.Fingerprint, out var existing) || state.Members.ContainsKey(enrolment.Fingerprint))
         {
             var name = existing?.Name ?? state.Members[enrolment.Fingerprint].Name;
@@ -221,6 +227,13 @@ internal sealed partial class ContractEngine
         if (target != sender.Fingerprint && !state.IsAdministrator(sender.Fingerprint))
         {
             throw new TransactionRejectedException(RejectionKind.Forbidden, $"member.revoke: '{sender.Name}' is not an administrator; only administrators may revoke other members");
+        }
+
+        if (state.Rotations.TryGetValue(target, out var rotation))
+        {
+            var rotated = state.Members.TryGetValue(target, out var m) ? $"'{m.Name}' ({target.Short})" : target.Short;
+            throw new TransactionRejectedException(RejectionKind.Conflict,
+                $"member.revoke: {rotated} was rotated to {rotation.New.Short} in block {rotation.Height}, so its old certificate is refused already; to remove the member revoke {state.Resolve(target)}");
         }
 
         state.Members.TryGetValue(target, out var member);

@@ -124,7 +124,7 @@ internal sealed partial class ContractEngine
         int required;
         if (payload.Target is { } hex)
         {
-            var f = ParseFingerprint(hex, "taskrunner.assign: target");
+            var f = state.Resolve(ParseFingerprint(hex, "taskrunner.assign: target")); // an operator that rotated is targeted by its new certificate
             if (!state.Members.TryGetValue(f, out var swop) || swop.Role != SwarmRole.Swop || swop.Revoked)
             {
                 throw new TransactionRejectedException(RejectionKind.NotFound, $"taskrunner.assign: target {f.Short} is not an operator (SWOP) of this swarm");

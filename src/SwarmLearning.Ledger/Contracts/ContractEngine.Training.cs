@@ -133,7 +133,9 @@ internal sealed partial class ContractEngine
         var contributors = new List<Fingerprint>();
         foreach (var hex in payload.Contributors)
         {
-            var f = ParseFingerprint(hex, "round.merged: contributors");
+            // A contributor that rotated its certificate after the leader read the submissions is named by its old
+            // fingerprint: it stands for the certificate it moved to, which holds the submission now.
+            var f = state.Resolve(ParseFingerprint(hex, "round.merged: contributors"));
             if (state.Members.TryGetValue(f, out var revoked) && revoked.Revoked)
             {
                 throw new TransactionRejectedException(RejectionKind.Conflict,

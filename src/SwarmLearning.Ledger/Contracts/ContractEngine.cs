@@ -168,6 +168,7 @@ internal sealed partial class ContractEngine
         {
             case TransactionTypes.Register: ApplyRegister(state, tx, events); break;
             case TransactionTypes.Enrol: ApplyEnrol(state, tx, sender!, events); break;
+            case TransactionTypes.Rotate: ApplyRotate(state, tx, sender!, events); break;
             case TransactionTypes.Heartbeat: ApplyHeartbeat(state, tx, sender!); break;
             case TransactionTypes.Revoke: ApplyRevoke(state, tx, sender!, events); break;
             case TransactionTypes.ContractCreate: ApplyContractCreate(state, tx, sender!, events); break;

@@ -55,6 +55,13 @@ public sealed partial class LedgerState
     /// </summary>
     public SortedDictionary<Fingerprint, EnrolmentState> Enrolments { get; } = [];
 
+    /// <summary>
+    /// Retired fingerprints, each with the rotation that retired it (<c>member.rotate</c>): the identity moved to
+    /// <see cref="RotationState.New"/>, which holds everything the old fingerprint held, and the old certificate may not
+    /// connect or send anything again. Kept for good, like revocations.
+    /// </summary>
+    public SortedDictionary<Fingerprint, RotationState> Rotations { get; } = [];
+
     /// <summary>The last sequence number accepted from each sender.</summary>
     public SortedDictionary<Fingerprint, ulong> Sequences { get; } = [];
 
@@ -72,14 +79,70 @@ public sealed partial class LedgerState
 
     /// <summary>True when the member exists, is not revoked and has heartbeated within the member timeout at <see cref="Time"/>.</summary>
     public bool IsActive(Fingerprint member) =>
-        Members.TryGetValue(member, out var m) && !m.Revoked && Time - m.LastHeartbeat <= Defaults.MemberTimeoutSeconds * 1000L;
+        Members.TryGetValue(member, out var m) && !m.Revoked && !Rotations.ContainsKey(member) && Time - m.LastHeartbeat <= Defaults.MemberTimeoutSeconds * 1000L;
 
-    /// <summary>True for an administrator: the orderer (the sentinel) and the administrators genesis names.</summary>
-    public bool IsAdministrator(Fingerprint member) => member == Orderer || Administrators.Contains(member);
+    /// <summary>
+    /// True for an administrator: the orderer (the sentinel), the administrators genesis names, and the certificates
+    /// they rotated to. A retired (rotated) fingerprint is no administrator any more.
+    /// </summary>
+    public bool IsAdministrator(Fingerprint member)
+    {
+        if (Rotations.ContainsKey(member))
+        {
+            return false;
+        }
+
+        if (member == Orderer)
+        {
+            return true;
+        }
+
+        for (Fingerprint? f = member; f is { } current; f = RotatedFrom(current))
+        {
+            if (Administrators.Contains(current))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The fingerprint that holds <paramref name="fingerprint"/>'s place now: itself, or where its rotations lead.</summary>
+    public Fingerprint Resolve(Fingerprint fingerprint)
+    {
+        // A rotation's new fingerprint was unknown before it, so the rotations form chains without cycles; the bound
+        // only guards the loop.
+        var f = fingerprint;
+        for (var steps = 0; steps <= Rotations.Count && Rotations.TryGetValue(f, out var rotation); steps++)
+        {
+            f = rotation.New;
+        }
+
+        return f;
+    }
+
+    /// <summary>The fingerprint <paramref name="fingerprint"/> was rotated from, or null when it was not.</summary>
+    public Fingerprint? RotatedFrom(Fingerprint fingerprint)
+    {
+        foreach (var rotation in Rotations.Values)
+        {
+            if (rotation.New == fingerprint)
+            {
+                return rotation.Old;
+            }
+        }
+
+        return null;
+    }
 
     /// <summary>The block time at which <paramref name="fingerprint"/> was revoked, or null when it was not.</summary>
     public long? RevokedAt(Fingerprint fingerprint) =>
         (Members.TryGetValue(fingerprint, out var m) ? m.RevokedAt : null) ?? (Enrolments.TryGetValue(fingerprint, out var e) ? e.RevokedAt : null);
+
+    /// <summary>The block time from which <paramref name="fingerprint"/> may not take part: its revocation or its rotation; null when neither.</summary>
+    public long? RetiredAt(Fingerprint fingerprint) =>
+        RevokedAt(fingerprint) ?? (Rotations.TryGetValue(fingerprint, out var r) ? r.At : null);
 
     /// <summary>
     /// Why the holder of <paramref name="fingerprint"/> may not connect to this swarm's nodes, or null when it may: it
@@ -89,6 +152,11 @@ public sealed partial class LedgerState
     /// </summary>
     public string? AdmissionRefusal(Fingerprint fingerprint, string who)
     {
+        if (Rotations.TryGetValue(fingerprint, out var rotation))
+        {
+            return $"{who} was rotated to the certificate with fingerprint {rotation.New.Short} in block {rotation.Height}; the old certificate is retired for good: the node must use its new certificate and key";
+        }
+
         if (Members.TryGetValue(fingerprint, out var member) && member.Revoked)
         {
             return $"{who} was revoked from swarm '{Genesis.Swarm}'{(member.RevokeReason is { Length: > 0 } r ? $" ({r})" : "")}; a revoked identity cannot come back: issue a new one and have it enrolled";
@@ -128,6 +196,11 @@ public sealed partial class LedgerState
             copy.Enrolments.Add(k, v.Clone());
         }
 
+        foreach (var (k, v) in Rotations)
+        {
+            copy.Rotations.Add(k, v); // immutable
+        }
+
         foreach (var (k, v) in Sequences)
         {
             copy.Sequences.Add(k, v);
@@ -163,9 +236,11 @@ public sealed partial class LedgerState
     {
         w.WriteFixed("SLST"u8);
 
-        // Version 2 adds the enrolments. A swarm whose genesis predates enrolment keeps version 1, so the state hashes
-        // recorded in its blocks still verify.
-        w.WriteU8(Genesis.RequireEnrolment ? (byte)2 : (byte)1);
+        // Version 2 adds the enrolments, version 3 the rotations. A swarm whose genesis predates enrolment keeps version
+        // 1, and a state without rotations keeps the version it had, so the state hashes recorded in blocks made before
+        // either existed still verify.
+        var version = Rotations.Count > 0 ? (byte)3 : Genesis.RequireEnrolment ? (byte)2 : (byte)1;
+        w.WriteU8(version);
         w.WriteFixed(ChainId.Span);
         w.WriteI64(Height);
         w.WriteI64(Time);
@@ -176,12 +251,21 @@ public sealed partial class LedgerState
             m.WriteTo(w);
         }
 
-        if (Genesis.RequireEnrolment)
+        if (version >= 2)
         {
             w.WriteU32((uint)Enrolments.Count);
             foreach (var e in Enrolments.Values)
             {
                 e.WriteTo(w);
+            }
+        }
+
+        if (version >= 3)
+        {
+            w.WriteU32((uint)Rotations.Count);
+            foreach (var r in Rotations.Values)
+            {
+                r.WriteTo(w);
             }
         }
 
@@ -209,6 +293,34 @@ public sealed partial class LedgerState
         {
             r.WriteTo(w);
         }
+    }
+}
+
+/// <summary>A certificate rotation (<c>member.rotate</c>): <see cref="Old"/> is retired, <see cref="New"/> holds its place.</summary>
+public sealed class RotationState
+{
+    /// <summary>The retired fingerprint.</summary>
+    public required Fingerprint Old { get; init; }
+
+    /// <summary>The fingerprint of the certificate it moved to.</summary>
+    public required Fingerprint New { get; init; }
+
+    /// <summary>The block that recorded the rotation.</summary>
+    public required long Height { get; init; }
+
+    /// <summary>Block time of the rotation.</summary>
+    public required long At { get; init; }
+
+    /// <summary>Why, as the member said.</summary>
+    public string? Reason { get; init; }
+
+    internal void WriteTo(LedgerWriter w)
+    {
+        w.WriteFingerprint(Old);
+        w.WriteFingerprint(New);
+        w.WriteI64(Height);
+        w.WriteI64(At);
+        w.WriteOptionalString(Reason);
     }
 }
 

@@ -19,7 +19,7 @@ namespace SwarmLearning.Ledger.Ordering;
 public sealed partial class EmbeddedOrderer : ITransactionOrderer, IAsyncDisposable
 {
     private readonly LedgerChain _chain;
-    private readonly SwarmIdentity _identity;
+    private readonly IdentityHolder _identity;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ContractEngine _engine = new();
@@ -34,6 +34,16 @@ public sealed partial class EmbeddedOrderer : ITransactionOrderer, IAsyncDisposa
 
     /// <summary>Starts ordering onto <paramref name="chain"/>, which must hold a genesis whose orderer is <paramref name="identity"/>.</summary>
     public EmbeddedOrderer(LedgerChain chain, SwarmIdentity identity, TimeProvider? time = null, ILogger? logger = null)
+        : this(chain, new IdentityHolder(identity), time, logger)
+    {
+    }
+
+    /// <summary>
+    /// Starts ordering onto <paramref name="chain"/> with the identity <paramref name="identity"/> holds, which must be
+    /// the chain's orderer. Each block is signed by whichever of the holder's current and staged identities is the
+    /// orderer at that block, so the sentinel keeps cutting blocks across its own certificate rotation.
+    /// </summary>
+    public EmbeddedOrderer(LedgerChain chain, IdentityHolder identity, TimeProvider? time = null, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(chain);
         ArgumentNullException.ThrowIfNull(identity);
@@ -42,9 +52,9 @@ public sealed partial class EmbeddedOrderer : ITransactionOrderer, IAsyncDisposa
             throw new InvalidOperationException("the chain has no genesis block yet");
         }
 
-        if (state.Orderer != identity.Fingerprint)
+        if (identity.Find(state.Orderer) is null)
         {
-            throw new SwarmException($"'{identity.Name}' is not this swarm's orderer: genesis names {state.Members[state.Orderer].Name} ({state.Orderer.Short}); start this SN without --sentinel, joined to the sentinel");
+            throw new SwarmException($"'{identity.Current.Name}' is not this swarm's orderer: the ledger names {state.Members[state.Orderer].Name} ({state.Orderer.Short}); start this SN without --sentinel, joined to the sentinel");
         }
 
         _chain = chain;
@@ -159,7 +169,11 @@ public sealed partial class EmbeddedOrderer : ITransactionOrderer, IAsyncDisposa
             return;
         }
 
-        var block = Block.Create(_identity, height, headBlock.Hash.Span, now, accepted.ConvertAll(p => p.Transaction), state.ComputeHash());
+        // The rotation of the orderer's own certificate takes effect after its block: sign with the identity the
+        // state before this block names.
+        var signer = _identity.Find(head.Orderer)
+            ?? throw new SwarmException($"the ledger names {head.Members[head.Orderer].Name} ({head.Orderer.Short}) as the orderer, but this SN holds certificate {_identity.Current.Fingerprint.Short}; restart it with the orderer's certificate");
+        var block = Block.Create(signer, height, headBlock.Hash.Span, now, accepted.ConvertAll(p => p.Transaction), state.ComputeHash());
         await _chain.CommitAsync([(block, state, events)], stop).ConfigureAwait(false);
         var hash = block.HashHex;
         foreach (var p in accepted)

@@ -117,6 +117,23 @@ public sealed record EnrolPayload
     public string? Note { get; init; }
 }
 
+/// <summary>
+/// A member moves to a new certificate (<c>member.rotate</c>), signed by its current identity. <see cref="Proof"/> shows
+/// that whoever asks holds the new key too: see <see cref="RotationProof"/>.
+/// </summary>
+public sealed record RotatePayload
+{
+    /// <summary>The new certificate, base64 DER: same role and name as the sender's, from a CA named in genesis.</summary>
+    [JsonConverter(typeof(CertificateConverter))]
+    public required string Certificate { get; init; }
+
+    /// <summary>The new key's signature (base64, 64 bytes) of <see cref="RotationProof.Message"/>.</summary>
+    public required string Proof { get; init; }
+
+    /// <summary>Why (renewal, a suspected key), for the record.</summary>
+    public string? Reason { get; init; }
+}
+
 /// <summary>Revokes a member, or an enrolled identity that has not registered yet.</summary>
 public sealed record RevokePayload
 {
@@ -301,6 +318,7 @@ public sealed record TaskReportPayload
 [JsonSerializable(typeof(RegisterPayload))]
 [JsonSerializable(typeof(EnrolPayload))]
 [JsonSerializable(typeof(RevokePayload))]
+[JsonSerializable(typeof(RotatePayload))]
 [JsonSerializable(typeof(NamePayload))]
 [JsonSerializable(typeof(ReadyPayload))]
 [JsonSerializable(typeof(SubmitPayload))]

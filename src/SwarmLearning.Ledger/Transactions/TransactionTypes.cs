@@ -12,6 +12,12 @@ public static class TransactionTypes
     /// <summary>A component joins: role, name, certificate, addresses. Its fingerprint must be enrolled.</summary>
     public const string Register = "member.register";
 
+    /// <summary>
+    /// A member moves to a new certificate of the same role and name (renewal, or a key it suspects): signed by the old
+    /// identity, with the new key's proof of possession. The new fingerprint inherits everything; the old one is retired.
+    /// </summary>
+    public const string Rotate = "member.rotate";
+
     /// <summary>A member says it is alive.</summary>
     public const string Heartbeat = "member.heartbeat";
 
@@ -66,7 +72,7 @@ public static class TransactionTypes
     /// <summary>Every type, for validation and documentation.</summary>
     public static IReadOnlyList<string> All { get; } =
     [
-        Genesis, Enrol, Register, Heartbeat, Revoke, ContractCreate, ContractReset, RoundReady, RoundSubmit, RoundMerged,
+        Genesis, Enrol, Register, Rotate, Heartbeat, Revoke, ContractCreate, ContractReset, RoundReady, RoundSubmit, RoundMerged,
         TrainingJoin, Progress, TrainingEnd, TaskCreate, TaskFinalize, TaskDelete, TaskRunnerCreate, TaskRunnerAssign, TaskRunnerReport,
         TaskRunnerReset,
     ];

@@ -53,8 +53,9 @@ internal static partial class Admission
 
     /// <summary>
     /// The latest block timestamp a stream may still send to the client of <paramref name="context"/>: any, while it is
-    /// admitted; up to its revocation's block, once revoked (so a node learns that it was revoked, and a self-revocation
-    /// reaches the revoked node's own replica); none, when it is not admitted for another reason.
+    /// admitted; up to its revocation's or its rotation's block, once revoked or rotated (so a node learns that it was
+    /// revoked, a self-revocation reaches the revoked node's own replica, and a node that rotated receives the block that
+    /// made its new certificate valid); none, when it is not admitted for another reason.
     /// </summary>
     public static long StreamCutoff(HttpContext context, SwarmNetworkNode node)
     {
@@ -64,7 +65,7 @@ internal static partial class Admission
         }
 
         var certificate = context.Connection.ClientCertificate;
-        return certificate is not null && node.Chain.State?.RevokedAt(Fingerprint.Of(certificate)) is { } revokedAt ? revokedAt : long.MinValue;
+        return certificate is not null && node.Chain.State?.RetiredAt(Fingerprint.Of(certificate)) is { } retiredAt ? retiredAt : long.MinValue;
     }
 
     /// <summary>Why the holder of <paramref name="certificate"/> may not use the API (or the peer port), or null when it may.</summary>

@@ -20,7 +20,10 @@ public sealed record StatusView(
     long Time,
     string Version);
 
-/// <summary>A member as the API shows it, with whether it is active now.</summary>
+/// <summary>
+/// A member as the API shows it, with whether it is active now. A certificate that was rotated away names its successor
+/// (<see cref="RotatedTo"/>: it is retired), and the successor its predecessor.
+/// </summary>
 public sealed record MemberView(
     string Fingerprint,
     string Role,
@@ -34,11 +37,14 @@ public sealed record MemberView(
     bool Active,
     bool Revoked,
     bool Administrator,
-    long NotAfter)
+    long NotAfter,
+    string? RotatedTo = null,
+    string? RotatedFrom = null)
 {
     internal static MemberView Of(LedgerState state, MemberState m) => new(
         m.Fingerprint.ToString(), SwarmRoles.ToName(m.Role), m.Name, m.Host, m.ApiPort, m.PeerPort, m.FilePort, m.RegisteredAt, m.LastHeartbeat,
-        state.IsActive(m.Fingerprint), m.Revoked, state.IsAdministrator(m.Fingerprint), m.NotAfter);
+        state.IsActive(m.Fingerprint), m.Revoked, state.IsAdministrator(m.Fingerprint), m.NotAfter,
+        state.Rotations.TryGetValue(m.Fingerprint, out var r) ? r.New.ToString() : null, state.RotatedFrom(m.Fingerprint)?.ToString());
 }
 
 /// <summary>An enrolled identity as the API shows it (<c>GET /v1/enrolments</c>), with whether it has registered.</summary>
@@ -52,11 +58,13 @@ public sealed record EnrolmentView(
     bool Registered,
     bool Revoked,
     string? RevokeReason,
-    bool Administrator)
+    bool Administrator,
+    string? RotatedTo = null)
 {
     internal static EnrolmentView Of(LedgerState state, EnrolmentState e) => new(
         e.Fingerprint.ToString(), e.Role is { } role ? SwarmRoles.ToName(role) : null, e.Name, e.Note, e.EnrolledBy.ToString(), e.EnrolledAt,
-        state.Members.ContainsKey(e.Fingerprint), e.Revoked, e.RevokeReason, state.IsAdministrator(e.Fingerprint));
+        state.Members.ContainsKey(e.Fingerprint), e.Revoked, e.RevokeReason, state.IsAdministrator(e.Fingerprint),
+        state.Rotations.TryGetValue(e.Fingerprint, out var r) ? r.New.ToString() : null);
 }
 
 /// <summary>A block as the API shows it, payloads as JSON.</summary>

@@ -22,30 +22,48 @@ namespace SwarmLearning.Network.Client;
 /// </summary>
 public sealed partial class SwarmNetworkClient : IDisposable
 {
-    private readonly HttpClient _http;
+    private readonly IdentityHolder _identity;
+    private readonly IdentityHttpClient _clients;
     private readonly SemaphoreSlim _sequenceLock = new(1, 1);
     private readonly SemaphoreSlim _submitLock = new(1, 1);
     private ulong _lastSequence;
     private bool _sequenceKnown;
+    private Fingerprint _sequenceOf;
     private byte[]? _chainId;
 
     /// <summary>A client of the SN whose API is at <paramref name="apiAddress"/> (for example <c>https://sn1:30304</c>).</summary>
     public SwarmNetworkClient(Uri apiAddress, SwarmIdentity identity, SwarmTrust trust)
+        : this(apiAddress, new IdentityHolder(identity ?? throw new ArgumentNullException(nameof(identity))), trust)
+    {
+    }
+
+    /// <summary>
+    /// A client of the SN at <paramref name="apiAddress"/> that signs with, and connects as, whatever identity
+    /// <paramref name="identity"/> holds at the time (a node that rotates its certificate without a restart). The
+    /// caller owns the holder.
+    /// </summary>
+    public SwarmNetworkClient(Uri apiAddress, IdentityHolder identity, SwarmTrust trust)
     {
         ArgumentNullException.ThrowIfNull(apiAddress);
         ArgumentNullException.ThrowIfNull(identity);
         ArgumentNullException.ThrowIfNull(trust);
-        Identity = identity;
-        _http = PeerHttp.CreateClient(identity, trust);
-        _http.BaseAddress = apiAddress;
+        _identity = identity;
+        _clients = new IdentityHttpClient(identity, current =>
+        {
+            var http = PeerHttp.CreateClient(current, trust);
+            http.BaseAddress = apiAddress;
+            return http;
+        });
         Address = apiAddress;
     }
 
     /// <summary>The SN's API address.</summary>
     public Uri Address { get; }
 
-    /// <summary>The identity this client signs with.</summary>
-    public SwarmIdentity Identity { get; }
+    /// <summary>The identity this client signs with now.</summary>
+    public SwarmIdentity Identity => _identity.Current;
+
+    private HttpClient Http => _clients.Current;
 
     /// <summary>How long one request may take (long polls add their wait).</summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(60);
@@ -90,7 +108,7 @@ public sealed partial class SwarmNetworkClient : IDisposable
         HttpResponseMessage response;
         try
         {
-            response = await _http.GetAsync(path, HttpCompletionOption.ResponseHeadersRead, idle.Token).ConfigureAwait(false);
+            response = await Http.GetAsync(path, HttpCompletionOption.ResponseHeadersRead, idle.Token).ConfigureAwait(false);
         }
         catch (HttpRequestException e)
         {
@@ -176,17 +194,26 @@ public sealed partial class SwarmNetworkClient : IDisposable
         await _sequenceLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            var identity = Identity;
+            if (_sequenceOf != identity.Fingerprint)
+            {
+                // Another identity (the node rotated its certificate) is another sender, with numbers of its own.
+                _sequenceOf = identity.Fingerprint;
+                _lastSequence = 0;
+                _sequenceKnown = false;
+            }
+
             if (_chainId is null || !_sequenceKnown)
             {
                 var status = await GetStatusAsync(cancellationToken).ConfigureAwait(false);
                 _chainId = Convert.FromHexString(status.ChainId);
-                var seq = await GetAsync<SequenceView>($"/v1/sequences/{Identity.Fingerprint}", cancellationToken).ConfigureAwait(false);
+                var seq = await GetAsync<SequenceView>($"/v1/sequences/{identity.Fingerprint}", cancellationToken).ConfigureAwait(false);
                 _lastSequence = Math.Max(_lastSequence, seq.Last);
                 _sequenceKnown = true;
             }
 
             _lastSequence++;
-            return Transaction.Create(Identity, _chainId, type, _lastSequence, payload.Span);
+            return Transaction.Create(identity, _chainId, type, _lastSequence, payload.Span);
         }
         finally
         {
@@ -205,7 +232,7 @@ public sealed partial class SwarmNetworkClient : IDisposable
         HttpResponseMessage response;
         try
         {
-            response = await _http.PostAsync("/v1/transactions", content, timeout.Token).ConfigureAwait(false);
+            response = await Http.PostAsync("/v1/transactions", content, timeout.Token).ConfigureAwait(false);
         }
         catch (HttpRequestException e)
         {
@@ -240,7 +267,7 @@ public sealed partial class SwarmNetworkClient : IDisposable
         timeout.CancelAfter(RequestTimeout + extra);
         try
         {
-            using var response = await _http.GetAsync(path, timeout.Token).ConfigureAwait(false);
+            using var response = await Http.GetAsync(path, timeout.Token).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)
             {
                 var error = await ReadErrorAsync(response, cancellationToken).ConfigureAwait(false);
@@ -279,7 +306,7 @@ public sealed partial class SwarmNetworkClient : IDisposable
     /// <inheritdoc/>
     public void Dispose()
     {
-        _http.Dispose();
+        _clients.Dispose();
         _sequenceLock.Dispose();
         _submitLock.Dispose();
     }

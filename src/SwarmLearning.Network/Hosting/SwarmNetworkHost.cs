@@ -21,9 +21,24 @@ public static class SwarmNetworkHost
     /// </summary>
     public static WebApplicationBuilder AddSwarmNetworkNode(this WebApplicationBuilder builder, SwarmNetworkOptions options, SwarmIdentity identity, SwarmTrust trust)
     {
+        ArgumentNullException.ThrowIfNull(identity);
+        return builder.AddSwarmNetworkNode(options, trust, sp => SwarmNetworkNode.Open(options, identity, trust, sp.GetRequiredService<ILoggerFactory>(), sp.GetService<TimeProvider>()));
+    }
+
+    /// <summary>
+    /// As <see cref="AddSwarmNetworkNode(WebApplicationBuilder, SwarmNetworkOptions, SwarmIdentity, SwarmTrust)"/>, with
+    /// the identity in a holder the caller owns and disposes after the host.
+    /// </summary>
+    public static WebApplicationBuilder AddSwarmNetworkNode(this WebApplicationBuilder builder, SwarmNetworkOptions options, IdentityHolder identity, SwarmTrust trust)
+    {
+        ArgumentNullException.ThrowIfNull(identity);
+        return builder.AddSwarmNetworkNode(options, trust, sp => SwarmNetworkNode.Open(options, identity, trust, sp.GetRequiredService<ILoggerFactory>(), sp.GetService<TimeProvider>()));
+    }
+
+    private static WebApplicationBuilder AddSwarmNetworkNode(this WebApplicationBuilder builder, SwarmNetworkOptions options, SwarmTrust trust, Func<IServiceProvider, SwarmNetworkNode> open)
+    {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(identity);
         ArgumentNullException.ThrowIfNull(trust);
         var errors = options.Validate();
         if (errors.Count > 0)
@@ -31,7 +46,7 @@ public static class SwarmNetworkHost
             throw new SwarmException(string.Join("; ", errors));
         }
 
-        builder.Services.AddSingleton(sp => SwarmNetworkNode.Open(options, identity, trust, sp.GetRequiredService<ILoggerFactory>(), sp.GetService<TimeProvider>()));
+        builder.Services.AddSingleton(open);
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SwarmNetworkNode>());
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
 
@@ -41,6 +56,9 @@ public static class SwarmNetworkHost
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
         {
             var tlsLogger = kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("SwarmLearning.Network.Tls");
+
+            // The node's identity holder, so that every handshake presents the certificate the node holds now.
+            var identity = kestrel.ApplicationServices.GetRequiredService<SwarmNetworkNode>().Identities;
             var address = IPAddress.Parse(options.ListenAddress);
             foreach (var port in new[] { options.ApiPort, options.PeerPort })
             {

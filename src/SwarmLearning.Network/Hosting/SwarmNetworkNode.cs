@@ -19,27 +19,39 @@ public sealed partial class SwarmNetworkNode : BackgroundService
     private readonly ILoggerFactory _loggerFactory;
     private readonly TimeProvider _time;
     private readonly Lock _sequenceLock = new();
+    private readonly bool _ownsIdentities;
+    private readonly IdentityRotation? _rotation;
     private ulong _lastSequence;
+    private Fingerprint _sequenceOf;
     private ITransactionOrderer? _orderer;
     private Replicator? _replicator;
+    private int _disposed;
 
-    private SwarmNetworkNode(SwarmNetworkOptions options, SwarmIdentity identity, SwarmTrust trust, LedgerChain chain, ILoggerFactory loggerFactory, TimeProvider time)
+    private SwarmNetworkNode(SwarmNetworkOptions options, IdentityHolder identities, bool ownsIdentities, SwarmTrust trust, LedgerChain chain, ILoggerFactory loggerFactory, TimeProvider time)
     {
         Options = options;
-        Identity = identity;
+        Identities = identities;
+        _ownsIdentities = ownsIdentities;
         Trust = trust;
         Chain = chain;
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger<SwarmNetworkNode>();
         AdmissionLogger = loggerFactory.CreateLogger("SwarmLearning.Network.Admission");
         _time = time;
+        if (options.CertificateFile is { } certificate && options.KeyFile is { } key)
+        {
+            _rotation = new IdentityRotation(identities, new IdentityFiles(certificate, key), trust, loggerFactory.CreateLogger<IdentityRotation>(), time);
+        }
     }
 
     /// <summary>The options it runs with.</summary>
     public SwarmNetworkOptions Options { get; }
 
-    /// <summary>Its identity.</summary>
-    public SwarmIdentity Identity { get; }
+    /// <summary>Its identity now (it changes when the node rotates to a new certificate).</summary>
+    public SwarmIdentity Identity => Identities.Current;
+
+    /// <summary>Its identity, and the one it is rotating to.</summary>
+    public IdentityHolder Identities { get; }
 
     /// <summary>The CA certificates it trusts for TLS (and requires genesis to trust).</summary>
     public SwarmTrust Trust { get; }
@@ -66,8 +78,22 @@ public sealed partial class SwarmNetworkNode : BackgroundService
     /// </summary>
     public static SwarmNetworkNode Open(SwarmNetworkOptions options, SwarmIdentity identity, SwarmTrust trust, ILoggerFactory loggerFactory, TimeProvider? time = null)
     {
-        ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(identity);
+        return Open(options, new IdentityHolder(identity), ownsIdentities: true, trust, loggerFactory, time);
+    }
+
+    /// <summary>
+    /// As <see cref="Open(SwarmNetworkOptions, SwarmIdentity, SwarmTrust, ILoggerFactory, TimeProvider?)"/>, with the
+    /// identity in a holder the caller shares (with Kestrel, <see cref="SwarmTls.ConfigureServer(Microsoft.AspNetCore.Server.Kestrel.Https.HttpsConnectionAdapterOptions, IdentityHolder, SwarmTrust, ILogger?)"/>)
+    /// and disposes.
+    /// </summary>
+    public static SwarmNetworkNode Open(SwarmNetworkOptions options, IdentityHolder identities, SwarmTrust trust, ILoggerFactory loggerFactory, TimeProvider? time = null) =>
+        Open(options, identities, ownsIdentities: false, trust, loggerFactory, time);
+
+    private static SwarmNetworkNode Open(SwarmNetworkOptions options, IdentityHolder identities, bool ownsIdentities, SwarmTrust trust, ILoggerFactory loggerFactory, TimeProvider? time)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(identities);
         ArgumentNullException.ThrowIfNull(trust);
         ArgumentNullException.ThrowIfNull(loggerFactory);
         var errors = options.Validate();
@@ -76,6 +102,7 @@ public sealed partial class SwarmNetworkNode : BackgroundService
             throw new SwarmException(string.Join("; ", errors));
         }
 
+        var identity = identities.Current;
         if (identity.Role != SwarmRole.Sn)
         {
             throw new SwarmException($"'{identity.Name}' is a {SwarmRoles.ToName(identity.Role)} identity; an SN needs one issued with --role sn");
@@ -101,7 +128,7 @@ public sealed partial class SwarmNetworkNode : BackgroundService
                 throw new SwarmException($"{options.DataDirectory} holds a ledger whose sentinel is '{state.Members[state.Orderer].Name}', not '{identity.Name}'; start this SN without --sentinel, or with its own data directory");
             }
 
-            return new SwarmNetworkNode(options, identity, trust, chain, loggerFactory, time);
+            return new SwarmNetworkNode(options, identities, ownsIdentities, trust, chain, loggerFactory, time);
         }
         catch
         {
@@ -139,14 +166,22 @@ public sealed partial class SwarmNetworkNode : BackgroundService
     internal Task<TransactionReceipt> SubmitOwnAsync<T>(string type, T payload, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> json, CancellationToken cancellationToken)
     {
         ulong sequence;
+        var identity = Identity;
         lock (_sequenceLock)
         {
-            var recorded = Chain.State?.Sequences.GetValueOrDefault(Identity.Fingerprint) ?? 0;
+            if (_sequenceOf != identity.Fingerprint)
+            {
+                // A new identity (after a rotation) is a new sender: its numbers start again.
+                _sequenceOf = identity.Fingerprint;
+                _lastSequence = 0;
+            }
+
+            var recorded = Chain.State?.Sequences.GetValueOrDefault(identity.Fingerprint) ?? 0;
             _lastSequence = Math.Max(_lastSequence, recorded) + 1;
             sequence = _lastSequence;
         }
 
-        var tx = Transaction.Create(Identity, Chain.ChainId.Span, type, sequence, JsonSerializer.SerializeToUtf8Bytes(payload, json));
+        var tx = Transaction.Create(identity, Chain.ChainId.Span, type, sequence, JsonSerializer.SerializeToUtf8Bytes(payload, json));
         return Orderer.SubmitAsync(tx, cancellationToken);
     }
 
@@ -162,7 +197,7 @@ public sealed partial class SwarmNetworkNode : BackgroundService
         var tasks = new List<Task>();
         if (Options.Sentinel)
         {
-            var orderer = new EmbeddedOrderer(Chain, Identity, _time, _loggerFactory.CreateLogger<EmbeddedOrderer>());
+            var orderer = new EmbeddedOrderer(Chain, Identities, _time, _loggerFactory.CreateLogger<EmbeddedOrderer>());
             _orderer = orderer;
             _ready.TrySetResult();
             try
@@ -177,8 +212,9 @@ public sealed partial class SwarmNetworkNode : BackgroundService
             return;
         }
 
-        using var http = PeerHttp.CreateClient(Identity, Trust, _loggerFactory.CreateLogger("SwarmLearning.Network.Tls"));
-        _replicator = new Replicator(Chain, http, Options, _loggerFactory.CreateLogger<Replicator>());
+        var tlsLogger = _loggerFactory.CreateLogger("SwarmLearning.Network.Tls");
+        using var http = new IdentityHttpClient(Identities, identity => PeerHttp.CreateClient(identity, Trust, tlsLogger));
+        _replicator = new Replicator(Chain, Identities, http, Options, _loggerFactory.CreateLogger<Replicator>());
         _orderer = new ForwardingOrderer(Chain, http, Options.SubmitTimeout, _loggerFactory.CreateLogger<ForwardingOrderer>());
         tasks.Add(_replicator.RunAsync(stoppingToken));
         tasks.Add(Task.Run(async () =>
@@ -206,6 +242,12 @@ public sealed partial class SwarmNetworkNode : BackgroundService
             var interval = Options.HeartbeatInterval > TimeSpan.Zero ? Options.HeartbeatInterval : TimeSpan.FromSeconds(state.Defaults.HeartbeatIntervalSeconds);
             try
             {
+                if (_rotation is not null)
+                {
+                    await _rotation.PollAsync(() => Chain.State, SubmitRotationAsync, stop).ConfigureAwait(false);
+                    state = Chain.State!;
+                }
+
                 if (!state.Members.TryGetValue(Identity.Fingerprint, out var me) || me.Host != Options.Host || me.ApiPort != Options.ApiPort || me.PeerPort != Options.PeerPort)
                 {
                     var receipt = await SubmitOwnAsync(TransactionTypes.Register, new RegisterPayload
@@ -245,6 +287,9 @@ public sealed partial class SwarmNetworkNode : BackgroundService
         }
     }
 
+    private Task SubmitRotationAsync(RotatePayload payload, CancellationToken cancellationToken) =>
+        SubmitOwnAsync(TransactionTypes.Rotate, payload, PayloadJson.Default.RotatePayload, cancellationToken);
+
     /// <inheritdoc/>
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
@@ -259,6 +304,10 @@ public sealed partial class SwarmNetworkNode : BackgroundService
 #pragma warning disable VSTHRD002 // Dispose is synchronous by contract; the chain's disposal only closes a file
         Chain.DisposeAsync().AsTask().GetAwaiter().GetResult();
 #pragma warning restore VSTHRD002
+        if (_ownsIdentities && Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            Identities.Dispose();
+        }
     }
 
     private static partial class Log

@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Microsoft.Extensions.Logging;
+using SwarmLearning.Identity;
 using SwarmLearning.Ledger.Chain;
 using SwarmLearning.Ledger.Contracts;
 using SwarmLearning.Ledger.Serialization;
@@ -14,7 +15,7 @@ namespace SwarmLearning.Network.Peer;
 /// A follower's orderer: forwards each transaction to the sentinel's peer port, then waits until the block holding it
 /// has reached this SN, so a client that submitted here can read its own write here.
 /// </summary>
-internal sealed partial class ForwardingOrderer(LedgerChain chain, HttpClient http, TimeSpan timeout, ILogger logger) : ITransactionOrderer
+internal sealed partial class ForwardingOrderer(LedgerChain chain, IdentityHttpClient http, TimeSpan timeout, ILogger logger) : ITransactionOrderer
 {
     public const string TransactionContentType = "application/vnd.swarmlearning.transaction";
 
@@ -34,7 +35,7 @@ internal sealed partial class ForwardingOrderer(LedgerChain chain, HttpClient ht
         {
             using var content = new ReadOnlyMemoryContent(transaction.Encoded);
             content.Headers.ContentType = new MediaTypeHeaderValue(TransactionContentType);
-            using var response = await http.PostAsync(PeerHttp.PeerUri(orderer.Host, orderer.PeerPort.Value, "/peer/v1/transactions"), content, deadline.Token).ConfigureAwait(false);
+            using var response = await http.Current.PostAsync(PeerHttp.PeerUri(orderer.Host, orderer.PeerPort.Value, "/peer/v1/transactions"), content, deadline.Token).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)
             {
                 var error = await ReadErrorAsync(response, deadline.Token).ConfigureAwait(false);

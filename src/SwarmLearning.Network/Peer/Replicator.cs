@@ -12,7 +12,7 @@ namespace SwarmLearning.Network.Peer;
 /// when that one is unreachable. A block that fails verification is never stored; the reason is logged and the pull
 /// retried, so a bad peer cannot rewrite this SN's history.
 /// </summary>
-internal sealed partial class Replicator(LedgerChain chain, HttpClient http, SwarmNetworkOptions options, ILogger logger)
+internal sealed partial class Replicator(LedgerChain chain, IdentityHolder identity, IdentityHttpClient http, SwarmNetworkOptions options, ILogger logger)
 {
     private static readonly TimeSpan PollWait = TimeSpan.FromSeconds(20);
     private int _upstreamIndex;
@@ -23,6 +23,7 @@ internal sealed partial class Replicator(LedgerChain chain, HttpClient http, Swa
         while (!stop.IsCancellationRequested)
         {
             var (host, port) = PickUpstream();
+            var usedIdentity = identity.Current;
             try
             {
                 await PullAsync(host, port, stop).ConfigureAwait(false);
@@ -39,6 +40,13 @@ internal sealed partial class Replicator(LedgerChain chain, HttpClient http, Swa
             }
             catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException or SwarmException)
             {
+                if (Hosting.IdentityRotation.SwapPending(identity, chain.State, usedIdentity))
+                {
+                    // The upstream cut the stream at this SN's own rotation: ask again once the new certificate is in use.
+                    await Task.Delay(TimeSpan.FromMilliseconds(50), stop).ConfigureAwait(false);
+                    continue;
+                }
+
                 failures++;
                 if (e is BlockRejectedException or LedgerFormatException)
                 {
@@ -64,7 +72,7 @@ internal sealed partial class Replicator(LedgerChain chain, HttpClient http, Swa
         var silence = PollWait + TimeSpan.FromSeconds(15);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop);
         timeout.CancelAfter(silence);
-        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
+        using var response = await http.Current.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
         {
             var body = await response.Content.ReadAsStringAsync(timeout.Token).ConfigureAwait(false);

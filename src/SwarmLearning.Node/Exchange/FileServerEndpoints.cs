@@ -78,6 +78,11 @@ internal static partial class FileServerEndpoints
             return $"{who} was revoked from the swarm{(member.RevokeReason is { Length: > 0 } r ? $" ({r})" : "")}";
         }
 
+        if (state.Rotations.TryGetValue(fingerprint, out var rotation))
+        {
+            return $"{who} was rotated to the certificate {rotation.New.Short}; the old certificate is retired";
+        }
+
         if (member.Role != SwarmRole.Sl)
         {
             return $"{who} is a member with role {SwarmRoles.ToName(member.Role)}; only SL nodes may fetch models";

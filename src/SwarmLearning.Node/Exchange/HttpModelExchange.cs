@@ -21,12 +21,18 @@ public sealed partial class HttpModelExchange : IModelExchange, IDisposable
     public const long MinBytesPerSecond = 50L * 1024 * 1024;
 
     private readonly ModelStore _store;
-    private readonly HttpClient _http;
+    private readonly IdentityHttpClient _http;
     private readonly ILogger _logger;
     private long _bytesSinceCollect;
 
     /// <summary>An exchange that keeps models in <paramref name="store"/> and fetches as <paramref name="identity"/>.</summary>
     public HttpModelExchange(ModelStore store, SwarmIdentity identity, SwarmTrust trust, ILogger logger)
+        : this(store, new IdentityHolder(identity ?? throw new ArgumentNullException(nameof(identity))), trust, logger)
+    {
+    }
+
+    /// <summary>An exchange that fetches as whatever identity <paramref name="identity"/> holds (a node that rotates its certificate).</summary>
+    public HttpModelExchange(ModelStore store, IdentityHolder identity, SwarmTrust trust, ILogger logger)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(identity);
@@ -34,9 +40,12 @@ public sealed partial class HttpModelExchange : IModelExchange, IDisposable
         ArgumentNullException.ThrowIfNull(logger);
         _store = store;
         _logger = logger;
-        var handler = SwarmTls.CreateClientHandler(identity, trust, SwarmRole.Sl, logger);
-        handler.PooledConnectionIdleTimeout = TimeSpan.FromMinutes(2);
-        _http = new HttpClient(handler, disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
+        _http = new IdentityHttpClient(identity, current =>
+        {
+            var handler = SwarmTls.CreateClientHandler(current, trust, SwarmRole.Sl, logger);
+            handler.PooledConnectionIdleTimeout = TimeSpan.FromMinutes(2);
+            return new HttpClient(handler, disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
+        });
     }
 
     /// <summary>The fixed part of a fetch's time limit; the rest grows with the size at <see cref="MinBytesPerSecond"/>.</summary>
@@ -134,7 +143,7 @@ public sealed partial class HttpModelExchange : IModelExchange, IDisposable
         timeout.CancelAfter(limit);
         try
         {
-            using var response = await _http.GetAsync(uri, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
+            using var response = await _http.Current.GetAsync(uri, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)
             {
                 var reason = await ReadReasonAsync(response, timeout.Token).ConfigureAwait(false);

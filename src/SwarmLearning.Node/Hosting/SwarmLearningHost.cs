@@ -61,7 +61,10 @@ public static partial class SwarmLearningHost
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
         {
             var tlsLogger = kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("SwarmLearning.Node.Tls");
-            kestrel.Listen(IPAddress.Parse(options.ListenAddress), options.FilePort, listen => listen.UseHttps(https => SwarmTls.ConfigureServer(https, identity, trust, tlsLogger)));
+
+            // The node's identity holder, so that every handshake presents the certificate the node holds now.
+            var identities = kestrel.ApplicationServices.GetRequiredService<SwarmLearningNode>().Identities;
+            kestrel.Listen(IPAddress.Parse(options.ListenAddress), options.FilePort, listen => listen.UseHttps(https => SwarmTls.ConfigureServer(https, identities, trust, tlsLogger)));
             kestrel.ListenUnixSocket(socketPath);
             kestrel.Limits.MaxRequestBodySize = MaxJsonBody; // the model calls lift it for their own bodies
             kestrel.Limits.MaxRequestHeadersTotalSize = 32 * 1024;

@@ -21,12 +21,14 @@ public sealed partial class SwarmLearningNode : BackgroundService
     public const string FinalModelName = "final.safetensors";
 
     private readonly ILogger _logger;
+    private readonly bool _ownsIdentities;
     private int _stopped;
 
-    private SwarmLearningNode(SwarmLearningNodeOptions options, SwarmIdentity identity, NetworkLedger ledger, ModelStore store, HttpModelExchange exchange, ILoggerFactory loggerFactory, TimeProvider time)
+    private SwarmLearningNode(SwarmLearningNodeOptions options, IdentityHolder identities, bool ownsIdentities, NetworkLedger ledger, ModelStore store, HttpModelExchange exchange, ILoggerFactory loggerFactory, TimeProvider time)
     {
         Options = options;
-        Identity = identity;
+        Identities = identities;
+        _ownsIdentities = ownsIdentities;
         Ledger = ledger;
         Store = store;
         Exchange = exchange;
@@ -40,8 +42,11 @@ public sealed partial class SwarmLearningNode : BackgroundService
     /// <summary>The options it runs with.</summary>
     public SwarmLearningNodeOptions Options { get; }
 
-    /// <summary>Its identity.</summary>
-    public SwarmIdentity Identity { get; }
+    /// <summary>Its identity now (it changes when the node rotates to a new certificate).</summary>
+    public SwarmIdentity Identity => Identities.Current;
+
+    /// <summary>Its identity, and the one it is rotating to: the file server, the model exchange and the ledger share it.</summary>
+    public IdentityHolder Identities { get; }
 
     /// <summary>Its view of the ledger.</summary>
     public NetworkLedger Ledger { get; }
@@ -77,8 +82,21 @@ public sealed partial class SwarmLearningNode : BackgroundService
     /// </summary>
     public static SwarmLearningNode Open(SwarmLearningNodeOptions options, SwarmIdentity identity, SwarmTrust trust, ILoggerFactory loggerFactory, TimeProvider? time = null)
     {
-        ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(identity);
+        return Open(options, new IdentityHolder(identity), ownsIdentities: true, trust, loggerFactory, time);
+    }
+
+    /// <summary>
+    /// As <see cref="Open(SwarmLearningNodeOptions, SwarmIdentity, SwarmTrust, ILoggerFactory, TimeProvider?)"/>, with the
+    /// identity in a holder the caller owns and disposes after the node.
+    /// </summary>
+    public static SwarmLearningNode Open(SwarmLearningNodeOptions options, IdentityHolder identities, SwarmTrust trust, ILoggerFactory loggerFactory, TimeProvider? time = null) =>
+        Open(options, identities, ownsIdentities: false, trust, loggerFactory, time);
+
+    private static SwarmLearningNode Open(SwarmLearningNodeOptions options, IdentityHolder identities, bool ownsIdentities, SwarmTrust trust, ILoggerFactory loggerFactory, TimeProvider? time)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(identities);
         ArgumentNullException.ThrowIfNull(trust);
         ArgumentNullException.ThrowIfNull(loggerFactory);
         var errors = options.Validate();
@@ -87,6 +105,7 @@ public sealed partial class SwarmLearningNode : BackgroundService
             throw new SwarmException(string.Join("; ", errors));
         }
 
+        var identity = identities.Current;
         if (identity.Role != SwarmRole.Sl)
         {
             throw new SwarmException($"'{identity.Name}' is a {SwarmRoles.ToName(identity.Role)} identity; an SL node needs one issued with --role sl");
@@ -96,7 +115,8 @@ public sealed partial class SwarmLearningNode : BackgroundService
         CreatePrivateDirectory(options.DataDirectory);
         // The replica's store is locked for one process: once it is open, this node owns the directory, and the
         // temporary files an earlier run left in it (a crash mid-transfer) can go.
-        var ledger = NetworkLedger.Open(options.LedgerDirectory, options.SwarmNetworkUri, identity, trust, options.Host, options.FilePort, loggerFactory, time);
+        var files = options.CertificateFile is { } certificate && options.KeyFile is { } key ? new IdentityFiles(certificate, key) : null;
+        var ledger = NetworkLedger.Open(options.LedgerDirectory, options.SwarmNetworkUri, identities, trust, options.Host, options.FilePort, loggerFactory, time, files);
         ModelStore store;
         try
         {
@@ -111,8 +131,8 @@ public sealed partial class SwarmLearningNode : BackgroundService
             throw;
         }
 
-        var exchange = new HttpModelExchange(store, identity, trust, loggerFactory.CreateLogger<HttpModelExchange>()) { MaxModelBytes = options.MaxModelBytes };
-        return new SwarmLearningNode(options, identity, ledger, store, exchange, loggerFactory, time);
+        var exchange = new HttpModelExchange(store, identities, trust, loggerFactory.CreateLogger<HttpModelExchange>()) { MaxModelBytes = options.MaxModelBytes };
+        return new SwarmLearningNode(options, identities, ownsIdentities, ledger, store, exchange, loggerFactory, time);
     }
 
     /// <summary>Writes a session's final model to <see cref="FinalModelPath"/> (whole or not at all) and logs its hash.</summary>
@@ -175,6 +195,10 @@ public sealed partial class SwarmLearningNode : BackgroundService
 
         Exchange.Dispose();
         await Ledger.DisposeAsync().ConfigureAwait(false);
+        if (_ownsIdentities)
+        {
+            Identities.Dispose();
+        }
     }
 
     /// <summary>Creates the data directory readable by this user only (it holds the socket and the models).</summary>

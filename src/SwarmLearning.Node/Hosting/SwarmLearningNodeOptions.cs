@@ -58,6 +58,16 @@ public sealed class SwarmLearningNodeOptions
     /// <summary>The window <see cref="RequestsPerPeer"/> counts in.</summary>
     public TimeSpan RequestWindow { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// The PEM certificate file this node's identity was loaded from (<c>swarm sl</c> sets it). It is polled on every
+    /// heartbeat, with <see cref="KeyFile"/>: a new certificate of the same role and name installed there, with its key,
+    /// is rotated to without a restart (<c>member.rotate</c>). Null, the default, watches nothing.
+    /// </summary>
+    public string? CertificateFile { get; set; }
+
+    /// <summary>The PEM private key file that goes with <see cref="CertificateFile"/>.</summary>
+    public string? KeyFile { get; set; }
+
     /// <summary>The socket path in effect, made absolute.</summary>
     public string EffectiveSocketPath => Path.GetFullPath(SocketPath ?? Path.Combine(DataDirectory, DefaultSocketName));
 
@@ -127,6 +137,11 @@ public sealed class SwarmLearningNodeOptions
         if (RequestWindow <= TimeSpan.Zero || RequestWindow > TimeSpan.FromHours(1))
         {
             errors.Add($"the request window is {RequestWindow.TotalSeconds} s; it must be more than 0 and at most an hour");
+        }
+
+        if ((CertificateFile is null) != (KeyFile is null))
+        {
+            errors.Add("to rotate certificates without a restart give both the certificate file and the key file, or neither");
         }
 
         if (string.IsNullOrWhiteSpace(Host))

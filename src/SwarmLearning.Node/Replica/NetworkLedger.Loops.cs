@@ -3,7 +3,9 @@ using SwarmLearning.Identity;
 using SwarmLearning.Ledger.Chain;
 using SwarmLearning.Ledger.Contracts;
 using SwarmLearning.Ledger.Serialization;
+using SwarmLearning.Ledger.Ordering;
 using SwarmLearning.Ledger.Transactions;
+using SwarmLearning.Network.Hosting;
 
 namespace SwarmLearning.Node.Replica;
 
@@ -17,7 +19,7 @@ public sealed partial class NetworkLedger
     /// <summary>Keeps the replica current and this node registered and heartbeating until <paramref name="stop"/> fires.</summary>
     public async Task RunAsync(CancellationToken stop)
     {
-        Log.Starting(_logger, _identity.Name, SnAddress, _chain.Directory, _chain.Height);
+        Log.Starting(_logger, Identity.Name, SnAddress, _chain.Directory, _chain.Height);
         var replication = ReplicateAsync(stop);
         var membership = MembershipAsync(stop);
         try
@@ -34,6 +36,7 @@ public sealed partial class NetworkLedger
         var failures = new SteadyFailures(_time, FailureLogInterval);
         while (!stop.IsCancellationRequested)
         {
+            var usedIdentity = _identities.Current;
             try
             {
                 await foreach (var block in _client.StreamBlocksAsync(_chain.Height + 1, StreamWait, stop).ConfigureAwait(false))
@@ -56,6 +59,13 @@ public sealed partial class NetworkLedger
             }
             catch (Exception e) when (e is HttpRequestException or IOException or SwarmException)
             {
+                if (IdentityRotation.SwapPending(_identities, _chain.State, usedIdentity))
+                {
+                    // The SN cut the stream at this node's own rotation: ask again once the new certificate is in use.
+                    await Task.Delay(TimeSpan.FromMilliseconds(50), _time, stop).ConfigureAwait(false);
+                    continue;
+                }
+
                 if (failures.Fail())
                 {
                     if (e is BlockRejectedException or LedgerFormatException)
@@ -83,18 +93,24 @@ public sealed partial class NetworkLedger
             var interval = TimeSpan.FromSeconds(Math.Max(1, state.Defaults.HeartbeatIntervalSeconds));
             try
             {
+                if (_rotation is not null)
+                {
+                    await RotateAsync(_rotation, stop).ConfigureAwait(false);
+                    state = _chain.State!;
+                }
+
                 if (!IsRegistered(state))
                 {
                     var receipt = await SubmitOwnAsync(TransactionTypes.Register, new RegisterPayload
                     {
                         Role = SwarmRoles.ToName(SwarmRole.Sl),
-                        Name = _identity.Name,
-                        Certificate = Convert.ToBase64String(_identity.Certificate.RawData),
+                        Name = Identity.Name,
+                        Certificate = Convert.ToBase64String(Identity.Certificate.RawData),
                         Host = Host,
                         FilePort = FilePort,
                     }, PayloadJson.Default.RegisterPayload, stop).ConfigureAwait(false);
                     await WaitForReplicaAsync(TransactionTypes.Register, receipt, stop).ConfigureAwait(false);
-                    Log.Registered(_logger, _identity.Name, Host, FilePort, receipt.Height);
+                    Log.Registered(_logger, Identity.Name, Host, FilePort, receipt.Height);
                 }
                 else
                 {
@@ -126,7 +142,7 @@ public sealed partial class NetworkLedger
             {
                 if (failures.Fail())
                 {
-                    Log.MembershipRefused(_logger, _identity.Name, failures.Count, e.Message);
+                    Log.MembershipRefused(_logger, Identity.Name, failures.Count, e.Message);
                 }
             }
             catch (SwarmException e)
@@ -139,6 +155,40 @@ public sealed partial class NetworkLedger
 
             await Task.Delay(failures.Count > 0 ? Max(interval, Backoff(failures.Count)) : interval, _time, stop).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Rotates to a new certificate installed over the node's files, if there is one (<see cref="IdentityRotation"/>).
+    /// The submission lock is held from the <c>member.rotate</c> until the node has swapped to the new identity: from
+    /// the rotation's block on the old key is refused, so nothing (a round's submission) may be signed with it then.
+    /// </summary>
+    private async Task RotateAsync(IdentityRotation rotation, CancellationToken stop)
+    {
+        await _submitLock.WaitAsync(stop).ConfigureAwait(false);
+        try
+        {
+            await rotation.PollAsync(() => _chain.State, SubmitRotationAsync, stop).ConfigureAwait(false);
+        }
+        finally
+        {
+            _submitLock.Release();
+        }
+    }
+
+    /// <summary>Submits a rotation (the caller holds the submission lock) and waits for its block in the replica.</summary>
+    private async Task SubmitRotationAsync(RotatePayload payload, CancellationToken cancellationToken)
+    {
+        TransactionReceipt receipt;
+        try
+        {
+            receipt = await _client.SubmitAsync(TransactionTypes.Rotate, payload, PayloadJson.Default.RotatePayload, cancellationToken).ConfigureAwait(false);
+        }
+        catch (SwarmException e) when (e is not TransactionRejectedException && !cancellationToken.IsCancellationRequested)
+        {
+            throw new LedgerUnavailableException($"{TransactionTypes.Rotate} was not recorded: {e.Message}", e);
+        }
+
+        await WaitForReplicaAsync(TransactionTypes.Rotate, receipt, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>True when the state lists this node, not revoked, with the host and file port it runs with.</summary>

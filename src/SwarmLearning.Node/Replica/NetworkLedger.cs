@@ -5,6 +5,7 @@ using SwarmLearning.Ledger.Chain;
 using SwarmLearning.Ledger.Contracts;
 using SwarmLearning.Ledger.Ordering;
 using SwarmLearning.Network.Client;
+using SwarmLearning.Network.Hosting;
 using SwarmLearning.Node.Rounds;
 
 namespace SwarmLearning.Node.Replica;
@@ -20,18 +21,22 @@ public sealed partial class NetworkLedger : ISwarmLedger, IAsyncDisposable
 {
     private readonly LedgerChain _chain;
     private readonly SwarmNetworkClient _client;
-    private readonly SwarmIdentity _identity;
+    private readonly IdentityHolder _identities;
+    private readonly bool _ownsIdentities;
+    private readonly IdentityRotation? _rotation;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly SemaphoreSlim _submitLock = new(1, 1);
     private readonly TaskCompletionSource _registered = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _disposed;
 
-    private NetworkLedger(LedgerChain chain, SwarmNetworkClient client, SwarmIdentity identity, string host, int filePort, ILogger logger, TimeProvider time)
+    private NetworkLedger(LedgerChain chain, SwarmNetworkClient client, IdentityHolder identities, bool ownsIdentities, IdentityRotation? rotation, string host, int filePort, ILogger logger, TimeProvider time)
     {
         _chain = chain;
         _client = client;
-        _identity = identity;
+        _identities = identities;
+        _ownsIdentities = ownsIdentities;
+        _rotation = rotation;
         Host = host;
         FilePort = filePort;
         _logger = logger;
@@ -60,12 +65,29 @@ public sealed partial class NetworkLedger : ISwarmLedger, IAsyncDisposable
     public TimeSpan FailureLogInterval { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <inheritdoc/>
-    public Fingerprint Self => _identity.Fingerprint;
+    /// <remarks>
+    /// While a rotation is being swapped in, the replica may already hold the block that re-keyed this node: the
+    /// fingerprint the node is rotating to is then its place on the ledger, though it still holds the old identity for
+    /// an instant (nothing is signed in between: <see cref="RotateAsync"/> holds the submission lock).
+    /// </remarks>
+    public Fingerprint Self
+    {
+        get
+        {
+            var current = _identities.Current.Fingerprint;
+            return _chain.State is { } state && state.Rotations.TryGetValue(current, out var rotation) && _identities.Staged?.Fingerprint == rotation.New
+                ? rotation.New
+                : current;
+        }
+    }
+
+    /// <summary>The identity this node signs and connects with now.</summary>
+    public SwarmIdentity Identity => _identities.Current;
 
     /// <inheritdoc/>
     /// <exception cref="LedgerUnavailableException">The replica has no genesis block yet.</exception>
     public LedgerState State => _chain.State ?? throw new LedgerUnavailableException(
-        $"SL node '{_identity.Name}' has not received the ledger from the SN at {SnAddress} yet; it keeps trying (see its log)");
+        $"SL node '{Identity.Name}' has not received the ledger from the SN at {SnAddress} yet; it keeps trying (see its log)");
 
     /// <summary>The state after the latest verified block, or null before genesis.</summary>
     public LedgerState? CurrentState => _chain.State;
@@ -99,12 +121,47 @@ public sealed partial class NetworkLedger : ISwarmLedger, IAsyncDisposable
         ILoggerFactory loggerFactory,
         TimeProvider? time = null)
     {
+        ArgumentNullException.ThrowIfNull(identity);
+        return Open(directory, swarmNetwork, new IdentityHolder(identity), ownsIdentities: true, trust, host, filePort, loggerFactory, time, rotateFrom: null);
+    }
+
+    /// <summary>
+    /// As <see cref="Open(string, Uri, SwarmIdentity, SwarmTrust, string, int, ILoggerFactory, TimeProvider?)"/>, with the
+    /// identity in a holder the caller owns (shared with the file server and the model exchange). With
+    /// <paramref name="rotateFrom"/>, the node polls those files on every heartbeat and rotates to a new certificate
+    /// installed there, without a restart (<see cref="IdentityRotation"/>).
+    /// </summary>
+    public static NetworkLedger Open(
+        string directory,
+        Uri swarmNetwork,
+        IdentityHolder identity,
+        SwarmTrust trust,
+        string host,
+        int filePort,
+        ILoggerFactory loggerFactory,
+        TimeProvider? time = null,
+        IdentityFiles? rotateFrom = null) =>
+        Open(directory, swarmNetwork, identity, ownsIdentities: false, trust, host, filePort, loggerFactory, time, rotateFrom);
+
+    private static NetworkLedger Open(
+        string directory,
+        Uri swarmNetwork,
+        IdentityHolder identities,
+        bool ownsIdentities,
+        SwarmTrust trust,
+        string host,
+        int filePort,
+        ILoggerFactory loggerFactory,
+        TimeProvider? time,
+        IdentityFiles? rotateFrom)
+    {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         ArgumentNullException.ThrowIfNull(swarmNetwork);
-        ArgumentNullException.ThrowIfNull(identity);
+        ArgumentNullException.ThrowIfNull(identities);
         ArgumentNullException.ThrowIfNull(trust);
         ArgumentException.ThrowIfNullOrEmpty(host);
         ArgumentNullException.ThrowIfNull(loggerFactory);
+        var identity = identities.Current;
         if (identity.Role != SwarmRole.Sl)
         {
             throw new SwarmException($"'{identity.Name}' is a {SwarmRoles.ToName(identity.Role)} identity; an SL node needs one issued with --role sl");
@@ -122,8 +179,10 @@ public sealed partial class NetworkLedger : ISwarmLedger, IAsyncDisposable
                 $"the ledger replica in {directory} is invalid at height {e.Height}: {e.InnerException?.Message ?? e.Message}. Delete {directory}; the SL node fetches and verifies the chain again from its SN", e);
         }
 
-        var client = new SwarmNetworkClient(swarmNetwork, identity, trust);
-        return new NetworkLedger(chain, client, identity, host, filePort, loggerFactory.CreateLogger<NetworkLedger>(), time ?? TimeProvider.System);
+        time ??= TimeProvider.System;
+        var client = new SwarmNetworkClient(swarmNetwork, identities, trust);
+        var rotation = rotateFrom is null ? null : new IdentityRotation(identities, rotateFrom, trust, loggerFactory.CreateLogger<IdentityRotation>(), time);
+        return new NetworkLedger(chain, client, identities, ownsIdentities, rotation, host, filePort, loggerFactory.CreateLogger<NetworkLedger>(), time);
     }
 
     /// <inheritdoc/>
@@ -187,5 +246,9 @@ public sealed partial class NetworkLedger : ISwarmLedger, IAsyncDisposable
         _client.Dispose();
         await _chain.DisposeAsync().ConfigureAwait(false);
         _submitLock.Dispose();
+        if (_ownsIdentities)
+        {
+            _identities.Dispose();
+        }
     }
 }
