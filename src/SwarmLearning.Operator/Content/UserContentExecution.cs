@@ -94,6 +94,14 @@ internal sealed class UserContentExecution : ITaskExecution
             await FetchAsync(profile, op.Target, temporary, cancellationToken).ConfigureAwait(false);
             archive = temporary;
         }
+        else if (op.Target.StartsWith("file://", StringComparison.OrdinalIgnoreCase))
+        {
+            archive = new Uri(op.Target).LocalPath;
+            if (!File.Exists(archive))
+            {
+                throw new SwarmException($"there is no archive {archive}");
+            }
+        }
         else
         {
             // A relative target is first looked for among the content (what a DOWNLOAD before it fetched).
