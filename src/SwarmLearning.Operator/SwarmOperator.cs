@@ -203,13 +203,22 @@ public sealed class SwarmOperator
             var logger = owner._logger;
             var runners = await client.GetTaskRunnersAsync(cancellationToken).ConfigureAwait(false);
             var runner = RunnerView.Find(runners, profile.TaskRunner, self);
-            var ours = runner is { Status: "running", Task: not null } && (runner.Target is null || runner.Target == self);
+            // An assignment stays this operator's until the runner is reset or given another task: a completed or failed
+            // runner keeps its processes, since the swarm's other nodes may still need this host's SL nodes.
+            var ours = runner is { Task: not null } && runner.Status != "idle" && (runner.Target is null || runner.Target == self);
             var key = ours ? $"{runner!.Task}@{runner.AssignedAt}" : null;
 
             if (_current is not null && _current.Key != key)
             {
-                Log.Stopping(logger, profile.TaskRunner, runner is null ? "deleted" : runner.Status == "idle" ? "reset" : "given another task", _current.Task);
+                Log.Stopping(logger, profile.TaskRunner, runner is null ? "deleted" : runner.Status == "idle" ? "reset" : $"given task '{runner.Task}'", _current.Task);
                 await StopCurrentAsync(shutdown: false).ConfigureAwait(false);
+            }
+
+            if (_current is null && key is not null && key != _settled && runner!.Status != "running")
+            {
+                // Assigned and already done (completed by the others, or failed) before this operator saw it: nothing to start.
+                _settled = key;
+                Log.Done(logger, runner.Task!, runner.Status);
             }
 
             if (_current is null && key is not null && key != _settled)
