@@ -192,6 +192,61 @@ public sealed class RunSwarmTests(ITestOutputHelper output) : IAsyncLifetime, ID
         Assert.Equal("idle", (await RunnerAsync(ctl)).GetProperty("status").GetString());
     }
 
+    private static async Task CreateTaskAsync(SwarmNetworkClient ctl, string name, string type, object body)
+    {
+        await ctl.SubmitAsync(TransactionTypes.TaskCreate, new TaskPayload
+        {
+            Name = name,
+            TaskType = type,
+            Author = "test",
+            Prereq = "ROOTTASK",
+            Outcome = name,
+            Body = JsonSerializer.SerializeToElement(body),
+        }, PayloadJson.Default.TaskPayload);
+        await ctl.SubmitAsync(TransactionTypes.TaskFinalize, new NamePayload { Name = name }, PayloadJson.Default.NamePayload);
+    }
+
+    [Fact]
+    public async Task An_ML_program_that_fails_fails_the_task_with_its_exit_code_and_log_and_a_task_off_schema_is_refused()
+    {
+        StartOperator("swop1", "sl1", _files!.Data("data1", seed: 1));
+        var ctl = _net.Client(_sentinel!, "ctl", SwarmRole.Swci);
+        await ctl.RegisterAsync();
+        await ctl.SubmitAsync(TransactionTypes.TaskRunnerCreate, new NamePayload { Name = Runner }, PayloadJson.Default.NamePayload);
+        var swop = _net.Identity("swop1", SwarmRole.Swop).Fingerprint.ToString();
+        await UntilAsync(() => ctl.GetMembersAsync(), m => m.Any(x => x.Fingerprint == swop && x.Active), "the operator to register");
+
+        // The ML program runs in its private data (WorkingDir under PrivateContent), lists it, and exits 3.
+        await CreateTaskAsync(ctl, "failing", "RUN_SWARM", new Dictionary<string, object?>
+        {
+            ["Command"] = "-c 'ls; echo \"note=$NODE_NOTE socket=$SWARM_SL_SOCKET\"; echo boom >&2; exit 3'",
+            ["Entrypoint"] = "sh",
+            ["WorkingDir"] = "/platform/data",
+            ["Envvars"] = null,
+            ["PrivateContent"] = "/platform/data",
+            ["SharedContent"] = null,
+        });
+        await ctl.SubmitAsync(TransactionTypes.TaskRunnerAssign, new AssignPayload { Runner = Runner, Task = "failing", Peers = 1 }, PayloadJson.Default.AssignPayload);
+        var runner = await UntilAsync(() => RunnerAsync(ctl), r => r.GetProperty("status").GetString() is "completed" or "failed", "the task runner to end");
+        Assert.Equal("failed", runner.GetProperty("status").GetString());
+        var message = runner.GetProperty("reports").GetProperty(swop).GetProperty("message").GetString()!;
+        output.WriteLine($"report: {message}");
+        Assert.Contains("sl1 on swop1: its ML program exited with code 3", message, StringComparison.Ordinal);
+        Assert.Contains("train.csv", message, StringComparison.Ordinal); // WorkingDir under PrivateContent is the node's data directory
+        Assert.Contains("note=sl1 socket=", message, StringComparison.Ordinal); // usrenvvars, and the channel's socket
+        Assert.Contains("boom", message, StringComparison.Ordinal);
+        var peer = Assert.Single(runner.GetProperty("reports").GetProperty(swop).GetProperty("peers").EnumerateArray());
+        Assert.Equal("failed", peer.GetProperty("state").GetString());
+
+        // A body the ledger takes (any JSON object) but HPE's schema does not: refused with the field named.
+        await ctl.SubmitAsync(TransactionTypes.TaskRunnerReset, new NamePayload { Name = Runner }, PayloadJson.Default.NamePayload);
+        await CreateTaskAsync(ctl, "offschema", "RUN_SWARM", new Dictionary<string, object?> { ["Command"] = "x", ["Entrypoint"] = "y" });
+        await ctl.SubmitAsync(TransactionTypes.TaskRunnerAssign, new AssignPayload { Runner = Runner, Task = "offschema", Peers = 1 }, PayloadJson.Default.AssignPayload);
+        runner = await UntilAsync(() => RunnerAsync(ctl), r => r.GetProperty("status").GetString() is "completed" or "failed", "the off-schema task to be refused");
+        Assert.Equal("failed", runner.GetProperty("status").GetString());
+        Assert.Contains("Body.WorkingDir: required", runner.GetProperty("reports").GetProperty(swop).GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
     /// <summary>Each SL node's reported losses, in ledger order (training.progress transactions).</summary>
     private static async Task<Dictionary<string, List<double>>> LossesAsync(SwarmNetworkClient ctl)
     {
