@@ -62,6 +62,7 @@ internal static class SwarmCli
         root.Subcommands.Add(SnCommand.Create(io));
         root.Subcommands.Add(SimulateCommand.Create(io));
         root.Subcommands.Add(SlCommand.Create(io));
+        root.Subcommands.Add(OperatorCommand.Create(io));
         root.Subcommands.Add(CtlCommand.Create(io));
         root.Subcommands.Add(DemoCommand.Create(io));
         root.Subcommands.Add(CertsCommand.Create(io));

@@ -167,6 +167,7 @@ internal sealed partial class ContractEngine
         }
 
         RequireText(payload.Message, "taskrunner.report: message", 1024);
+        var peers = ValidatePeers(payload.Peers);
         if (runner.Status != TaskRunnerStatus.Running)
         {
             throw new TransactionRejectedException(RejectionKind.Conflict, $"taskrunner.report: task runner '{runner.Name}' is {runner.Status.ToString().ToLowerInvariant()}, not running a task");
@@ -177,8 +178,19 @@ internal sealed partial class ContractEngine
             throw new TransactionRejectedException(RejectionKind.Forbidden, $"taskrunner.report: the task on '{runner.Name}' targets another operator");
         }
 
-        runner.Reports[sender.Fingerprint] = new TaskReportRecord(payload.State, payload.Message, state.Time);
-        var completed = runner.Reports.Values.Count(r => r.State == "completed");
+        var runSwarm = state.Tasks.TryGetValue(runner.Task ?? string.Empty, out var task) && task.TaskType == "RUN_SWARM";
+        if (peers is not null && !runSwarm)
+        {
+            throw new TransactionRejectedException($"taskrunner.report: peers are reported for RUN_SWARM tasks only; '{runner.Task}' is a {task?.TaskType} task");
+        }
+
+        runner.Reports[sender.Fingerprint] = new TaskReportRecord(payload.State, payload.Message, state.Time) { Peers = peers };
+
+        // HPE: WITH n PEERS counts SL/ML pairs for RUN_SWARM (one operator may start several), operators otherwise. A
+        // report without its pairs (as before peers were reported) counts as one.
+        var completed = runSwarm
+            ? runner.Reports.Values.Where(r => r.State == "completed").Sum(r => r.Peers?.Count(p => p.State == "completed") ?? 1)
+            : runner.Reports.Values.Count(r => r.State == "completed");
         var failed = runner.Reports.Values.Count(r => r.State == "failed");
         var operators = state.Members.Values.Count(m => m.Role == SwarmRole.Swop && !m.Revoked);
         if (completed >= runner.RequiredPeers)
@@ -193,6 +205,43 @@ internal sealed partial class ContractEngine
 
         events.Add(new LedgerEvent(state.Height, state.Time, "task.report", runner.Name, null, sender.Fingerprint.ToString(),
             $"'{sender.Name}' reports {payload.State} on task '{runner.Task}'{(payload.Message is null ? "" : $": {payload.Message}")}; task runner {runner.Status.ToString().ToLowerInvariant()} ({completed}/{runner.RequiredPeers} completed)"));
+    }
+
+    /// <summary>The most SL/ML pairs one report may describe.</summary>
+    private const int MaxReportedPeers = 64;
+
+    private static List<TaskPeerRecord>? ValidatePeers(IReadOnlyList<TaskPeerReport>? peers)
+    {
+        if (peers is null)
+        {
+            return null;
+        }
+
+        if (peers.Count > MaxReportedPeers)
+        {
+            throw new TransactionRejectedException($"taskrunner.report: peers lists {peers.Count} SL/ML pairs; the limit is {MaxReportedPeers}");
+        }
+
+        var records = new List<TaskPeerRecord>(peers.Count);
+        for (var k = 0; k < peers.Count; k++)
+        {
+            var p = peers[k] ?? throw new TransactionRejectedException($"taskrunner.report: peers[{k}] is null");
+            RequireName(p.Uid, $"taskrunner.report: peers[{k}].uid");
+            if (!ReportStates.Contains(p.State))
+            {
+                throw new TransactionRejectedException($"taskrunner.report: peers[{k}].state \"{Truncate(p.State)}\" is not one of {string.Join(", ", ReportStates)}");
+            }
+
+            RequireText(p.Message, $"taskrunner.report: peers[{k}].message", 1024);
+            if (records.Any(r => r.Uid == p.Uid))
+            {
+                throw new TransactionRejectedException($"taskrunner.report: peers[{k}].uid '{p.Uid}' is listed twice");
+            }
+
+            records.Add(new TaskPeerRecord(p.Uid, p.State, p.Message));
+        }
+
+        return records;
     }
 
     private static void ApplyTaskRunnerReset(LedgerState state, Transaction tx, MemberState sender, List<LedgerEvent> events)

@@ -293,6 +293,19 @@ public sealed partial class LedgerState
         {
             r.WriteTo(w);
         }
+
+        // RUN_SWARM reports' SL/ML pairs came later: they are appended only when some exist, so every state without
+        // them encodes (and hashes) exactly as before. The encoding above is self-delimiting, so the tail is unambiguous.
+        var withPeers = TaskRunners.Values.Where(r => r.HasPeerReports).ToList();
+        if (withPeers.Count > 0)
+        {
+            w.WriteFixed("PEER"u8);
+            w.WriteU32((uint)withPeers.Count);
+            foreach (var r in withPeers)
+            {
+                r.WritePeerReportsTo(w);
+            }
+        }
     }
 }
 

@@ -100,6 +100,28 @@ public sealed class TaskRunnerState
         return copy;
     }
 
+    /// <summary>True when a report lists its SL/ML pairs (written apart, so older states hash as they did).</summary>
+    internal bool HasPeerReports => Reports.Values.Any(r => r.Peers is not null);
+
+    /// <summary>The reports' SL/ML pairs, for the state hash: written after everything else (see LedgerState.WriteTo).</summary>
+    internal void WritePeerReportsTo(LedgerWriter w)
+    {
+        w.WriteString(Name);
+        var reports = Reports.Where(r => r.Value.Peers is not null).ToList();
+        w.WriteU32((uint)reports.Count);
+        foreach (var (f, r) in reports)
+        {
+            w.WriteFingerprint(f);
+            w.WriteU32((uint)r.Peers!.Count);
+            foreach (var p in r.Peers)
+            {
+                w.WriteString(p.Uid);
+                w.WriteString(p.State);
+                w.WriteOptionalString(p.Message);
+            }
+        }
+    }
+
     internal void WriteTo(LedgerWriter w)
     {
         w.WriteString(Name);
@@ -127,4 +149,11 @@ public sealed class TaskRunnerState
 }
 
 /// <summary>A SWOP's report.</summary>
-public sealed record TaskReportRecord(string State, string? Message, long At);
+public sealed record TaskReportRecord(string State, string? Message, long At)
+{
+    /// <summary>RUN_SWARM: each SL/ML pair the operator started (HPE's peer status); null when not reported.</summary>
+    public IReadOnlyList<TaskPeerRecord>? Peers { get; init; }
+}
+
+/// <summary>One SL/ML pair of a RUN_SWARM report.</summary>
+public sealed record TaskPeerRecord(string Uid, string State, string? Message);

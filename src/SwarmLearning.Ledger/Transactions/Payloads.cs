@@ -304,6 +304,25 @@ public sealed record TaskReportPayload
 
     /// <summary>What happened, for humans.</summary>
     public string? Message { get; init; }
+
+    /// <summary>
+    /// RUN_SWARM only: the state of each SL/ML pair this operator started (HPE's <c>GET TASKRUNNER PEER STATUS</c>).
+    /// A RUN_SWARM runner counts completed pairs, not operators; a report without it counts as one pair.
+    /// </summary>
+    public IReadOnlyList<TaskPeerReport>? Peers { get; init; }
+}
+
+/// <summary>One SL/ML pair in a RUN_SWARM report.</summary>
+public sealed record TaskPeerReport
+{
+    /// <summary>The SL node's name (its identity's).</summary>
+    public required string Uid { get; init; }
+
+    /// <summary><c>running</c>, <c>completed</c> or <c>failed</c>.</summary>
+    public required string State { get; init; }
+
+    /// <summary>What happened, for humans.</summary>
+    public string? Message { get; init; }
 }
 
 /// <summary>The JSON settings of every payload: strict, camelCase. Use it to build payloads that the contracts accept.</summary>

@@ -149,4 +149,67 @@ public sealed class TaskContractTests : IDisposable
         Assert.Equal(TaskRunnerStatus.Idle, _swarm.State.TaskRunners["runner2"].Status);
         Assert.Equal(RejectionKind.Conflict, _swarm.Refused(Tick(), Named(_ctl, TransactionTypes.TaskRunnerCreate, "runner2")).Kind);
     }
+
+    private Transaction PeerReport(SwarmIdentity swop, string state, params (string Uid, string State)[] peers) =>
+        _swarm.Tx(swop, TransactionTypes.TaskRunnerReport, new TaskReportPayload
+        {
+            Runner = LedgerDefaults.HpeDefaultTaskRunner,
+            State = state,
+            Peers = [.. peers.Select(p => new TaskPeerReport { Uid = p.Uid, State = p.State, Message = $"{p.Uid} {p.State}" })],
+        }, PayloadJson.Default.TaskReportPayload);
+
+    private void AssignRunSwarm(int peers)
+    {
+        _swarm.Apply(Tick(), Create("train"));
+        _swarm.Apply(Tick(), Named(_ctl, TransactionTypes.TaskFinalize, "train"));
+        _swarm.Apply(Tick(), Assign(new AssignPayload { Runner = LedgerDefaults.HpeDefaultTaskRunner, Task = "train", Peers = peers }));
+    }
+
+    [Fact]
+    public void A_RUN_SWARM_runner_counts_completed_SL_ML_pairs_so_one_operator_with_two_nodes_completes_two_peers()
+    {
+        AssignRunSwarm(peers: 2);
+        _swarm.Apply(Tick(), PeerReport(_swops[0], "running", ("sl1", "running"), ("sl2", "running")));
+        Assert.Equal(TaskRunnerStatus.Running, Runner.Status);
+        _swarm.Apply(Tick(), PeerReport(_swops[0], "completed", ("sl1", "completed"), ("sl2", "completed")));
+        Assert.Equal(TaskRunnerStatus.Completed, Runner.Status);
+        var peers = Runner.Reports[_swops[0].Fingerprint].Peers!;
+        Assert.Equal(["sl1", "sl2"], peers.Select(p => p.Uid));
+        Assert.All(peers, p => Assert.Equal("completed", p.State));
+    }
+
+    [Fact]
+    public void A_RUN_SWARM_report_of_one_completed_pair_does_not_complete_two_peers()
+    {
+        AssignRunSwarm(peers: 2);
+        _swarm.Apply(Tick(), PeerReport(_swops[0], "completed", ("sl1", "completed")));
+        Assert.Equal(TaskRunnerStatus.Running, Runner.Status);
+        _swarm.Apply(Tick(), Report(_swops[1], "completed")); // a report without pairs counts as one
+        Assert.Equal(TaskRunnerStatus.Completed, Runner.Status);
+    }
+
+    [Fact]
+    public void Reported_pairs_are_validated_and_kept_in_the_state_hash()
+    {
+        AssignRunSwarm(peers: 2);
+        Assert.Contains("peers[1].state", _swarm.Refused(Tick(), PeerReport(_swops[0], "running", ("sl1", "running"), ("sl2", "done"))).Message, StringComparison.Ordinal);
+        Assert.Contains("listed twice", _swarm.Refused(Tick(), PeerReport(_swops[0], "running", ("sl1", "running"), ("sl1", "running"))).Message, StringComparison.Ordinal);
+        Assert.Contains("peers[0].uid", _swarm.Refused(Tick(), PeerReport(_swops[0], "running", ("sl 1", "running"))).Message, StringComparison.Ordinal);
+
+        _swarm.Apply(Tick(), Report(_swops[0], "running"));
+        var without = _swarm.State.ComputeHash();
+        var copy = _swarm.State.Clone();
+        copy.TaskRunners[LedgerDefaults.HpeDefaultTaskRunner].Reports[_swops[0].Fingerprint] =
+            copy.TaskRunners[LedgerDefaults.HpeDefaultTaskRunner].Reports[_swops[0].Fingerprint] with { Peers = [new TaskPeerRecord("sl1", "running", null)] };
+        Assert.NotEqual(without, copy.ComputeHash());
+    }
+
+    [Fact]
+    public void Pairs_are_refused_on_a_task_other_than_RUN_SWARM()
+    {
+        _swarm.Apply(Tick(), Create("pull", type: "PULL_IMAGE", body: """{"Tag":"latest"}"""));
+        _swarm.Apply(Tick(), Named(_ctl, TransactionTypes.TaskFinalize, "pull"));
+        _swarm.Apply(Tick(), Assign(new AssignPayload { Runner = LedgerDefaults.HpeDefaultTaskRunner, Task = "pull", Peers = 1 }));
+        Assert.Contains("RUN_SWARM tasks only", _swarm.Refused(Tick(), PeerReport(_swops[0], "completed", ("sl1", "completed"))).Message, StringComparison.Ordinal);
+    }
 }
