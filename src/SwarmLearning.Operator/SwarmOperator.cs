@@ -110,9 +110,9 @@ public sealed class SwarmOperator
     /// <summary>The task runner as this operator needs it.</summary>
     private sealed record RunnerView(string Status, string? Task, int RequiredPeers, string? Target, long? AssignedAt, string? OwnReport)
     {
-        public static RunnerView? Find(JsonElement runners, string name, string self)
+        public static RunnerView? Find(IEnumerable<JsonElement> runners, string name, string self)
         {
-            foreach (var r in runners.EnumerateArray())
+            foreach (var r in runners)
             {
                 if (r.GetProperty("name").GetString() != name)
                 {
@@ -271,7 +271,7 @@ public sealed class SwarmOperator
             var profile = owner._profile;
             var logger = owner._logger;
             var tasks = await client.GetTasksAsync(cancellationToken).ConfigureAwait(false);
-            var task = tasks.EnumerateArray().FirstOrDefault(t => t.GetProperty("name").GetString() == runner.Task);
+            var task = tasks.FirstOrDefault(t => t.GetProperty("name").GetString() == runner.Task);
             if (task.ValueKind != JsonValueKind.Object)
             {
                 return new Current(key, runner.Task!, "?", new FinishedExecution(TaskOutcome.Failed($"task '{runner.Task}' is not on the ledger")));

@@ -82,7 +82,7 @@ public sealed class RunSwarmTests(ITestOutputHelper output) : IAsyncLifetime, ID
     }
 
     private static async Task<JsonElement> RunnerAsync(SwarmNetworkClient ctl) =>
-        (await ctl.GetTaskRunnersAsync()).EnumerateArray().Single(r => r.GetProperty("name").GetString() == Runner);
+        (await ctl.GetTaskRunnersAsync()).Single(r => r.GetProperty("name").GetString() == Runner);
 
     /// <summary>Polls <paramref name="read"/> until it holds, at most <see cref="Patience"/>; the operators' logs say why not.</summary>
     private async Task<T> UntilAsync<T>(Func<Task<T>> read, Func<T, bool> done, string what)

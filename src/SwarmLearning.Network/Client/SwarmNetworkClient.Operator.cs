@@ -1,19 +1,13 @@
-using System.Text.Json;
 using SwarmLearning.Identity;
 using SwarmLearning.Ledger.Ordering;
 using SwarmLearning.Ledger.Transactions;
 
 namespace SwarmLearning.Network.Client;
 
-// The calls an operator (SWOP) makes: read tasks and task runners, register and heartbeat, report on its task.
+// The calls an operator (SWOP) makes besides reading tasks and task runners (SwarmNetworkClient.Ctl.cs): register and
+// heartbeat, report on its task.
 public sealed partial class SwarmNetworkClient
 {
-    /// <summary>The task runners as JSON (<c>GET /v1/taskrunners</c>): name, status, task, requiredPeers, target, assignedAt, reports.</summary>
-    public Task<JsonElement> GetTaskRunnersAsync(CancellationToken cancellationToken = default) => GetAsync<JsonElement>("/v1/taskrunners", cancellationToken);
-
-    /// <summary>The tasks as JSON (<c>GET /v1/tasks</c>): name, taskType, author, prereq, outcome, body (JSON text), finalized.</summary>
-    public Task<JsonElement> GetTasksAsync(CancellationToken cancellationToken = default) => GetAsync<JsonElement>("/v1/tasks", cancellationToken);
-
     /// <summary>Registers this client's identity as a member (<c>member.register</c>), reachable at <paramref name="host"/> if given.</summary>
     public Task<TransactionReceipt> RegisterAsync(string? host = null, CancellationToken cancellationToken = default) =>
         SubmitAsync(TransactionTypes.Register, new RegisterPayload
