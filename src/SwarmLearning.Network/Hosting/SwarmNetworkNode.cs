@@ -277,8 +277,10 @@ public sealed partial class SwarmNetworkNode : BackgroundService
             {
                 return;
             }
-            catch (SwarmException e)
+            catch (Exception e) when (e is SwarmException or TimeoutException)
             {
+                // A slow or unreachable sentinel (the forwarding orderer's TimeoutException) must not end the loop: the
+                // next heartbeat tries again.
                 failures++;
                 Log.HeartbeatFailed(_logger, failures, e.Message);
             }

@@ -101,7 +101,9 @@ public sealed class SimulatedRoundTests : IAsyncLifetime, IDisposable
         var synced = await All(sessions.Select((s, i) => s.SyncAsync(Model(sent[i], sent[i]), CancellationToken.None)));
 
         // Plain Krum (m = 1) would give one node's model; multi-Krum gives the mean of the five, 25 / 5 = 5, which is none of them.
-        Assert.All(synced, r => Assert.Equal([5f, 5f], Values(r.Model)));
+        // The five are summed in an order that depends on the nodes' (random) fingerprints: 5 within float rounding.
+        Assert.All(synced, r => Assert.All(Values(r.Model), v => Assert.Equal(5f, v, 1e-5f)));
+        Assert.Single(synced.Select(r => r.Sha256).Distinct());
         Assert.Equal("krum", _swarm.Chain.State!.Contracts[LedgerDefaults.HpeDefaultContract].LastMerged!.MergeMethod);
     }
 
