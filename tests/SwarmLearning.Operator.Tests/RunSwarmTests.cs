@@ -192,6 +192,98 @@ public sealed class RunSwarmTests(ITestOutputHelper output) : IAsyncLifetime, ID
         Assert.Equal("idle", (await RunnerAsync(ctl)).GetProperty("status").GetString());
     }
 
+    [Fact]
+    public async Task A_swci_script_creates_and_assigns_a_RUN_SWARM_task_that_two_operators_complete_reads_PERFDATA_and_resets()
+    {
+        StartOperator("swop1", "sl1", _files!.Data("data1", seed: 1));
+        StartOperator("swop2", "sl2", _files.Data("data2", seed: 2));
+        var ctl = _net.Client(_sentinel!, "ctl", SwarmRole.Swci);
+        var swops = new[] { _net.Identity("swop1", SwarmRole.Swop).Fingerprint.ToString(), _net.Identity("swop2", SwarmRole.Swop).Fingerprint.ToString() };
+        await UntilAsync(() => ctl.GetMembersAsync(), m => swops.All(s => m.Any(x => x.Fingerprint == s && x.Active)), "both operators to register");
+
+        // The task in HPE's YAML, and an HPE-style SWCI script; the operators are real, the script runs as `swarm ctl run`.
+        var yaml = _files.Dir.File("swarm_task.yaml");
+        await File.WriteAllTextAsync(yaml, $"""
+            Name: swarm_task
+            TaskType: RUN_SWARM
+            Author: test
+            Prereq: ROOTTASK
+            Outcome: swarm_task
+            Body:
+              Command: swarm.dll train -d /platform/swarm/data -e {Epochs} -b 16 --threads 1 --swarm --sync-frequency 4 --min-peers 2 --training-contract {Contract}
+              Entrypoint: dotnet
+              WorkingDir: {AppContext.BaseDirectory}
+              Envvars:
+                - DOTNET_TieredPGO: "0"
+              PrivateContent: /platform/swarm/data
+              SharedContent: ~
+            """);
+        var script = _files.Dir.File("swci-init");
+        await File.WriteAllTextAsync(script, $"""
+            # HPE's swci-init flow, with this test's SN address
+            CREATE CONTEXT test WITH IP localhost {_sentinel!.Node.Options.ApiPort}
+            SWITCH CONTEXT test
+            EXIT ON FAILURE ON
+            CREATE CONTRACT {Contract}
+            CREATE TASK FROM {yaml}
+            FINALIZE TASK swarm_task
+            CREATE TASKRUNNER {Runner}
+            ASSIGN TASK swarm_task TO {Runner} WITH 2 PEERS
+            WAIT FOR TASKRUNNER {Runner}
+            PERFDATA {Contract}
+            RESET TASKRUNNER {Runner}
+            EXIT
+            """);
+
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "swarm.dll"), "ctl", "run", script, "--certs", _files.Certs, "--name", "ctl", "--json" })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment["SWARM_CTL_CONFIG"] = _files.Dir.File("contexts.json");
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using (var limit = new CancellationTokenSource(Patience))
+        {
+            try
+            {
+                await process.WaitForExitAsync(limit.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: true);
+                Assert.Fail($"the script did not end within {Patience.TotalSeconds} s:\n{await stderr}\n{string.Join('\n', _operators.SelectMany(o => o.Log.Lines.TakeLast(15)))}");
+            }
+        }
+
+        var lines = (await stdout).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
+        output.WriteLine(await stderr);
+        Assert.True(process.ExitCode == 0, $"swarm ctl run exited {process.ExitCode}: {await stderr}\n{await stdout}");
+        Assert.All(lines, l => Assert.True(l.GetProperty("ok").GetBoolean(), l.ToString()));
+
+        // PERFDATA, as the script printed it: both ML nodes at their total epochs.
+        var perfdata = lines.Single(l => l.GetProperty("statement").GetString()!.StartsWith("PERFDATA", StringComparison.Ordinal)).GetProperty("result");
+        var nodes = perfdata.GetProperty("nodes").EnumerateArray().ToList();
+        Assert.Equal(Nodes, nodes.Select(n => n.GetProperty("name").GetString()).Order(StringComparer.Ordinal));
+        Assert.All(nodes, n => Assert.Equal(Epochs, n.GetProperty("epochsDone").GetInt32()));
+        Assert.All(nodes, n => Assert.Equal(Epochs, n.GetProperty("totalEpochs").GetInt32()));
+
+        // The losses each node reported along the way fell (the ledger's training.progress history).
+        var losses = await LossesAsync(ctl);
+        foreach (var node in Nodes)
+        {
+            var series = losses[_net.Identity(node, SwarmRole.Sl).Fingerprint.ToString()];
+            Assert.True(series.Count >= 2 && series[^1] < series[0], $"{node}'s loss did not fall: {string.Join(", ", series)}");
+        }
+
+        // The script's RESET TASKRUNNER: the operators stop their SL nodes.
+        var sls = Nodes.Select(n => _net.Identity(n, SwarmRole.Sl).Fingerprint.ToString()).ToList();
+        await UntilAsync(() => ctl.GetMembersAsync(), m => sls.All(s => m.Any(x => x.Fingerprint == s && !x.Active)), "the SL nodes to stop after the reset");
+        Assert.Equal("idle", (await RunnerAsync(ctl)).GetProperty("status").GetString());
+    }
+
     private static async Task CreateTaskAsync(SwarmNetworkClient ctl, string name, string type, object body)
     {
         await ctl.SubmitAsync(TransactionTypes.TaskCreate, new TaskPayload
