@@ -11,7 +11,7 @@ internal static class PeerHttp
         var handler = SwarmTls.CreateClientHandler(identity, trust, SwarmRole.Sn, logger);
         handler.PooledConnectionIdleTimeout = TimeSpan.FromMinutes(2);
         handler.MaxConnectionsPerServer = 64;
-        return new HttpClient(handler, disposeHandler: true) { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
+        return new HttpClient(new RetryAfterHandler(handler), disposeHandler: true) { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
     }
 
     public static Uri PeerUri(string host, int port, string pathAndQuery)
