@@ -50,8 +50,11 @@ internal static partial class Log
     [LoggerMessage(715, LogLevel.Information, "Registered as operator '{Name}' at ledger height {Height}")]
     public static partial void Registered(ILogger logger, string name, long height);
 
-    [LoggerMessage(716, LogLevel.Warning, "Heartbeat failed: {Reason}")]
-    public static partial void HeartbeatFailed(ILogger logger, string reason);
+    [LoggerMessage(716, LogLevel.Warning, "Registration or heartbeat failed ({Failures} time(s) in a row; said again every 30 s while it lasts): {Reason}")]
+    public static partial void HeartbeatFailed(ILogger logger, int failures, string reason);
+
+    [LoggerMessage(732, LogLevel.Information, "Registration and heartbeats work again, after {Failures} failure(s)")]
+    public static partial void HeartbeatRecovered(ILogger logger, int failures);
 
     [LoggerMessage(717, LogLevel.Information, "Task '{Task}' is done here ({State}); waiting for the task runner to be reset")]
     public static partial void Done(ILogger logger, string task, string state);

@@ -21,6 +21,9 @@ namespace SwarmLearning.Operator;
 /// </summary>
 public sealed class SwarmOperator
 {
+    /// <summary>How often a lasting registration or heartbeat failure is logged again.</summary>
+    private static readonly TimeSpan WarningInterval = TimeSpan.FromSeconds(30);
+
     private readonly OperatorProfile _profile;
     private readonly OperatorOptions _options;
     private readonly ILogger _logger;
@@ -62,6 +65,8 @@ public sealed class SwarmOperator
     {
         var interval = TimeSpan.FromSeconds(1);
         var registered = false;
+        var failures = 0;
+        var lastWarning = DateTime.MinValue;
         while (!cancellationToken.IsCancellationRequested)
         {
             try
@@ -77,6 +82,12 @@ public sealed class SwarmOperator
                 {
                     await client.HeartbeatAsync(cancellationToken).ConfigureAwait(false);
                 }
+
+                if (failures > 0)
+                {
+                    Log.HeartbeatRecovered(_logger, failures);
+                    failures = 0;
+                }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -84,7 +95,13 @@ public sealed class SwarmOperator
             }
             catch (SwarmException e)
             {
-                Log.HeartbeatFailed(_logger, e.Message);
+                // A refusal that lasts (an identity not enrolled yet, an SN down) is said once, then every 30 s.
+                failures++;
+                if (failures == 1 || DateTime.UtcNow - lastWarning >= WarningInterval)
+                {
+                    Log.HeartbeatFailed(_logger, failures, e.Message);
+                    lastWarning = DateTime.UtcNow;
+                }
             }
 
             try

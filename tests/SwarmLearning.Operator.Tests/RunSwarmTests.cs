@@ -65,9 +65,9 @@ public sealed class RunSwarmTests(ITestOutputHelper output) : IAsyncLifetime, ID
         _files?.Dispose();
     }
 
-    private TestOutputLogger StartOperator(string swop, string node, string data)
+    private TestOutputLogger StartOperator(string swop, string node, string data, int? snPort = null)
     {
-        var path = _files!.Profile(swop, _sentinel!.Node.Options.ApiPort, (node, TestNetwork.FreePort(), data));
+        var path = _files!.Profile(swop, snPort ?? _sentinel!.Node.Options.ApiPort, (node, TestNetwork.FreePort(), data));
         var profile = ProfileLoader.Load(path).Profile with { TaskRunner = Runner };
         var log = new TestOutputLogger(output, swop);
         var options = new OperatorOptions
@@ -282,6 +282,20 @@ public sealed class RunSwarmTests(ITestOutputHelper output) : IAsyncLifetime, ID
         var sls = Nodes.Select(n => _net.Identity(n, SwarmRole.Sl).Fingerprint.ToString()).ToList();
         await UntilAsync(() => ctl.GetMembersAsync(), m => sls.All(s => m.Any(x => x.Fingerprint == s && !x.Active)), "the SL nodes to stop after the reset");
         Assert.Equal("idle", (await RunnerAsync(ctl)).GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task An_operator_that_cannot_reach_its_SN_says_so_once_and_not_at_every_heartbeat()
+    {
+        // Nothing listens on this port: every registration attempt (one a second) fails the same way.
+        var log = StartOperator("swop1", "sl1", _files!.Data("data1", seed: 1), snPort: TestNetwork.FreePort());
+        var failed = () => log.Lines.Count(l => l.Contains("Registration or heartbeat failed", StringComparison.Ordinal));
+        await UntilAsync(() => Task.FromResult(failed()), n => n >= 1, "the operator to report the failure");
+
+        // Within the 30 s warning interval it says nothing more, though it keeps trying.
+        await Task.Delay(TimeSpan.FromSeconds(4));
+        Assert.Equal(1, failed());
+        Assert.Contains(log.Lines, l => l.Contains("Registration or heartbeat failed (1 time(s) in a row", StringComparison.Ordinal) && l.Contains("cannot reach the SN", StringComparison.Ordinal));
     }
 
     private static async Task CreateTaskAsync(SwarmNetworkClient ctl, string name, string type, object body)
