@@ -94,7 +94,7 @@
 
   function render(view) {
     $("sn").textContent = view.sn || "–";
-    $("identity").textContent = `${view.identity} (${view.context})`;
+    $("identity").textContent = view.context && view.context !== "(flags)" ? `${view.identity} (context ${view.context})` : view.identity;
     $("height").textContent = view.height;
     showProblem(view.problem ? `The SN does not answer: ${view.problem}` : "");
     renderContracts(view);
