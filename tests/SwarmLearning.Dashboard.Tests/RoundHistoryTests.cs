@@ -95,6 +95,13 @@ public sealed class RoundHistoryTests
     }
 
     [Fact]
+    public void Participants_are_listed_by_name_whatever_their_fingerprints()
+    {
+        var view = TwoRounds().View(Contract, f => f[0] == 'a' ? "zeta" : "alpha")!;
+        Assert.Equal(["alpha", "zeta"], view.Rounds[0].Participants);
+    }
+
+    [Fact]
     public void The_ETA_is_unknown_before_the_first_epoch_and_the_last_report_once_done()
     {
         Assert.Null(RoundHistory.EtaAt(1_000, new ProgressPoint(1, 5_000, 1, 0, 0, 3)));

@@ -158,7 +158,7 @@ internal sealed class RoundHistory
         {
             // A round opens when the one before it merged; the first when its first node became ready.
             var opened = run.Rounds.TryGetValue(number - 1, out var before) && before.MergedAt is { } m ? m : r.FirstReadyAt ?? previousMerge;
-            var participants = r.Ready.Union(r.Submitted, StringComparer.Ordinal).Union(r.Contributors, StringComparer.Ordinal).Order(StringComparer.Ordinal).Select(nameOf).ToList();
+            var participants = r.Ready.Union(r.Submitted, StringComparer.Ordinal).Union(r.Contributors, StringComparer.Ordinal).Select(nameOf).Order(StringComparer.Ordinal).ToList();
             var status = r.MergedAt is not null ? "merged" : r.ClosedAt is not null ? "closed" : "collecting";
             rounds.Add(new RoundRecordView(
                 number, status, participants, r.Leader is { } leader ? nameOf(leader) : null, r.MergedBy is { } by ? nameOf(by) : null,
