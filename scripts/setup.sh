@@ -28,6 +28,7 @@ packages=(
     python3-torch           # the Python client's PyTorch callback, its tests and example
     python3-pytest          # runs the Python client's tests
     gcc                     # builds the STREAM-style memory bandwidth triad of the benchmark
+    chromium                # the dashboard's browser tests (Playwright drives /usr/bin/chromium; no browser download)
 )
 
 missing=()

@@ -1,11 +1,12 @@
 using System.CommandLine;
 using System.Net;
 using SwarmLearning.Cli.Ctl;
+using SwarmLearning.Cli.Terminal;
 using SwarmLearning.Identity;
 
 namespace SwarmLearning.Cli.Commands;
 
-// swarm ctl serve: the ctl statements over REST on port 30306, the future dashboard's home.
+// swarm ctl serve: the ctl statements over REST on port 30306, and the dashboard.
 internal static partial class CtlCommand
 {
     private static Command Serve(CliIo io)
@@ -18,7 +19,7 @@ internal static partial class CtlCommand
         };
         var port = new Option<int>("--port") { Description = $"The port (HPE's SWCI API port {CtlServerOptions.DefaultPort}; 0 picks a free one).", DefaultValueFactory = _ => CtlServerOptions.DefaultPort };
         var tls = new Option<bool>("--tls") { Description = "Serve HTTPS with the ctl identity's certificate and require client certificates of the swarm's CA (required off loopback)." };
-        var command = new Command("serve", "Serve the ctl commands over REST (SWCI's API, port 30306): GET /v1/contracts, /v1/tasks, …, POST /v1/statements. Runs until Ctrl+C.")
+        var command = new Command("serve", "Serve the dashboard (/) and the ctl commands over REST (SWCI's API, port 30306): GET /v1/contracts, /v1/tasks, …, POST /v1/statements. Runs until Ctrl+C.")
         {
             listen, port, tls,
         };
@@ -42,11 +43,11 @@ internal static partial class CtlCommand
             try
             {
                 using var runner = connection.Runner(parse, io);
-                var server = await CtlServer.StartAsync(new CtlServerOptions { Listen = address, Port = parse.GetValue(port), Identity = identity, Trust = trust }, runner, cancellationToken)
+                var server = await CtlServer.StartAsync(new CtlServerOptions { Listen = address, Port = parse.GetValue(port), Identity = identity, Trust = trust, Logger = new LineLogger(io.Error, null, "ctl serve") }, runner, cancellationToken)
                     .ConfigureAwait(false);
                 await using (server.ConfigureAwait(false))
                 {
-                    await io.Out.WriteLineAsync($"swarm ctl serves the SWCI REST API on {server.Address}v1/ {(identity is null ? "(plain HTTP, loopback only)" : "(mutual TLS: clients need a certificate of the swarm's CA)")}; Ctrl+C stops it")
+                    await io.Out.WriteLineAsync($"swarm ctl serves the dashboard on {server.Address} and the SWCI REST API on {server.Address}v1/ {(identity is null ? "(plain HTTP, loopback only)" : "(mutual TLS: clients need a certificate of the swarm's CA)")}; Ctrl+C stops it")
                         .ConfigureAwait(false);
                     await server.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
                 }

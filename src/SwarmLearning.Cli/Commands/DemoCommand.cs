@@ -64,11 +64,20 @@ internal static partial class DemoCommand
         });
         var json = new Option<bool>("--json") { Description = "Print only the summary, as JSON (no live view)." };
         var keep = new Option<bool>("--keep") { Description = "Keep the demo's directory (logs, models, ledgers) after a successful run." };
+        var noDashboard = new Option<bool>("--no-dashboard") { Description = "Do not serve the dashboard (by default it is served on http://127.0.0.1:30306/ while the demo runs)." };
+        var dashboardPort = new Option<int?>("--dashboard-port") { Description = "The dashboard's port on 127.0.0.1 (default 30306, or a free one if that is busy; 0: a free one). With --json the dashboard is served only when this is given." };
+        dashboardPort.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int?>() is < 0 or > 65535)
+            {
+                r.AddError("--dashboard-port must be a TCP port (1-65535), or 0 for a free one");
+            }
+        });
         var command = new Command(
             "demo",
             "Run a complete local swarm: a sentinel SN, N SL nodes and N ML programs as processes on loopback train Fashion-MNIST on a biased split; then compare each node's swarm and local-only accuracy.")
         {
-            nodes, epochs, mergeMethod, model, syncFrequency, directory, limit, json, keep,
+            nodes, epochs, mergeMethod, model, syncFrequency, directory, limit, json, keep, noDashboard, dashboardPort,
         };
         command.Validators.Add(r =>
         {
@@ -92,6 +101,8 @@ internal static partial class DemoCommand
                 Limit = parse.GetValue(limit),
                 Json = parse.GetValue(json),
                 Keep = parse.GetValue(keep),
+                Dashboard = !parse.GetValue(noDashboard),
+                DashboardPort = parse.GetValue(dashboardPort),
             },
             cancellationToken)));
         return command;

@@ -36,6 +36,7 @@ internal sealed partial class CtlRunner(ContextStore store, CtlTarget target, Ct
 {
     private CtlContext? _current;
     private CtlSession? _session;
+    private CtlRunner? _follows;
 
     public ContextStore Store { get; } = store;
 
@@ -84,7 +85,17 @@ internal sealed partial class CtlRunner(ContextStore store, CtlTarget target, Ct
     };
 
     /// <summary>The context statements act on: the one switched to in this session, else as the flags and contexts file say.</summary>
-    private CtlContext Connection => _current ?? target.Resolve(Store, null);
+    private CtlContext Connection => _follows?.Connection ?? _current ?? target.Resolve(Store, null);
+
+    /// <summary>The context this session acts on now: the SN and the identity.</summary>
+    public CtlContext CurrentContext => Connection;
+
+    /// <summary>
+    /// A second runner for reads that acts on whatever context this one acts on, with a client of its own: the REST
+    /// server answers reads with it beside a long statement (WAIT FOR TASKRUNNER) of this one. Only for statements that
+    /// read; a SWITCH CONTEXT must go to this runner.
+    /// </summary>
+    public CtlRunner ForReads() => new(Store, target, Options) { _follows = this };
 
     private CtlSession Session
     {

@@ -42,6 +42,15 @@ internal sealed record DemoOptions
     /// <summary>Keep the directory that the demo made under the temporary directory (one given by --dir is always kept).</summary>
     public bool Keep { get; init; }
 
+    /// <summary>Serve the dashboard while the demo runs (not with <see cref="Json"/>, unless a port is given).</summary>
+    public bool Dashboard { get; init; } = true;
+
+    /// <summary>The dashboard's port: null tries SWCI's 30306 and takes a free one if it is busy; 0 takes a free one.</summary>
+    public int? DashboardPort { get; init; }
+
+    /// <summary>Whether this run serves the dashboard.</summary>
+    public bool ServesDashboard => Dashboard && (!Json || DashboardPort is not null);
+
     /// <summary>The data to split: Debian's Fashion-MNIST.</summary>
     public string Data { get; init; } = "fashion-mnist";
 

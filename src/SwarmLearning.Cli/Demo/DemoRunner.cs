@@ -59,6 +59,15 @@ internal sealed partial class DemoRunner : IAsyncDisposable
             }
 
             var setup = Setup(cancellationToken);
+            if (_options.ServesDashboard)
+            {
+                var dashboard = await StartDashboardAsync(setup, cancellationToken).ConfigureAwait(false);
+                if (!_options.Json)
+                {
+                    await _io.Error.WriteLineAsync($"Dashboard: {dashboard} (open it in a browser; it is served while the demo runs)").ConfigureAwait(false);
+                }
+            }
+
             var state = new DemoState(Title(setup), setup.Nodes, _directory);
             view.Start(state);
             var summary = await RunSwarmAsync(setup, state, cancellationToken).ConfigureAwait(false);
@@ -114,6 +123,7 @@ internal sealed partial class DemoRunner : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await StopDashboardAsync().ConfigureAwait(false);
         foreach (var child in _children)
         {
             await child.DisposeAsync().ConfigureAwait(false);
