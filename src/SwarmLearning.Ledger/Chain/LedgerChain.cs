@@ -183,12 +183,32 @@ public sealed partial class LedgerChain : IAsyncDisposable
         return Block.Decode(_store.Read(height));
     }
 
-    /// <summary>The events of blocks from <paramref name="fromHeight"/> on, as far as they are retained in memory.</summary>
+    /// <summary>
+    /// The events of blocks from <paramref name="fromHeight"/> on, as far as they are retained in memory: about
+    /// <paramref name="max"/>, in whole blocks (the last block's events are all included, even past the limit), so that a
+    /// reader who goes on from the last height + 1 misses none.
+    /// </summary>
     public IReadOnlyList<LedgerEvent> EventsFrom(long fromHeight, int max = 1000)
     {
         lock (_readLock)
         {
-            return _events.Where(e => e.Height >= fromHeight).Take(max).ToList();
+            var result = new List<LedgerEvent>();
+            foreach (var e in _events)
+            {
+                if (e.Height < fromHeight)
+                {
+                    continue;
+                }
+
+                if (result.Count >= max && e.Height != result[^1].Height)
+                {
+                    break;
+                }
+
+                result.Add(e);
+            }
+
+            return result;
         }
     }
 
