@@ -4,6 +4,7 @@ using System.Text.Json;
 using SwarmLearning.Client;
 using SwarmLearning.Identity;
 using SwarmLearning.Network.Client;
+using SwarmLearning.Operator.Processes;
 
 namespace SwarmLearning.Cli.Demo;
 
@@ -49,7 +50,7 @@ internal sealed partial class DemoRunner
         var slNodes = setup.Nodes.Select((node, k) => Start(node.Name, $"SL node {node.Name}", [
             "sl", "--name", node.Name, "--sn", $"localhost:{Invariant(setup.ApiPort)}", "--certs", setup.Certs, "--dir", Path.Combine(_directory, node.Name),
             "--file-port", Invariant(setup.FilePorts[k]), "--socket", setup.Sockets[k]])).ToList();
-        List<ChildProcess> infrastructure = [sn, .. slNodes];
+        List<SupervisedProcess> infrastructure = [sn, .. slNodes];
         await WaitUntilAsync("the SL nodes to register on the ledger and open their sockets", infrastructure, async () =>
         {
             var members = await client.GetMembersAsync(cancellationToken).ConfigureAwait(false);
@@ -135,7 +136,7 @@ internal sealed partial class DemoRunner
     /// Follows the swarm until every ML program has exited: reads the training contract every half second for the
     /// view, fails fast when a child dies (with the tail of its log) or when nothing moves for <see cref="StallTimeout"/>.
     /// </summary>
-    private static async Task MonitorAsync(SwarmNetworkClient client, DemoState state, List<ChildProcess> infrastructure, List<ChildProcess> programs, CancellationToken cancellationToken)
+    private static async Task MonitorAsync(SwarmNetworkClient client, DemoState state, List<SupervisedProcess> infrastructure, List<SupervisedProcess> programs, CancellationToken cancellationToken)
     {
         var allDone = Task.WhenAll(programs.Select(p => p.Exited));
         var infrastructureDown = Task.WhenAny(infrastructure.Select(c => c.Exited));
@@ -182,7 +183,7 @@ internal sealed partial class DemoRunner
             else if (lastMove.Elapsed > StallTimeout)
             {
                 throw new SwarmException(string.Create(CultureInfo.InvariantCulture,
-                    $"the swarm made no progress for {StallTimeout.TotalMinutes:0} minutes (no round, sync or report); see what the SL nodes wait for in their logs. The last lines of {infrastructure[1].LogPath}:{Environment.NewLine}{infrastructure[1].Tail()}"));
+                    $"the swarm made no progress for {StallTimeout.TotalMinutes:0} minutes (no round, sync or report); see what the SL nodes wait for in their logs. The last lines of {infrastructure[1].LogPath}:{Environment.NewLine}{Indented(infrastructure[1])}"));
             }
         }
     }
@@ -252,9 +253,9 @@ internal sealed partial class DemoRunner
     }
 
     /// <summary>Starts <c>swarm ARGS</c> as a child named <paramref name="name"/>, logging to logs/NAME.log.</summary>
-    private ChildProcess Start(string name, string description, IEnumerable<string> arguments, bool collectOutput = false, Action<string>? onLine = null)
+    private SupervisedProcess Start(string name, string description, IEnumerable<string> arguments, bool collectOutput = false, Action<string>? onLine = null)
     {
-        var child = ChildProcess.Start(_swarm, name, description, arguments, Path.Combine(Logs, $"{name}.log"), collectOutput, onLine);
+        var child = SupervisedProcess.Start(name, _swarm.StartInfo(arguments), Path.Combine(Logs, $"{name}.log"), onLine, collectOutput, description);
         _children.Add(child);
         return child;
     }
@@ -264,7 +265,7 @@ internal sealed partial class DemoRunner
     /// fails at once, with its log, if one of <paramref name="watched"/> exits meanwhile. A probe that throws
     /// <see cref="SwarmException"/> (the SN does not answer yet) counts as every watched child not ready.
     /// </summary>
-    private static async Task WaitUntilAsync(string what, List<ChildProcess> watched, Func<Task<List<ChildProcess>>> notReady, CancellationToken cancellationToken)
+    private static async Task WaitUntilAsync(string what, List<SupervisedProcess> watched, Func<Task<List<SupervisedProcess>>> notReady, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         var anyExited = Task.WhenAny(watched.Select(c => c.Exited));
@@ -275,7 +276,7 @@ internal sealed partial class DemoRunner
                 throw await DiedAsync(dead, cancellationToken).ConfigureAwait(false);
             }
 
-            List<ChildProcess> waiting;
+            List<SupervisedProcess> waiting;
             try
             {
                 waiting = await notReady().ConfigureAwait(false);
@@ -293,7 +294,7 @@ internal sealed partial class DemoRunner
             if (clock.Elapsed > StartTimeout)
             {
                 throw new SwarmException(string.Create(CultureInfo.InvariantCulture,
-                    $"timed out after {StartTimeout.TotalSeconds:0} s waiting for {what} ({string.Join(", ", waiting.Select(c => c.Name))}); the last lines of {waiting[0].LogPath}:{Environment.NewLine}{waiting[0].Tail()}"));
+                    $"timed out after {StartTimeout.TotalSeconds:0} s waiting for {what} ({string.Join(", ", waiting.Select(c => c.Name))}); the last lines of {waiting[0].LogPath}:{Environment.NewLine}{Indented(waiting[0])}"));
             }
 
             await Task.WhenAny(anyExited, Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken)).ConfigureAwait(false);
@@ -301,8 +302,15 @@ internal sealed partial class DemoRunner
         }
     }
 
+    /// <summary>The last lines of a child's log, indented, for an error message.</summary>
+    private static string Indented(SupervisedProcess child)
+    {
+        var tail = child.Tail(30);
+        return tail.Length == 0 ? "  (nothing)" : string.Join(Environment.NewLine, tail.Split('\n').Select(l => "  " + l));
+    }
+
     /// <summary>The error for a child that exited before its time, with the end of its log.</summary>
-    private static async Task<SwarmException> DiedAsync(ChildProcess child, CancellationToken cancellationToken)
+    private static async Task<SwarmException> DiedAsync(SupervisedProcess child, CancellationToken cancellationToken)
     {
         // A Ctrl+C on the terminal reaches the children as well (they share its process group), and they may exit
         // before this process sees it: give the interruption a moment to show, so it is reported as one.
@@ -311,11 +319,11 @@ internal sealed partial class DemoRunner
         var code = await child.Exited.ConfigureAwait(false);
 #pragma warning restore VSTHRD003
         return new SwarmException(string.Create(CultureInfo.InvariantCulture,
-            $"{child.Description} exited with code {code} after {child.Elapsed.TotalSeconds:F1} s; the last lines of {child.LogPath}:{Environment.NewLine}{child.Tail()}"));
+            $"{child.Description} exited with code {code} after {child.Elapsed.TotalSeconds:F1} s; the last lines of {child.LogPath}:{Environment.NewLine}{Indented(child)}"));
     }
 
     /// <summary>A finished <c>swarm train --json</c>'s result.</summary>
-    private JsonElement ReadResult(ChildProcess child)
+    private JsonElement ReadResult(SupervisedProcess child)
     {
         File.WriteAllText(Path.Combine(Logs, $"{child.Name}.json"), child.Output);
         try
@@ -325,7 +333,7 @@ internal sealed partial class DemoRunner
         }
         catch (JsonException e)
         {
-            throw new SwarmException($"{child.Name} printed no JSON result ({e.Message}); the last lines of {child.LogPath}:{Environment.NewLine}{child.Tail()}", e);
+            throw new SwarmException($"{child.Name} printed no JSON result ({e.Message}); the last lines of {child.LogPath}:{Environment.NewLine}{Indented(child)}", e);
         }
     }
 

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using SwarmLearning.Identity;
+using SwarmLearning.Operator.Processes;
 using SwarmLearning.Training.Data.Partitioning;
 
 namespace SwarmLearning.Cli.Demo;
@@ -20,7 +21,7 @@ internal sealed partial class DemoRunner : IAsyncDisposable
     private readonly CliIo _io;
     private readonly DemoOptions _options;
     private readonly SwarmExecutable _swarm;
-    private readonly List<ChildProcess> _children = [];
+    private readonly List<SupervisedProcess> _children = [];
     private readonly string _directory;
     private readonly bool _madeHere;
     private string? _socketDirectory;

@@ -7,12 +7,14 @@ using System.Text;
 namespace SwarmLearning.Operator.Processes;
 
 /// <summary>
-/// A process the operator started (an SL node or an ML program): its standard output and error go line by line to its
-/// log file, the last lines are kept for reports, and stopping asks politely (SIGTERM) before killing its whole process
-/// tree. Every one still running when the operator's process exits is killed, so an operator leaves no orphans.
+/// A child process the operator (an SL node, an ML program) or <c>swarm demo</c> started: its standard output and error go
+/// line by line to its log file (or standard output is kept apart, when it is a result to read), the last lines are kept
+/// for reports, and stopping asks politely (SIGTERM) before killing its whole process tree. Every one still running when
+/// this process exits is killed, so neither leaves orphans.
 /// </summary>
 internal sealed class SupervisedProcess : IAsyncDisposable
 {
+    private const int KeptLines = 30;
     private const int TailLines = 20;
     private const int SigTerm = 15;
     private static readonly ConcurrentDictionary<SupervisedProcess, byte> Running = new();
@@ -21,6 +23,8 @@ internal sealed class SupervisedProcess : IAsyncDisposable
     private readonly Lock _lock = new();
     private readonly Queue<string> _tail = new();
     private readonly Action<string>? _onLine;
+    private readonly StringBuilder? _output;
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly Task<int> _exited;
     private int _disposed;
     private bool _logClosed;
@@ -34,11 +38,13 @@ internal sealed class SupervisedProcess : IAsyncDisposable
         }
     };
 
-    private SupervisedProcess(string name, string logPath, ProcessStartInfo info, Action<string>? onLine)
+    private SupervisedProcess(string name, string description, string logPath, ProcessStartInfo info, bool collectOutput, Action<string>? onLine)
     {
         Name = name;
+        Description = description;
         LogPath = logPath;
         _onLine = onLine;
+        _output = collectOutput ? new StringBuilder() : null;
         info.RedirectStandardOutput = true;
         info.RedirectStandardError = true;
         info.RedirectStandardInput = true;
@@ -46,7 +52,7 @@ internal sealed class SupervisedProcess : IAsyncDisposable
         _process = new Process { StartInfo = info, EnableRaisingEvents = true };
         Directory.CreateDirectory(Path.GetDirectoryName(logPath)!);
         _log = new StreamWriter(new FileStream(logPath, FileMode.Append, FileAccess.Write, FileShare.Read), new UTF8Encoding(false)) { AutoFlush = true };
-        _process.OutputDataReceived += (_, e) => OnLine(e.Data);
+        _process.OutputDataReceived += (_, e) => OnOutput(e.Data);
         _process.ErrorDataReceived += (_, e) => OnLine(e.Data);
         try
         {
@@ -56,12 +62,13 @@ internal sealed class SupervisedProcess : IAsyncDisposable
         {
             _log.Dispose();
             _process.Dispose();
-            throw new SwarmException($"cannot start {name} ({info.FileName} in {info.WorkingDirectory}): {e.Message}", e);
+            var where = string.IsNullOrEmpty(info.WorkingDirectory) ? "" : $" in {info.WorkingDirectory}";
+            throw new SwarmException($"cannot start {description} ({info.FileName}{where}): {e.Message}", e);
         }
 
         Running[this] = 0;
         Id = _process.Id;
-        _process.StandardInput.Close();
+        _process.StandardInput.Close(); // children read nothing: the terminal stays this process's
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
         _exited = WaitAsync();
@@ -69,6 +76,9 @@ internal sealed class SupervisedProcess : IAsyncDisposable
 
     /// <summary>Its name in logs and reports (<c>sl1</c>, <c>ml1</c>).</summary>
     public string Name { get; }
+
+    /// <summary>What it is, for messages ("the ML program of sl2 (ml2)"); its name unless given.</summary>
+    public string Description { get; }
 
     /// <summary>Its log file.</summary>
     public string LogPath { get; }
@@ -84,8 +94,29 @@ internal sealed class SupervisedProcess : IAsyncDisposable
     /// <summary>Its exit code once it has exited and its output is logged; null while it runs.</summary>
     public int? ExitCode => _exitCode?.Value;
 
-    /// <summary>Starts <paramref name="info"/> as <paramref name="name"/>, logging to <paramref name="logPath"/>.</summary>
-    public static SupervisedProcess Start(string name, ProcessStartInfo info, string logPath, Action<string>? onLine = null) => new(name, logPath, info, onLine);
+    /// <summary>How long it ran (so far).</summary>
+    public TimeSpan Elapsed => _clock.Elapsed;
+
+    /// <summary>What it wrote on standard output, when it was started to collect it.</summary>
+    public string Output
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _output?.ToString() ?? string.Empty;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Starts <paramref name="info"/> as <paramref name="name"/> (<paramref name="description"/> in messages, the name by
+    /// default), logging to <paramref name="logPath"/>. With <paramref name="collectOutput"/>, standard output is kept
+    /// apart (a result to read) instead of logged. <paramref name="onLine"/> gets every line logged, on a reader thread.
+    /// </summary>
+    public static SupervisedProcess Start(
+        string name, ProcessStartInfo info, string logPath, Action<string>? onLine = null, bool collectOutput = false, string? description = null) =>
+        new(name, description ?? name, logPath, info, collectOutput, onLine);
 
     /// <summary>The last lines of its output, for a report.</summary>
     public string Tail(int lines = TailLines)
@@ -164,10 +195,28 @@ internal sealed class SupervisedProcess : IAsyncDisposable
     {
         // WaitForExitAsync also waits for the end of both redirected streams, so every line is logged when it returns.
         await _process.WaitForExitAsync().ConfigureAwait(false);
+        _clock.Stop();
         Running.TryRemove(this, out _);
         var code = _process.ExitCode;
         _exitCode = new StrongBox<int>(code);
         return code;
+    }
+
+    private void OnOutput(string? line)
+    {
+        if (_output is null)
+        {
+            OnLine(line);
+            return;
+        }
+
+        if (line is not null)
+        {
+            lock (_lock)
+            {
+                _output.AppendLine(line);
+            }
+        }
     }
 
     private void OnLine(string? line)
@@ -185,7 +234,7 @@ internal sealed class SupervisedProcess : IAsyncDisposable
             }
 
             _tail.Enqueue(line);
-            if (_tail.Count > TailLines)
+            if (_tail.Count > KeptLines)
             {
                 _tail.Dequeue();
             }
