@@ -1,8 +1,5 @@
-using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Net;
-using System.Security.Cryptography;
-using System.Text;
 using SwarmLearning.Identity;
 using SwarmLearning.Ledger.Contracts;
 using SwarmLearning.Ledger.Transactions;
@@ -21,27 +18,15 @@ public sealed class RevocationTests(ITestOutputHelper output)
 {
     private const string Contract = LedgerDefaults.HpeDefaultContract;
 
-    /// <summary>The ledger's leader rank (docs/ledger.md, "Leader order"): the first 8 bytes of SHA-256(contract ‖ round ‖ fingerprint).</summary>
-    private static ulong Rank(long round, Fingerprint member)
-    {
-        var name = Encoding.UTF8.GetBytes(Contract);
-        var input = new byte[name.Length + 8 + Fingerprint.Size];
-        name.CopyTo(input, 0);
-        BinaryPrimitives.WriteInt64LittleEndian(input.AsSpan(name.Length), round);
-        member.CopyTo(input.AsSpan(name.Length + 8));
-        return BinaryPrimitives.ReadUInt64BigEndian(SHA256.HashData(input));
-    }
-
     [Fact]
     public async Task A_revoked_leader_is_refused_everywhere_its_submission_is_left_out_and_the_round_completes_for_the_others()
     {
         await using var swarm = await TestSwarm.StartAsync(output, TestSwarm.Fast with { FullQuorumWaitSeconds = 60 });
 
-        // The victim must lead round 2, so that revoking it tests the lead as well as its submission: pick its name so
-        // that it ranks before the peer's (the order is fixed by ledger data alone).
-        var peerName = "peer";
-        var peerId = swarm.Identity(peerName);
-        var victimName = Enumerable.Range(0, 64).Select(i => $"victim{i}").First(n => Rank(2, swarm.Identity(n).Fingerprint) < Rank(2, peerId.Fingerprint));
+        // The victim must lead round 2, so that revoking it tests the lead as well as its submission: of two fresh
+        // identities, the one that ranks first is the victim (the order is fixed by ledger data alone).
+        var ranked = swarm.ByLeaderRank(2, "sl-a", "sl-b");
+        var (victimName, peerName) = (ranked[0], ranked[1]);
         var victim = await swarm.StartSlAsync(victimName);
         var peer = await swarm.StartSlAsync(peerName);
         RunningLearningNode[] nodes = [victim, peer];

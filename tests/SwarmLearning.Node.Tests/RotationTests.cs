@@ -1,7 +1,4 @@
-using System.Buffers.Binary;
 using System.Net;
-using System.Security.Cryptography;
-using System.Text;
 using SwarmLearning.Identity;
 using SwarmLearning.Ledger.Contracts;
 using SwarmLearning.Ledger.Transactions;
@@ -20,17 +17,6 @@ public sealed class RotationTests(ITestOutputHelper output)
 {
     private const string Contract = LedgerDefaults.HpeDefaultContract;
     private static readonly string[] Hosts = ["localhost", "127.0.0.1"];
-
-    /// <summary>The ledger's leader rank (docs/ledger.md, "Leader order"): the first 8 bytes of SHA-256(contract ‖ round ‖ fingerprint).</summary>
-    private static ulong Rank(long round, Fingerprint member)
-    {
-        var name = Encoding.UTF8.GetBytes(Contract);
-        var input = new byte[name.Length + 8 + Fingerprint.Size];
-        name.CopyTo(input, 0);
-        BinaryPrimitives.WriteInt64LittleEndian(input.AsSpan(name.Length), round);
-        member.CopyTo(input.AsSpan(name.Length + 8));
-        return BinaryPrimitives.ReadUInt64BigEndian(SHA256.HashData(input));
-    }
 
     /// <summary>Options for <paramref name="name"/> whose identity files are written where the node watches them.</summary>
     private static (SwarmLearningNodeOptions Options, string Certificate, string Key) WithFiles(TestSwarm swarm, string name)
@@ -51,13 +37,15 @@ public sealed class RotationTests(ITestOutputHelper output)
     {
         await using var swarm = await TestSwarm.StartAsync(output);
 
-        // The rotating node must lead round 2: pick its name so that it ranks first (the order is fixed by ledger data).
-        var peerId = swarm.Identity("peer");
-        var name = Enumerable.Range(0, 64).Select(i => $"rot{i}").First(n => Rank(2, swarm.Identity(n).Fingerprint) < Rank(2, peerId.Fingerprint));
+        // The rotating node must lead round 2: of two fresh identities, the one that ranks first rotates (the order is
+        // fixed by ledger data).
+        var ranked = swarm.ByLeaderRank(2, "sl-a", "sl-b");
+        var (name, peerName) = (ranked[0], ranked[1]);
+        var peerId = swarm.Identity(peerName);
         var old = swarm.Identity(name);
         var (options, certificate, key) = WithFiles(swarm, name);
         var rotating = await swarm.StartSlAsync(name, options);
-        var peer = await swarm.StartSlAsync("peer");
+        var peer = await swarm.StartSlAsync(peerName);
         RunningLearningNode[] nodes = [rotating, peer];
         var channels = nodes.Select(swarm.Channel).ToArray();
         var sessions = await Task.WhenAll(channels.Select(c => c.OpenAsync("""{"syncFrequency": 1, "minPeers": 2, "apiVersion": 1}""")));

@@ -1,3 +1,6 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
 using SwarmLearning.Identity;
 using SwarmLearning.Ledger.Contracts;
 using SwarmLearning.Ledger.Transactions;
@@ -53,6 +56,27 @@ internal sealed class TestSwarm : IAsyncDisposable
     }
 
     public SwarmIdentity Identity(string name) => Net.Identity(name, SwarmRole.Sl);
+
+    /// <summary>
+    /// <paramref name="names"/> ordered by their identities' leader rank in round <paramref name="round"/> of the HPE
+    /// default contract (docs/ledger.md, "Leader order": the first 8 bytes of SHA-256(contract ‖ round ‖ fingerprint)),
+    /// lowest first: the first leads that round among them. Every run makes fresh identities, so a test that needs a
+    /// given host to lead picks its name from here rather than trying names against a fixed one (which fails whenever
+    /// the fixed one happens to rank first).
+    /// </summary>
+    public string[] ByLeaderRank(long round, params string[] names) =>
+        [.. names.OrderBy(n => LeaderRank(LedgerDefaults.HpeDefaultContract, round, Identity(n).Fingerprint))];
+
+    /// <summary>The ledger's leader rank of <paramref name="member"/> in a contract's round.</summary>
+    public static ulong LeaderRank(string contract, long round, Fingerprint member)
+    {
+        var name = Encoding.UTF8.GetBytes(contract);
+        var input = new byte[name.Length + 8 + Fingerprint.Size];
+        name.CopyTo(input, 0);
+        BinaryPrimitives.WriteInt64LittleEndian(input.AsSpan(name.Length), round);
+        member.CopyTo(input.AsSpan(name.Length + 8));
+        return BinaryPrimitives.ReadUInt64BigEndian(SHA256.HashData(input));
+    }
 
     public SwarmLearningNodeOptions Options(string name) => new()
     {
