@@ -31,14 +31,24 @@ public static class SafetensorsEncoding
             }
         }
 
-        using var stream = OpenRead(model);
+        using var stream = new EncodingStream(model, Prefixed(SafetensorsWriter.BuildHeader(model.Tensors, model.Metadata)));
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
         try
         {
-            int read;
-            while ((read = stream.Read(buffer)) > 0)
+            // The header, then each tensor: an f32 tensor's array is its own encoding and is hashed where it lies;
+            // the others are encoded through the buffer.
+            while (stream.Position < stream.Length)
             {
+                var direct = stream.DirectBytes();
+                if (!direct.IsEmpty)
+                {
+                    hash.AppendData(direct);
+                    stream.Position += direct.Length;
+                    continue;
+                }
+
+                var read = stream.Read(buffer);
                 hash.AppendData(buffer.AsSpan(0, read));
             }
         }
@@ -193,16 +203,45 @@ public static class SafetensorsEncoding
             return n;
         }
 
-        private int ReadValues(Span<byte> buffer)
+        /// <summary>
+        /// The encoding's bytes from the position to the end of the current tensor (at most 1 GiB) when they are the
+        /// tensor's array itself (f32 on a little-endian machine); empty otherwise (the header, other dtypes, the end).
+        /// </summary>
+        public ReadOnlySpan<byte> DirectBytes()
         {
-            // The last tensor that starts at or before the position, skipping empty ones (they start where the next does).
-            var t = Array.BinarySearch(_starts, _position);
+            if (_position < _header.Length || _position >= _length || !BitConverter.IsLittleEndian)
+            {
+                return [];
+            }
+
+            var t = TensorAt(_position);
+            var tensor = _model.NamedTensors[t];
+            var within = _position - _starts[t];
+            if (tensor.Info.DType != TensorDType.F32 || within % 4 != 0)
+            {
+                return [];
+            }
+
+            var first = (int)(within / 4);
+            return MemoryMarshal.AsBytes(tensor.Values.AsSpan(first, Math.Min(tensor.Values.Length - first, 1 << 28)));
+        }
+
+        /// <summary>The last tensor that starts at or before <paramref name="position"/>, skipping empty ones (they start where the next does).</summary>
+        private int TensorAt(long position)
+        {
+            var t = Array.BinarySearch(_starts, position);
             t = t >= 0 ? t : ~t - 1;
-            while (t + 1 < _starts.Length && _starts[t + 1] <= _position)
+            while (t + 1 < _starts.Length && _starts[t + 1] <= position)
             {
                 t++;
             }
 
+            return t;
+        }
+
+        private int ReadValues(Span<byte> buffer)
+        {
+            var t = TensorAt(_position);
             var tensor = _model.NamedTensors[t];
             var within = _position - _starts[t];
             var left = tensor.Info.ByteLength - within;

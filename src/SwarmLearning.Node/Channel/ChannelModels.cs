@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Http;
+using SwarmLearning.Node.Exchange;
 using SwarmLearning.Node.Rounds;
 using SwarmLearning.Node.Storage;
 using SwarmLearning.Safetensors;
@@ -87,7 +88,6 @@ internal static class ChannelModels
     public static async Task WriteAsync(HttpResponse response, SyncResult result, ModelStore store, CancellationToken cancellationToken)
     {
         response.StatusCode = StatusCodes.Status200OK;
-        response.ContentType = ContentType;
         response.Headers[RoundHeader] = result.Round.ToString(System.Globalization.CultureInfo.InvariantCulture);
         response.Headers[Sha256Header] = result.Sha256;
         response.Headers[ContributedHeader] = result.Contributed ? "true" : "false";
@@ -96,24 +96,16 @@ internal static class ChannelModels
         var stored = ModelStore.IsSha256(result.Sha256) ? store.OpenRead(result.Sha256) : null;
         if (stored is not null)
         {
-            await using (stored.ConfigureAwait(false))
-            {
-                response.ContentLength = stored.Length;
-                await stored.CopyToAsync(response.Body, 1 << 16, cancellationToken).ConfigureAwait(false);
-                return;
-            }
+            await ModelBody.SendAsync(response, stored, ContentType, cancellationToken).ConfigureAwait(false);
+            return;
         }
 
         var temp = Path.Combine(store.Directory, $"{TempPrefix}{Guid.NewGuid():N}.out.tmp");
         try
         {
-            var info = await Task.Run(() => SafetensorsWriter.Write(temp, result.Model), cancellationToken).ConfigureAwait(false);
+            await Task.Run(() => SafetensorsWriter.Write(temp, result.Model), cancellationToken).ConfigureAwait(false);
             var file = new FileStream(temp, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
-            await using (file.ConfigureAwait(false))
-            {
-                response.ContentLength = info.Length;
-                await file.CopyToAsync(response.Body, 1 << 16, cancellationToken).ConfigureAwait(false);
-            }
+            await ModelBody.SendAsync(response, file, ContentType, cancellationToken).ConfigureAwait(false);
         }
         finally
         {

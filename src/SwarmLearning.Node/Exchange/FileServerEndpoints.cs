@@ -55,7 +55,7 @@ internal static partial class FileServerEndpoints
         }
 
         Log.Serving(node.FileServerLogger, sha256[..12], stream.Length, NameOf(state, certificate!));
-        return Results.Stream(stream, ModelContentType);
+        return ModelBody.Result(stream, ModelContentType);
     }
 
     /// <summary>Why the holder of <paramref name="certificate"/> may not fetch models here, or null when it may.</summary>
