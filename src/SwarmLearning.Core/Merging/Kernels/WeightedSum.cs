@@ -84,6 +84,50 @@ internal static class WeightedSum
         return finite;
     }
 
+    /// <summary>
+    /// One input of a group of four, on its own: sum = c · (reference − x) when <paramref name="start"/>, else
+    /// sum = c · (reference − x) + sum. Applied to a group's four inputs in order and followed by
+    /// <see cref="SubtractSum"/>, it gives exactly <see cref="Combine"/>'s bits for that group: the same operations,
+    /// rounded the same way, element by element.
+    /// </summary>
+    public static void AccumulateGroup(ReadOnlySpan<float> x, float c, ReadOnlySpan<float> reference, Span<float> sum, bool start, KernelWidth width)
+    {
+        var done = KernelWidths.Resolve(width) switch
+        {
+            KernelWidth.V512 => Accumulate<Lanes512, Vector512<float>>(x, c, reference, sum, start, 0),
+            KernelWidth.V256 => Accumulate<Lanes256, Vector256<float>>(x, c, reference, sum, start, 0),
+            KernelWidth.V128 => Accumulate<Lanes128, Vector128<float>>(x, c, reference, sum, start, 0),
+            _ => 0,
+        };
+        Accumulate<ScalarLanes, float>(x, c, reference, sum, start, done);
+    }
+
+    /// <summary>output −= sum: ends a group of four that <see cref="AccumulateGroup"/> summed.</summary>
+    public static void SubtractSum(ReadOnlySpan<float> sum, Span<float> output, KernelWidth width)
+    {
+        var done = KernelWidths.Resolve(width) switch
+        {
+            KernelWidth.V512 => Subtract<Lanes512, Vector512<float>>(sum, output, 0),
+            KernelWidth.V256 => Subtract<Lanes256, Vector256<float>>(sum, output, 0),
+            KernelWidth.V128 => Subtract<Lanes128, Vector128<float>>(sum, output, 0),
+            _ => 0,
+        };
+        Subtract<ScalarLanes, float>(sum, output, done);
+    }
+
+    /// <summary>output −= c · (reference − x): an input after the last full group of four, as <see cref="Combine"/> does it.</summary>
+    public static void SubtractSingle(ReadOnlySpan<float> x, float c, ReadOnlySpan<float> reference, Span<float> output, KernelWidth width)
+    {
+        var done = KernelWidths.Resolve(width) switch
+        {
+            KernelWidth.V512 => SubtractOne<Lanes512, Vector512<float>>(x, c, reference, output, 0),
+            KernelWidth.V256 => SubtractOne<Lanes256, Vector256<float>>(x, c, reference, output, 0),
+            KernelWidth.V128 => SubtractOne<Lanes128, Vector128<float>>(x, c, reference, output, 0),
+            _ => 0,
+        };
+        SubtractOne<ScalarLanes, float>(x, c, reference, output, done);
+    }
+
     /// <summary>The index of the largest coefficient (the first one on ties).</summary>
     public static int ReferenceIndex(ReadOnlySpan<float> coefficients)
     {
@@ -149,6 +193,52 @@ internal static class WeightedSum
             sum = TLanes.MultiplyAdd(TLanes.Subtract(r, TLanes.Load(in c, offset)), cc, sum);
             sum = TLanes.MultiplyAdd(TLanes.Subtract(r, TLanes.Load(in d, offset)), cd, sum);
             TLanes.Store(TLanes.Subtract(TLanes.Load(in os, offset), sum), ref os, offset);
+        }
+
+        return p;
+    }
+
+    private static int Accumulate<TLanes, TVec>(ReadOnlySpan<float> x, float c, ReadOnlySpan<float> reference, Span<float> sum, bool start, int from)
+        where TLanes : ILanes<TVec>
+        where TVec : unmanaged
+    {
+        ref readonly var xs = ref MemoryMarshal.GetReference(x);
+        ref readonly var rs = ref MemoryMarshal.GetReference(reference);
+        ref var ss = ref MemoryMarshal.GetReference(sum);
+        var scale = TLanes.Broadcast(c);
+        var p = from;
+        if (start)
+        {
+            for (; p <= sum.Length - TLanes.Count; p += TLanes.Count)
+            {
+                var offset = (nuint)p;
+                TLanes.Store(TLanes.Multiply(TLanes.Subtract(TLanes.Load(in rs, offset), TLanes.Load(in xs, offset)), scale), ref ss, offset);
+            }
+        }
+        else
+        {
+            for (; p <= sum.Length - TLanes.Count; p += TLanes.Count)
+            {
+                var offset = (nuint)p;
+                var difference = TLanes.Subtract(TLanes.Load(in rs, offset), TLanes.Load(in xs, offset));
+                TLanes.Store(TLanes.MultiplyAdd(difference, scale, TLanes.Load(in ss, offset)), ref ss, offset);
+            }
+        }
+
+        return p;
+    }
+
+    private static int Subtract<TLanes, TVec>(ReadOnlySpan<float> sum, Span<float> output, int from)
+        where TLanes : ILanes<TVec>
+        where TVec : unmanaged
+    {
+        ref readonly var ss = ref MemoryMarshal.GetReference(sum);
+        ref var os = ref MemoryMarshal.GetReference(output);
+        var p = from;
+        for (; p <= output.Length - TLanes.Count; p += TLanes.Count)
+        {
+            var offset = (nuint)p;
+            TLanes.Store(TLanes.Subtract(TLanes.Load(in os, offset), TLanes.Load(in ss, offset)), ref os, offset);
         }
 
         return p;
