@@ -95,6 +95,9 @@ public sealed class FailureTests(ITestOutputHelper output)
         Assert.Equal(new[] { sl1, sl2 }.Select(n => n.Node.Identity.Fingerprint).Order(), merged.Contributors);
         Assert.Equal([(10f + 20f) / 2 / 2, -(10f + 20f) / 2], Models.Values(answers[0].Model!, "fc.bias"));
 
+        // With mean the leader first merges while fetching; the bad model stops that, and it fetches everything again.
+        Assert.Contains(swarm.Log.LinesOf(leader.Node.Identity.Name), l => l.Contains("merging while fetching stopped", StringComparison.Ordinal) && l.Contains("'sl3'", StringComparison.Ordinal));
+
         // Everyone, sl3 too, goes on from the merged model.
         Assert.All(answers, a => Assert.Equal(merged.ModelHash, a.Sha256));
         Assert.All(answers, a => Assert.Equal(2, a.Round));

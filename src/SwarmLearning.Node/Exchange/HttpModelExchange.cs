@@ -96,14 +96,19 @@ public sealed partial class HttpModelExchange : IModelExchange, IDisposable
 
     /// <inheritdoc/>
     public Task<TensorModel> FetchAsync(MemberState peer, string sha256, long size, CancellationToken cancellationToken) =>
-        FetchAsync(peer, sha256, size, keep: true, cancellationToken);
+        FetchAsync(peer, sha256, size, keep: true, allocate: null, cancellationToken);
 
     /// <inheritdoc/>
     /// <remarks>The model is verified in memory and not written to the store.</remarks>
     public Task<TensorModel> FetchToMergeAsync(MemberState peer, string sha256, long size, CancellationToken cancellationToken) =>
-        FetchAsync(peer, sha256, size, keep: false, cancellationToken);
+        FetchAsync(peer, sha256, size, keep: false, allocate: null, cancellationToken);
 
-    private async Task<TensorModel> FetchAsync(MemberState peer, string sha256, long size, bool keep, CancellationToken cancellationToken)
+    /// <inheritdoc/>
+    /// <remarks>The model is verified in memory and not written to the store.</remarks>
+    public Task<TensorModel> FetchToMergeAsync(MemberState peer, string sha256, long size, Func<int, float[]>? allocate, CancellationToken cancellationToken) =>
+        FetchAsync(peer, sha256, size, keep: false, allocate, cancellationToken);
+
+    private async Task<TensorModel> FetchAsync(MemberState peer, string sha256, long size, bool keep, Func<int, float[]>? allocate, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(peer);
         if (!ModelStore.IsSha256(sha256))
@@ -163,7 +168,7 @@ public sealed partial class HttpModelExchange : IModelExchange, IDisposable
             var body = await response.Content.ReadAsStreamAsync(timeout.Token).ConfigureAwait(false);
             await using (body.ConfigureAwait(false))
             {
-                var model = await _store.ReceiveAsync(body, sha256, size, from, keep, timeout.Token).ConfigureAwait(false);
+                var model = await _store.ReceiveAsync(body, sha256, size, from, keep, allocate, timeout.Token).ConfigureAwait(false);
                 Interlocked.Add(ref _bytesSinceCollect, size);
                 Log.Fetched(_logger, sha256[..12], size, peer.Name);
                 return model;

@@ -32,6 +32,14 @@ public interface IModelExchange
         FetchAsync(peer, sha256, size, cancellationToken);
 
     /// <summary>
+    /// <see cref="FetchToMergeAsync(MemberState, string, long, CancellationToken)"/>, with the received tensors' arrays
+    /// from <paramref name="allocate"/> where the exchange receives them (a leader recycles the arrays of the
+    /// submissions it has merged). An exchange that does not receive bytes ignores it.
+    /// </summary>
+    Task<TensorModel> FetchToMergeAsync(MemberState peer, string sha256, long size, Func<int, float[]>? allocate, CancellationToken cancellationToken) =>
+        FetchToMergeAsync(peer, sha256, size, cancellationToken);
+
+    /// <summary>
     /// Lets go of every stored model except <paramref name="keep"/> and those stored in the last minute (which a peer
     /// may still be fetching), so a long training does not fill the disk with old rounds.
     /// </summary>

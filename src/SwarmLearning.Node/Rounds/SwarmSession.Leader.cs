@@ -3,6 +3,7 @@ using SwarmLearning.Identity;
 using SwarmLearning.Ledger.Contracts;
 using SwarmLearning.Ledger.Transactions;
 using SwarmLearning.Merging;
+using SwarmLearning.Node.Storage;
 using SwarmLearning.Tensors;
 
 namespace SwarmLearning.Node.Rounds;
@@ -88,6 +89,150 @@ public sealed partial class SwarmSession
             submissions = [.. submissions.Where(s => s.Key == _ledger.Self)];
         }
 
+        var started = Stopwatch.GetTimestamp();
+        TensorModel merged;
+        MergeMethod method;
+        List<Fingerprint> contributors;
+        var how = "";
+        if (fetchedSoFar.Count == 0 && await MergeWhileFetchingAsync(contractName, number, state, submissions, leadership).ConfigureAwait(false) is { } streamed)
+        {
+            (merged, method, contributors, how) = (streamed, MergeMethod.Mean, [.. submissions.Select(s => s.Key)], " while fetching");
+        }
+        else if (await FetchAllAndMergeAsync(contractName, number, state, submissions, fetchedSoFar, leadership).ConfigureAwait(false) is { } whole)
+        {
+            (merged, method, contributors) = whole;
+        }
+        else
+        {
+            return null;
+        }
+
+        var published = await _exchange.PublishAsync(merged, leadership).ConfigureAwait(false);
+
+        // This node's own fetch of the merged model can use it as it is, when the file holds exactly these values
+        // (f32; a 16-bit tensor is rounded on the way to the file).
+        _ownMerged = merged.Tensors.All(t => t.DType == TensorDType.F32) ? new OwnModel(published.Sha256, merged) : null;
+
+        // A contributor revoked while this node merged is out of the round: the ledger would refuse this merge.
+        var now = _ledger.State;
+        var revoked = contributors.Where(c => now.Members.TryGetValue(c, out var m) && m.Revoked).Select(c => now.Members[c].Name).ToList();
+        if (revoked.Count > 0 && mayRetry)
+        {
+            Log.Remerging(_logger, contractName, number, string.Join(", ", revoked));
+            return now.Height - 1;
+        }
+
+        try
+        {
+            await _ledger.SubmitAsync(TransactionTypes.RoundMerged, new MergedPayload
+            {
+                Contract = contractName,
+                Round = number,
+                ModelHash = published.Sha256,
+                Size = published.Size,
+                Contributors = [.. contributors.Select(c => c.ToString())],
+                MergeMethod = method.ToName(),
+            }, PayloadJson.Default.MergedPayload, leadership).ConfigureAwait(false);
+        }
+        catch (TransactionRejectedException e) when (e.Kind == RejectionKind.Conflict && mayRetry)
+        {
+            // Most likely a contributor revoked after the check above, in a block this node's replica does not hold yet.
+            Log.Remerging(_logger, contractName, number, e.Message);
+            return now.Height;
+        }
+
+        Log.Merged(_logger, contractName, number, contributors.Count, submissions.Count, method.ToName(), how, published.Sha256[..12], Stopwatch.GetElapsedTime(started).TotalSeconds);
+        return null;
+    }
+
+    /// <summary>How many submissions a leader that merges while fetching has in flight (fetching, or fetched and not yet added).</summary>
+    private const int StreamingFetches = 3;
+
+    /// <summary>
+    /// The common case, with <c>mean</c>: fetches the submissions a few at a time, in the order the merge takes them,
+    /// and adds each to a <see cref="StreamingMean"/> as soon as it has arrived and been verified, then lets it go. The
+    /// leader holds about three models (the heaviest, the output and a group sum) plus those in flight, instead of all
+    /// of them; the result is bit for bit the engine's mean. Null, with nothing recorded, whenever the round is not
+    /// that simple (another method, a submission of weight zero, one that cannot be fetched, fails its hash or has
+    /// other tensors): the caller then fetches everything and merges the usual way, which leaves out and logs what
+    /// must be left out.
+    /// </summary>
+    private async Task<TensorModel?> MergeWhileFetchingAsync(
+        string contractName, long number, LedgerState state, List<KeyValuePair<Fingerprint, SubmissionRecord>> submissions, CancellationToken leadership)
+    {
+        var round = RequireContract(state).Round;
+        var weights = submissions.Select(s => round.Ready.TryGetValue(s.Key, out var r) ? r.Weight : 1).ToList();
+        if (Options.MergeMethod != MergeMethod.Mean || submissions.Count < 2 || weights.Any(w => w <= 0))
+        {
+            return null;
+        }
+
+        StreamingMean mean;
+        try
+        {
+            mean = new StreamingMean(weights);
+        }
+        catch (MergeException)
+        {
+            return null;
+        }
+
+        int[] order = [mean.Reference, .. mean.Order];
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(leadership);
+
+        // Fetch k starts once model k − StreamingFetches has been added: at most that many models wait in memory, in
+        // the arrays of those already added.
+        var arrays = new RecycledArrays();
+        var added = order.Select(_ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).ToArray();
+        async Task<TensorModel> FetchInTurnAsync(int k)
+        {
+            if (k >= StreamingFetches)
+            {
+                await added[k - StreamingFetches].Task.WaitAsync(stop.Token).ConfigureAwait(false);
+            }
+
+            var (key, submission) = submissions[order[k]];
+            return key == _ledger.Self && _ownSubmission is { } own && own.Sha256 == submission.ModelHash
+                ? own.Model // what this node published: no need to read it back
+                : await _exchange.FetchToMergeAsync(state.Members[key], submission.ModelHash, submission.Size, arrays.Rent, stop.Token).ConfigureAwait(false);
+        }
+
+        var fetches = Enumerable.Range(0, order.Length).Select(FetchInTurnAsync).ToArray();
+        try
+        {
+            for (var k = 0; k < order.Length; k++)
+            {
+                var model = await fetches[k].ConfigureAwait(false);
+                var input = order[k];
+                await Task.Run(() => mean.Add(input, model, stop.Token), stop.Token).ConfigureAwait(false);
+                fetches[k] = Task.FromResult<TensorModel>(null!); // let the model go: only the mean holds what it needs
+                if (k > 0)
+                {
+                    arrays.Return(model); // the reference (k = 0) stays in the mean until the end
+                }
+
+                added[k].SetResult();
+            }
+
+            return mean.Result($"mean of {submissions.Count} models");
+        }
+        catch (Exception e) when (e is ModelExchangeException or MergeException || (e is OperationCanceledException && !leadership.IsCancellationRequested))
+        {
+            Log.MergeWhileFetchingStopped(_logger, contractName, number, e.Message);
+            await stop.CancelAsync().ConfigureAwait(false);
+            await Task.WhenAll(fetches.Select(f => f.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default))).ConfigureAwait(false);
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Fetches every submission (all at once), leaves out those that cannot be fetched, fail their hash or have other
+    /// tensors than the round's, and merges the rest with this session's method (the coordinate median when the method
+    /// cannot merge what is left). Null when nothing is left to merge.
+    /// </summary>
+    private async Task<(TensorModel Merged, MergeMethod Method, List<Fingerprint> Contributors)?> FetchAllAndMergeAsync(
+        string contractName, long number, LedgerState state, List<KeyValuePair<Fingerprint, SubmissionRecord>> submissions, Dictionary<Fingerprint, TensorModel?> fetchedSoFar, CancellationToken leadership)
+    {
         var fetched = await Task.WhenAll(submissions.Select(async s =>
         {
             var peer = state.Members[s.Key];
@@ -135,13 +280,14 @@ public sealed partial class SwarmSession
             return null;
         }
 
+        var round = RequireContract(state).Round;
+
         var weights = inputs.Select(i => round.Ready.TryGetValue(i.Key, out var r) ? r.Weight : 1).ToList();
         if (weights.Sum() <= 0)
         {
             weights = [.. weights.Select(_ => 1.0)]; // every contributor checked in inactive: plain mean of what there is
         }
 
-        var started = Stopwatch.GetTimestamp();
         var mergeInputs = inputs.Select((i, k) => new MergeInput(i.Model!, weights[k])).ToList();
 
         // One model (the initial sync) is taken as it is, whatever the method: krum, say, needs at least three.
@@ -161,42 +307,7 @@ public sealed partial class SwarmSession
             (merged, _) = ModelMerger.Merge(mergeInputs, MergeOptionsFor(method, mergeInputs.Count), leadership);
         }
 
-        var published = await _exchange.PublishAsync(merged, leadership).ConfigureAwait(false);
-
-        // This node's own fetch of the merged model can use it as it is, when the file holds exactly these values
-        // (f32; a 16-bit tensor is rounded on the way to the file).
-        _ownMerged = merged.Tensors.All(t => t.DType == TensorDType.F32) ? new OwnModel(published.Sha256, merged) : null;
-
-        // A contributor revoked while this node merged is out of the round: the ledger would refuse this merge.
-        var now = _ledger.State;
-        var revoked = inputs.Where(i => now.Members.TryGetValue(i.Key, out var m) && m.Revoked).Select(i => now.Members[i.Key].Name).ToList();
-        if (revoked.Count > 0 && mayRetry)
-        {
-            Log.Remerging(_logger, contractName, number, string.Join(", ", revoked));
-            return now.Height - 1;
-        }
-
-        try
-        {
-            await _ledger.SubmitAsync(TransactionTypes.RoundMerged, new MergedPayload
-            {
-                Contract = contractName,
-                Round = number,
-                ModelHash = published.Sha256,
-                Size = published.Size,
-                Contributors = [.. inputs.Select(i => i.Key.ToString())],
-                MergeMethod = method.ToName(),
-            }, PayloadJson.Default.MergedPayload, leadership).ConfigureAwait(false);
-        }
-        catch (TransactionRejectedException e) when (e.Kind == RejectionKind.Conflict && mayRetry)
-        {
-            // Most likely a contributor revoked after the check above, in a block this node's replica does not hold yet.
-            Log.Remerging(_logger, contractName, number, e.Message);
-            return now.Height;
-        }
-
-        Log.Merged(_logger, contractName, number, inputs.Count, submissions.Count, method.ToName(), published.Sha256[..12], Stopwatch.GetElapsedTime(started).TotalSeconds);
-        return null;
+        return (merged, method, [.. inputs.Select(i => i.Key)]);
     }
 
     /// <summary>Waits until every participant has submitted, or the submission wait has passed; returns the state then.</summary>

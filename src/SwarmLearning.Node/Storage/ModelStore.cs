@@ -144,7 +144,14 @@ public sealed class ModelStore
     /// bytes are the encoding this project writes (every SL node publishes that way); a model in another writer's
     /// layout is returned but not served. <paramref name="from"/> names the peer in errors.
     /// </summary>
-    public async Task<TensorModel> ReceiveAsync(Stream content, string sha256, long size, string from, bool keep, CancellationToken cancellationToken)
+    public Task<TensorModel> ReceiveAsync(Stream content, string sha256, long size, string from, bool keep, CancellationToken cancellationToken) =>
+        ReceiveAsync(content, sha256, size, from, keep, allocate: null, cancellationToken);
+
+    /// <summary>
+    /// <see cref="ReceiveAsync(Stream, string, long, string, bool, CancellationToken)"/>, with the tensors' arrays from
+    /// <paramref name="allocate"/> when given (and the model is not one the store already holds).
+    /// </summary>
+    public async Task<TensorModel> ReceiveAsync(Stream content, string sha256, long size, string from, bool keep, Func<int, float[]>? allocate, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(content);
         if (Contains(sha256))
@@ -158,7 +165,7 @@ public sealed class ModelStore
         }
 
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var read = await SafetensorsStreamReader.ReadAsync(content, size, $"model {sha256[..12]}", hash, copy: null, cancellationToken).ConfigureAwait(false);
+        var read = await SafetensorsStreamReader.ReadAsync(content, size, $"model {sha256[..12]}", hash, copy: null, cancellationToken, allocate).ConfigureAwait(false);
         if (read.Longer)
         {
             throw new ModelExchangeException($"{from} sent more than the {size} bytes the ledger records for model {sha256[..12]}; refused");

@@ -26,9 +26,11 @@ internal static class SafetensorsStreamReader
     /// <summary>
     /// Reads up to <paramref name="length"/> bytes (and probes one more) from <paramref name="content"/>; appends each
     /// to <paramref name="hash"/> and writes it to <paramref name="copy"/> when given. <paramref name="name"/> names
-    /// the model in format errors.
+    /// the model in format errors. <paramref name="allocate"/>, when given, supplies each tensor's array (of exactly the
+    /// length asked), for a caller that recycles them.
     /// </summary>
-    public static async Task<StreamedModel> ReadAsync(Stream content, long length, string name, IncrementalHash? hash, Stream? copy, CancellationToken cancellationToken)
+    public static async Task<StreamedModel> ReadAsync(
+        Stream content, long length, string name, IncrementalHash? hash, Stream? copy, CancellationToken cancellationToken, Func<int, float[]>? allocate = null)
     {
         ArgumentNullException.ThrowIfNull(content);
         ArgumentOutOfRangeException.ThrowIfNegative(length);
@@ -39,7 +41,7 @@ internal static class SafetensorsStreamReader
             ModelFormatException? invalid = null;
             try
             {
-                model = await ParseAsync(input, name, cancellationToken).ConfigureAwait(false);
+                model = await ParseAsync(input, name, allocate, cancellationToken).ConfigureAwait(false);
             }
             catch (ModelFormatException e)
             {
@@ -58,7 +60,7 @@ internal static class SafetensorsStreamReader
     }
 
     /// <summary>The model, or null when the stream ended early (the caller sees it in <see cref="Input.Received"/>).</summary>
-    private static async Task<TensorModel?> ParseAsync(Input input, string name, CancellationToken cancellationToken)
+    private static async Task<TensorModel?> ParseAsync(Input input, string name, Func<int, float[]>? allocate, CancellationToken cancellationToken)
     {
         var limits = SafetensorsLimits.Default;
         var length = input.Length;
@@ -119,7 +121,8 @@ internal static class SafetensorsStreamReader
                 throw new ModelFormatException(name, info.Name, $"{info.ElementCount} elements do not fit in one in-memory tensor");
             }
 
-            var values = GC.AllocateUninitializedArray<float>((int)info.ElementCount);
+            var values = allocate?.Invoke((int)info.ElementCount) ?? GC.AllocateUninitializedArray<float>((int)info.ElementCount);
+            Debug.Assert(values.Length == info.ElementCount, "an allocator gives arrays of the length asked");
             var size = info.DType.SizeInBytes();
             var perChunk = ChunkBytes / size;
             for (var done = 0; done < values.Length; done += perChunk)
