@@ -140,10 +140,20 @@ public sealed partial class SwarmSession
             Log.Remerging(_logger, contractName, number, e.Message);
             return now.Height;
         }
+        catch (OperationCanceledException) when (leadership.IsCancellationRequested && RecordedAsMerged(contractName, number, published.Sha256))
+        {
+            // The block that records this merge reached this node's replica before the SN's answer did, and the round's
+            // end ended the lead: the merge is recorded all the same, and is logged as such.
+        }
 
         Log.Merged(_logger, contractName, number, contributors.Count, submissions.Count, method.ToName(), how, published.Sha256[..12], Stopwatch.GetElapsedTime(started).TotalSeconds);
         return null;
     }
+
+    /// <summary>True when this node's replica records round <paramref name="number"/> as merged into <paramref name="sha256"/> by this node.</summary>
+    private bool RecordedAsMerged(string contractName, long number, string sha256) =>
+        _ledger.State.Contracts.TryGetValue(contractName, out var contract)
+        && contract.LastMerged is { } merged && merged.Round == number && merged.ModelHash == sha256 && merged.Leader == _ledger.Self;
 
     /// <summary>How many submissions a leader that merges while fetching has in flight (fetching, or fetched and not yet added).</summary>
     private const int StreamingFetches = 3;
