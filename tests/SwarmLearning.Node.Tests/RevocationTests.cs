@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using SwarmLearning.Identity;
-using SwarmLearning.Ledger.Contracts;
 using SwarmLearning.Ledger.Transactions;
 using SwarmLearning.Node.Hosting;
 using SwarmLearning.Node.Tests.Harness;
@@ -36,21 +34,11 @@ public sealed class RevocationTests(ITestOutputHelper output)
 
         // A third participant, driven by hand, is ready for round 2 but never submits, so the leader of round 2 waits
         // for it (up to 30 s) with the two other submissions in hand: the revocation lands while the round is pending.
-        var late = swarm.Net.Client(swarm.Sentinel, "late", SwarmRole.Sl);
-        await late.SubmitAsync(TransactionTypes.Register, new RegisterPayload
-        {
-            Role = "sl",
-            Name = "late",
-            Certificate = Convert.ToBase64String(late.Identity.Certificate.RawData),
-            Host = "localhost",
-            FilePort = Network.Tests.TestNetwork.FreePort(),
-        }, PayloadJson.Default.RegisterPayload);
-        await late.SubmitAsync(TransactionTypes.RoundReady, new ReadyPayload { Contract = Contract, Round = 2, Weight = 1, MinPeers = 3, MakeMeAdmin = false }, PayloadJson.Default.ReadyPayload);
+        using var late = await swarm.ReadyLateParticipantAsync(2);
 
         var syncs = channels.Select((c, i) => c.CallAsync(sessions[i], "sync", Models.Tiny(10 * (i + 1)))).ToArray();
         var chain = swarm.Sentinel.Node.Chain;
-        await Network.Tests.TestNetwork.WaitUntilAsync(chain, s => s.Contracts[Contract].Round is { Number: 2, Phase: RoundPhase.Closed } r
-            && r.Submissions.ContainsKey(victim.Node.Identity.Fingerprint) && r.Submissions.ContainsKey(peer.Node.Identity.Fingerprint), "both hosts submitted to round 2");
+        await swarm.WaitForSubmissionsAsync(2, victim.Node.Identity.Fingerprint, peer.Node.Identity.Fingerprint);
         var round = chain.State!.Contracts[Contract].Round;
         Assert.Equal(victim.Node.Identity.Fingerprint, round.Leader);
         Assert.Equal(3, round.Participants.Count);

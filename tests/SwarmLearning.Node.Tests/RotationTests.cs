@@ -1,6 +1,5 @@
 using System.Net;
 using SwarmLearning.Identity;
-using SwarmLearning.Ledger.Contracts;
 using SwarmLearning.Ledger.Transactions;
 using SwarmLearning.Node.Hosting;
 using SwarmLearning.Node.Tests.Harness;
@@ -53,20 +52,10 @@ public sealed class RotationTests(ITestOutputHelper output)
 
         // A third participant, driven by hand, is ready for round 2 but does not submit yet, so the leader waits for it
         // with both submissions in hand while the rotation happens.
-        var late = swarm.Net.Client(swarm.Sentinel, "late", SwarmRole.Sl);
-        await late.SubmitAsync(TransactionTypes.Register, new RegisterPayload
-        {
-            Role = "sl",
-            Name = "late",
-            Certificate = Convert.ToBase64String(late.Identity.Certificate.RawData),
-            Host = "localhost",
-            FilePort = Network.Tests.TestNetwork.FreePort(),
-        }, PayloadJson.Default.RegisterPayload);
-        await late.SubmitAsync(TransactionTypes.RoundReady, new ReadyPayload { Contract = Contract, Round = 2, Weight = 1, MinPeers = 3, MakeMeAdmin = false }, PayloadJson.Default.ReadyPayload);
+        using var late = await swarm.ReadyLateParticipantAsync(2);
         var syncs = channels.Select((c, i) => c.CallAsync(sessions[i], "sync", Models.Tiny(10 * (i + 1)))).ToArray();
         var chain = swarm.Sentinel.Node.Chain;
-        await Network.Tests.TestNetwork.WaitUntilAsync(chain, s => s.Contracts[Contract].Round is { Number: 2, Phase: RoundPhase.Closed } r
-            && r.Submissions.ContainsKey(old.Fingerprint) && r.Submissions.ContainsKey(peerId.Fingerprint), "both hosts submitted to round 2");
+        await swarm.WaitForSubmissionsAsync(2, old.Fingerprint, peerId.Fingerprint);
         Assert.Equal(old.Fingerprint, chain.State!.Contracts[Contract].Round.Leader);
 
         // Install a new certificate and key over the node's files.

@@ -67,6 +67,31 @@ internal sealed class TestSwarm : IAsyncDisposable
     public string[] ByLeaderRank(long round, params string[] names) =>
         [.. names.OrderBy(n => LeaderRank(LedgerDefaults.HpeDefaultContract, round, Identity(n).Fingerprint))];
 
+    /// <summary>
+    /// A participant driven by hand: SL member 'late', registered and ready for <paramref name="round"/> of the HPE
+    /// default contract (minPeers 3, never leading), that submits nothing. The round's leader then waits for it, up to
+    /// the submission wait, with the other submissions in hand: a test can act while the merge is pending.
+    /// </summary>
+    public async Task<Network.Client.SwarmNetworkClient> ReadyLateParticipantAsync(long round)
+    {
+        var late = Net.Client(Sentinel, "late", SwarmRole.Sl);
+        await late.SubmitAsync(TransactionTypes.Register, new RegisterPayload
+        {
+            Role = "sl",
+            Name = "late",
+            Certificate = Convert.ToBase64String(late.Identity.Certificate.RawData),
+            Host = "localhost",
+            FilePort = TestNetwork.FreePort(),
+        }, PayloadJson.Default.RegisterPayload);
+        await late.SubmitAsync(TransactionTypes.RoundReady, new ReadyPayload { Contract = LedgerDefaults.HpeDefaultContract, Round = round, Weight = 1, MinPeers = 3, MakeMeAdmin = false }, PayloadJson.Default.ReadyPayload);
+        return late;
+    }
+
+    /// <summary>Waits until the sentinel's chain has round <paramref name="round"/> closed with submissions from all of <paramref name="members"/>.</summary>
+    public Task WaitForSubmissionsAsync(long round, params Fingerprint[] members) =>
+        TestNetwork.WaitUntilAsync(Sentinel.Node.Chain, s => s.Contracts[LedgerDefaults.HpeDefaultContract].Round is { Phase: RoundPhase.Closed } r
+            && r.Number == round && members.All(r.Submissions.ContainsKey), $"{members.Length} hosts submitted to round {round}");
+
     /// <summary>The ledger's leader rank of <paramref name="member"/> in a contract's round.</summary>
     public static ulong LeaderRank(string contract, long round, Fingerprint member)
     {
