@@ -21,6 +21,19 @@ sys.path.insert(0, os.path.join(root, "clients", "python"))
 from swarmlearning.local import LocalSwarm, swarm_command  # noqa: E402
 
 
+def stop(processes):
+    """Terminates the processes, and kills those still running 10 s later."""
+    processes = list(processes)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--nodes", type=int, default=3, help="SL node + PyTorch program pairs (default 3)")
@@ -51,15 +64,23 @@ def main():
             log = open(os.path.join(directory, f"ml{k + 1}.log"), "wb")
             programs.append((subprocess.Popen([sys.executable, os.path.join(here, "fashion_mnist.py")], env=env, stdout=log, stderr=subprocess.STDOUT), log))
         say(f"training: {args.nodes} PyTorch programs, {args.epochs} epochs, logs in {directory}/ml*.log")
-        results = []
-        for k, (process, log) in enumerate(programs):
-            process.wait()
-            log.close()
-            # The program logs to stdout, as HPE's do, and prints its result as the last line.
-            lines = open(os.path.join(directory, f"ml{k + 1}.log"), errors="replace").read().splitlines()
-            if process.returncode != 0 or not lines:
-                sys.exit(f"the program of sl{k + 1} failed ({process.returncode}):\n" + "\n".join(lines[-20:]))
-            results.append(json.loads(lines[-1]))
+        # Whichever program ends first is looked at first: one that fails leaves its peers waiting for it (minPeers), so
+        # they are stopped and its error is reported at once instead of after their own waits run out.
+        results = [None] * len(programs)
+        pending = dict(enumerate(programs))
+        while pending:
+            for k, (process, log) in list(pending.items()):
+                if process.poll() is None:
+                    continue
+                del pending[k]
+                log.close()
+                # The program logs to stdout, as HPE's do, and prints its result as the last line.
+                lines = open(os.path.join(directory, f"ml{k + 1}.log"), errors="replace").read().splitlines()
+                if process.returncode != 0 or not lines:
+                    stop(process for process, _ in pending.values())
+                    sys.exit(f"the program of sl{k + 1} failed ({process.returncode}):\n" + "\n".join(lines[-20:]))
+                results[k] = json.loads(lines[-1])
+            time.sleep(0.2)
     summary = {"nodes": [{"name": f"sl{k + 1}", **r} for k, r in enumerate(results)], "seconds": round(time.monotonic() - started, 1),
                "directory": directory}
     if args.json:

@@ -206,6 +206,25 @@ public sealed class ChannelSessionTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_call_made_as_soon_as_the_last_answer_is_read_is_never_refused_as_overlapping()
+    {
+        // An ML program that has read a whole answer makes its next call at once (PyTorch's did, and once got a 409:
+        // the node left the call only after sending the answer, and the last bytes can arrive first). Back to back,
+        // many times: none may be refused.
+        await using var swarm = await TestSwarm.StartAsync(output);
+        var sl1 = await swarm.StartSlAsync("sl1");
+        var channel = swarm.Channel(sl1);
+        var id = await channel.OpenAsync("""{"syncFrequency": 1, "minPeers": 1}""");
+        var begin = await channel.PostModelAsync($"/v1/sessions/{id}/begin", Models.Tiny(1));
+        Assert.Equal(HttpStatusCode.OK, begin.Status);
+        for (var i = 0; i < 30; i++)
+        {
+            var sync = await channel.PostModelAsync($"/v1/sessions/{id}/sync", Models.Tiny(i + 2));
+            Assert.True(sync.Status == HttpStatusCode.OK, $"sync {i + 1} answered {(int)sync.Status}: {sync.ErrorMessage}");
+        }
+    }
+
+    [Fact]
     public async Task A_call_waiting_for_peers_when_the_node_stops_ends_with_a_reason()
     {
         await using var swarm = await TestSwarm.StartAsync(output);

@@ -114,10 +114,21 @@ internal static partial class ChannelEndpoints
             return;
         }
 
+        // The call ends when its answer is fixed, before the answer is sent (see RunModelCallAsync), or when it fails.
+        var exited = false;
+        void Exit()
+        {
+            if (!exited)
+            {
+                exited = true;
+                session.Exit();
+            }
+        }
+
         IResult? failure;
         try
         {
-            failure = await RunModelCallAsync(context, node, session, call).ConfigureAwait(false);
+            failure = await RunModelCallAsync(context, node, session, call, Exit).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -125,7 +136,7 @@ internal static partial class ChannelEndpoints
         }
         finally
         {
-            session.Exit();
+            Exit();
         }
 
         if (failure is not null && !context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested)
@@ -135,7 +146,7 @@ internal static partial class ChannelEndpoints
     }
 
     /// <summary>Runs begin, sync or end and streams the answer; returns the error to answer instead, if any.</summary>
-    private static async Task<IResult?> RunModelCallAsync(HttpContext context, SwarmLearningNode node, ChannelSession session, string call)
+    private static async Task<IResult?> RunModelCallAsync(HttpContext context, SwarmLearningNode node, ChannelSession session, string call, Action answered)
     {
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, session.Abandoned);
         if (!RequestGuard.HasMediaType(context.Request, ChannelModels.ContentType, out var sent))
@@ -198,6 +209,10 @@ internal static partial class ChannelEndpoints
             await node.Sessions.CloseAsync(session.Id).ConfigureAwait(false);
         }
 
+        // The call's work is done and its answer fixed: leave the call before sending the answer. An ML program that has
+        // read the whole answer makes its next call at once, and the last bytes can reach it before this handler
+        // returns; that next call must not be refused as overlapping this one.
+        answered();
         await ChannelModels.WriteAsync(context.Response, result, node.Store, context.RequestAborted).ConfigureAwait(false);
         return null;
     }
