@@ -155,6 +155,16 @@ public sealed partial class SwarmSession
         _ledger.State.Contracts.TryGetValue(contractName, out var contract)
         && contract.LastMerged is { } merged && merged.Round == number && merged.ModelHash == sha256 && merged.Leader == _ledger.Self;
 
+    /// <summary>
+    /// This node's own submission when <paramref name="key"/> is this node and <paramref name="sha256"/> is what it
+    /// published: the leader uses it as it is instead of reading it back; null otherwise.
+    /// </summary>
+    private TensorModel? OwnSubmission(Fingerprint key, string sha256) =>
+        key == _ledger.Self && _ownSubmission is { } own && own.Sha256 == sha256 ? own.Model : null;
+
+    /// <summary>A participant's merge weight: what it declared when ready (its nodeWeightage, 0 when inactive), else 1.</summary>
+    private static double WeightOf(RoundState round, Fingerprint key) => round.Ready.TryGetValue(key, out var r) ? r.Weight : 1;
+
     /// <summary>How many submissions a leader that merges while fetching has in flight (fetching, or fetched and not yet added).</summary>
     private const int StreamingFetches = 3;
 
@@ -171,7 +181,7 @@ public sealed partial class SwarmSession
         string contractName, long number, LedgerState state, List<KeyValuePair<Fingerprint, SubmissionRecord>> submissions, CancellationToken leadership)
     {
         var round = RequireContract(state).Round;
-        var weights = submissions.Select(s => round.Ready.TryGetValue(s.Key, out var r) ? r.Weight : 1).ToList();
+        var weights = submissions.Select(s => WeightOf(round, s.Key)).ToList();
         if (Options.MergeMethod != MergeMethod.Mean || submissions.Count < 2 || weights.Any(w => w <= 0))
         {
             return null;
@@ -202,9 +212,8 @@ public sealed partial class SwarmSession
             }
 
             var (key, submission) = submissions[order[k]];
-            return key == _ledger.Self && _ownSubmission is { } own && own.Sha256 == submission.ModelHash
-                ? own.Model // what this node published: no need to read it back
-                : await _exchange.FetchToMergeAsync(state.Members[key], submission.ModelHash, submission.Size, arrays.Rent, stop.Token).ConfigureAwait(false);
+            return OwnSubmission(key, submission.ModelHash)
+                ?? await _exchange.FetchToMergeAsync(state.Members[key], submission.ModelHash, submission.Size, arrays.Rent, stop.Token).ConfigureAwait(false);
         }
 
         var fetches = Enumerable.Range(0, order.Length).Select(FetchInTurnAsync).ToArray();
@@ -246,9 +255,9 @@ public sealed partial class SwarmSession
         var fetched = await Task.WhenAll(submissions.Select(async s =>
         {
             var peer = state.Members[s.Key];
-            if (s.Key == _ledger.Self && _ownSubmission is { } own && own.Sha256 == s.Value.ModelHash)
+            if (OwnSubmission(s.Key, s.Value.ModelHash) is { } own)
             {
-                return (s.Key, Model: (TensorModel?)own.Model); // what this node published: no need to read it back
+                return (s.Key, Model: (TensorModel?)own);
             }
 
             if (fetchedSoFar.TryGetValue(s.Key, out var before))
@@ -291,8 +300,7 @@ public sealed partial class SwarmSession
         }
 
         var round = RequireContract(state).Round;
-
-        var weights = inputs.Select(i => round.Ready.TryGetValue(i.Key, out var r) ? r.Weight : 1).ToList();
+        var weights = inputs.Select(i => WeightOf(round, i.Key)).ToList();
         if (weights.Sum() <= 0)
         {
             weights = [.. weights.Select(_ => 1.0)]; // every contributor checked in inactive: plain mean of what there is
