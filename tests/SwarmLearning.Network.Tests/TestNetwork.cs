@@ -80,12 +80,28 @@ internal sealed class TestNetwork : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// A loopback port free right now and not handed out before in this test run: the kernel can give the same
+    /// ephemeral port to two listeners opened one after the other, and a test that asks for an API and a peer port
+    /// must get two (a CrashTests run once got 39435 twice).
+    /// </summary>
     public static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        for (var attempt = 0; attempt < 100; attempt++)
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            if (HandedOut.TryAdd(port, 0))
+            {
+                return port;
+            }
+        }
+
+        throw new InvalidOperationException("the kernel kept offering loopback ports this test run has already handed out");
     }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, byte> HandedOut = new();
 
     public SwarmNetworkOptions Options(string name, bool sentinel, RunningNetworkNode? join = null, string? directory = null)
     {
