@@ -102,6 +102,49 @@ public sealed class FileServerTests(ITestOutputHelper output)
         Assert.Equal(HttpStatusCode.NotFound, status);
     }
 
+    [Fact]
+    public async Task Answers_a_ping_from_an_SL_member_with_204_and_refuses_others_as_it_refuses_models()
+    {
+        await using var swarm = await TestSwarm.StartAsync(output);
+        var sl1 = await swarm.StartSlAsync("sl1");
+        var sl2 = await swarm.StartSlAsync("sl2");
+        var ping = new Uri($"https://localhost:{sl1.Node.Options.FilePort}/v1/ping");
+
+        using (var response = await swarm.FileClient(sl2.Node.Identity).GetAsync(ping))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+            Assert.Empty(await response.Content.ReadAsByteArrayAsync());
+        }
+
+        var (status, error) = await GetErrorAsync(swarm.FileClient(swarm.Identity("stranger")), ping);
+        Assert.Equal(HttpStatusCode.Forbidden, status);
+        Assert.Contains("not a member", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        (status, error) = await GetErrorAsync(swarm.FileClient(swarm.Net.Identity("sn0")), ping);
+        Assert.Equal(HttpStatusCode.Forbidden, status);
+        Assert.Contains("role sn", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Each_SL_node_opens_its_connection_to_every_active_peer_before_any_round()
+    {
+        await using var swarm = await TestSwarm.StartAsync(output);
+        var nodes = new[] { await swarm.StartSlAsync("sl1"), await swarm.StartSlAsync("sl2"), await swarm.StartSlAsync("sl3") };
+
+        foreach (var node in nodes)
+        {
+            foreach (var peer in nodes.Where(n => n != node))
+            {
+                var authority = $"localhost:{peer.Node.Options.FilePort}";
+                await TestSwarm.WaitUntilAsync(node, _ => node.Node.Exchange.LastAnswerFrom(authority) is not null, $"{peer.Node.Identity.Name} to answer a ping of {node.Node.Identity.Name}");
+            }
+
+            // Answered within the last minute: none is due again, and the node itself never is.
+            var state = node.Node.Ledger.State;
+            Assert.Empty(node.Node.Connections.Idle(state));
+            Assert.Null(node.Node.Exchange.LastAnswerFrom($"localhost:{node.Node.Options.FilePort}"));
+        }
+    }
+
     private static Uri ModelUri(Hosting.RunningLearningNode node, string sha) => new($"https://localhost:{node.Node.Options.FilePort}/v1/models/{sha}");
 
     private static async Task<(HttpStatusCode Status, JsonElement Error)> GetErrorAsync(HttpClient client, Uri uri)

@@ -15,7 +15,8 @@ namespace SwarmLearning.Node.Exchange;
 
 /// <summary>
 /// The file server (port 30305, HTTPS, client certificates required): <c>GET /v1/models/{sha256}</c> streams a model
-/// this node holds (its submissions, the merged models it made or fetched) to another SL node. TLS admits any identity
+/// this node holds (its submissions, the merged models it made or fetched) to another SL node, and <c>GET /v1/ping</c>
+/// answers 204, so that peers can open their connection before a round needs it (<see cref="PeerConnections"/>). TLS admits any identity
 /// of the swarm's CA; this layer admits only active, non-revoked SL members of the ledger as this node's replica
 /// sees it. The receiver verifies size and hash against the ledger, so the server need not be trusted for content.
 /// </summary>
@@ -23,7 +24,31 @@ internal static partial class FileServerEndpoints
 {
     public const string ModelContentType = "application/octet-stream";
 
-    public static void Map(IEndpointRouteBuilder app) => app.MapGet("/v1/models/{sha256}", Serve);
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        app.MapGet("/v1/models/{sha256}", Serve);
+        app.MapGet(PeerConnections.PingPath, Ping);
+    }
+
+    private static IResult Ping(HttpContext context, SwarmLearningNode node)
+    {
+        var state = node.Ledger.CurrentState;
+        if (state is null)
+        {
+            return Error(StatusCodes.Status503ServiceUnavailable, "unavailable", $"SL node '{node.Identity.Name}' has not received the ledger yet and cannot check who asks; try again shortly");
+        }
+
+        // The same admission as for models; a refusal is logged at debug level only, since a peer pings on its own
+        // schedule and may still see itself as active a moment after this replica stopped doing so.
+        var refusal = Refusal(state, context.Connection.ClientCertificate);
+        if (refusal is not null)
+        {
+            Log.PingRefused(node.FileServerLogger, context.Connection.RemoteIpAddress?.ToString() ?? "?", refusal);
+            return Error(StatusCodes.Status403Forbidden, "forbidden", refusal);
+        }
+
+        return Results.NoContent();
+    }
 
     private static IResult Serve(HttpContext context, SwarmLearningNode node, string sha256)
     {
@@ -109,5 +134,8 @@ internal static partial class FileServerEndpoints
 
         [LoggerMessage(401, LogLevel.Debug, "Serving model {Sha} ({Size} bytes) to '{Peer}'")]
         public static partial void Serving(ILogger logger, string sha, long size, string peer);
+
+        [LoggerMessage(402, LogLevel.Debug, "File server refused {Remote} a ping: {Reason}")]
+        public static partial void PingRefused(ILogger logger, string remote, string reason);
     }
 }

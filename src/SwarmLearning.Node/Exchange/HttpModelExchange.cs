@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
@@ -23,6 +24,7 @@ public sealed partial class HttpModelExchange : IModelExchange, IDisposable
     private readonly ModelStore _store;
     private readonly IdentityHttpClient _http;
     private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<string, long> _lastAnswer = new(StringComparer.OrdinalIgnoreCase);
     private long _bytesSinceCollect;
 
     /// <summary>An exchange that keeps models in <paramref name="store"/> and fetches as <paramref name="identity"/>.</summary>
@@ -56,6 +58,9 @@ public sealed partial class HttpModelExchange : IModelExchange, IDisposable
     /// requested, since the fetch would hold it in memory (a hostile participant could record any size).
     /// </summary>
     public long MaxModelBytes { get; init; } = Hosting.SwarmLearningNodeOptions.DefaultMaxModelBytes;
+
+    /// <summary>The clock of <see cref="LastAnswerFrom"/>.</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
 
     /// <summary>The store models are published to and received into.</summary>
     public ModelStore Store => _store;
@@ -160,6 +165,7 @@ public sealed partial class HttpModelExchange : IModelExchange, IDisposable
                 });
             }
 
+            Answered(uri);
             if (response.Content.Headers.ContentLength is { } length && length != size)
             {
                 throw new ModelExchangeException($"{from} offers {length} bytes for model {sha256[..12]}, but the ledger records {size}; refused");
@@ -189,11 +195,59 @@ public sealed partial class HttpModelExchange : IModelExchange, IDisposable
     }
 
     /// <summary>The address of a model on a peer's file server.</summary>
-    public static Uri ModelUri(string host, int port, string sha256)
+    public static Uri ModelUri(string host, int port, string sha256) => FileServerUri(host, port, $"/v1/models/{sha256}");
+
+    /// <summary>A path on a peer's file server.</summary>
+    internal static Uri FileServerUri(string host, int port, string path)
     {
         var h = host.Contains(':', StringComparison.Ordinal) && !host.StartsWith('[') ? $"[{host}]" : host;
-        return new Uri($"https://{h}:{port}/v1/models/{sha256}");
+        return new Uri($"https://{h}:{port}{path}");
     }
+
+    /// <summary>
+    /// When the file server at <paramref name="authority"/> (host:port) last answered this node with success, as a
+    /// timestamp of <see cref="Time"/>, or null when it never did.
+    /// </summary>
+    internal long? LastAnswerFrom(string authority) => _lastAnswer.TryGetValue(authority, out var at) ? at : null;
+
+    /// <summary>
+    /// Asks <paramref name="peer"/>'s file server for <c>GET /v1/ping</c>: the request opens (or keeps open) this node's
+    /// TLS connection to it, so that a round's first fetch from it does not wait for a handshake. Throws
+    /// <see cref="ModelExchangeException"/> when the peer cannot be reached or refuses.
+    /// </summary>
+    internal async Task PingAsync(MemberState peer, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(peer);
+        if (peer.Host is not { Length: > 0 } host || peer.FilePort is not { } port)
+        {
+            throw new ModelExchangeException($"SL node '{peer.Name}' has registered no file server address");
+        }
+
+        var uri = FileServerUri(host, port, PeerConnections.PingPath);
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        limit.CancelAfter(timeout);
+        try
+        {
+            using var response = await _http.Current.GetAsync(uri, HttpCompletionOption.ResponseContentRead, limit.Token).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
+            {
+                var reason = await ReadReasonAsync(response, limit.Token).ConfigureAwait(false);
+                throw new ModelExchangeException($"SL node '{peer.Name}' ({uri.Authority}) answered {(int)response.StatusCode} to a ping: {reason}");
+            }
+
+            Answered(uri);
+        }
+        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new ModelExchangeException($"SL node '{peer.Name}' ({uri.Authority}) did not answer a ping within {timeout.TotalSeconds:0} s", e);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new ModelExchangeException($"cannot reach SL node '{peer.Name}' ({uri.Authority}): {Describe(e)}", e);
+        }
+    }
+
+    private void Answered(Uri uri) => _lastAnswer[uri.Authority] = Time.GetTimestamp();
 
     private static async Task<string> ReadReasonAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {

@@ -87,11 +87,12 @@ public static partial class SwarmLearningHost
         {
             // The file port is the only TLS listener and the socket the only plain one: each answers only its own paths.
             var onFilePort = context.Request.IsHttps;
-            var modelPath = context.Request.Path.StartsWithSegments("/v1/models", StringComparison.Ordinal);
-            if (onFilePort != modelPath)
+            var filePath = context.Request.Path.StartsWithSegments("/v1/models", StringComparison.Ordinal)
+                || context.Request.Path.Equals(PeerConnections.PingPath, StringComparison.Ordinal);
+            if (onFilePort != filePath)
             {
                 await ChannelEndpoints.Error(StatusCodes.Status404NotFound, "notFound", onFilePort
-                    ? "the file port serves /v1/models/{sha256} only"
+                    ? $"the file port serves /v1/models/{{sha256}} and {PeerConnections.PingPath} only"
                     : "models are served on the file port, not on the local channel").ExecuteAsync(context).ConfigureAwait(false);
                 return;
             }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SwarmLearning.Identity;
@@ -37,6 +38,7 @@ public sealed partial class SwarmLearningNode : BackgroundService
         FileServerLogger = loggerFactory.CreateLogger("SwarmLearning.Node.FileServer");
         ChannelLogger = loggerFactory.CreateLogger("SwarmLearning.Node.Channel");
         SessionLogger = loggerFactory.CreateLogger<SwarmSession>();
+        Connections = new PeerConnections(ledger, exchange, loggerFactory.CreateLogger<PeerConnections>(), time);
     }
 
     /// <summary>The options it runs with.</summary>
@@ -56,6 +58,9 @@ public sealed partial class SwarmLearningNode : BackgroundService
 
     /// <summary>How it publishes and fetches models.</summary>
     public HttpModelExchange Exchange { get; }
+
+    /// <summary>Keeps its connections to the peers' file servers open.</summary>
+    internal PeerConnections Connections { get; }
 
     /// <summary>Where the final model of the last session that ended is written.</summary>
     public string FinalModelPath => Path.Combine(Options.ModelDirectory, FinalModelName);
@@ -131,7 +136,7 @@ public sealed partial class SwarmLearningNode : BackgroundService
             throw;
         }
 
-        var exchange = new HttpModelExchange(store, identities, trust, loggerFactory.CreateLogger<HttpModelExchange>()) { MaxModelBytes = options.MaxModelBytes };
+        var exchange = new HttpModelExchange(store, identities, trust, loggerFactory.CreateLogger<HttpModelExchange>()) { MaxModelBytes = options.MaxModelBytes, Time = time };
         return new SwarmLearningNode(options, identities, ownsIdentities, ledger, store, exchange, loggerFactory, time);
     }
 
@@ -163,10 +168,47 @@ public sealed partial class SwarmLearningNode : BackgroundService
     }
 
     /// <inheritdoc/>
-    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         Log.Starting(_logger, Identity.Name, Identity.Fingerprint.Short, Options.ListenAddress, Options.FilePort, Options.Host, Options.EffectiveSocketPath, Ledger.SnAddress);
-        return Ledger.RunAsync(stoppingToken);
+        using var stopConnections = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        var connections = Connections.RunAsync(stopConnections.Token);
+        var warmUp = Task.Run(() => WarmUp(stopConnections.Token), CancellationToken.None);
+        try
+        {
+            // The node's life is its replica's: when that loop ends (stopped, or failed for good), so does the node.
+            await Ledger.RunAsync(stoppingToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await stopConnections.CancelAsync().ConfigureAwait(false);
+            await connections.ConfigureAwait(false);
+            await warmUp.ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Compiles the leader's code path in the background (<see cref="LeaderWarmUp"/>); a failure costs only speed.</summary>
+    private void WarmUp(CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            if (!LeaderWarmUp.Run(cancellationToken))
+            {
+                Log.StreamingMeanDiffers(_logger);
+            }
+
+            Log.WarmedUp(_logger, Stopwatch.GetElapsedTime(started).TotalSeconds);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+#pragma warning disable CA1031 // a warm-up that fails must not stop the node: its code compiles on first use instead
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            Log.WarmUpFailed(_logger, e.Message);
+        }
     }
 
     /// <inheritdoc/>
@@ -228,6 +270,15 @@ public sealed partial class SwarmLearningNode : BackgroundService
     {
         [LoggerMessage(600, LogLevel.Information, "SL node '{Name}' ({Fingerprint}) starting: file server on {Address}:{FilePort} (peers reach it as {Host}), local channel {Socket}, SN {Sn}")]
         public static partial void Starting(ILogger logger, string name, string fingerprint, string address, int filePort, string host, string socket, string sn);
+
+        [LoggerMessage(602, LogLevel.Debug, "Compiled the leader's code path in {Seconds:0.00} s")]
+        public static partial void WarmedUp(ILogger logger, double seconds);
+
+        [LoggerMessage(603, LogLevel.Warning, "Could not compile the leader's code path ahead of time ({Reason}); it compiles when this node first leads")]
+        public static partial void WarmUpFailed(ILogger logger, string reason);
+
+        [LoggerMessage(604, LogLevel.Warning, "On this machine the leader's streaming mean differs from the merge engine's in the last bits: merged models are still means of the submissions, but 'swarm merge' will not reproduce their hashes. This is a bug in SwarmLearning; please report it with the CPU model")]
+        public static partial void StreamingMeanDiffers(ILogger logger);
 
         [LoggerMessage(601, LogLevel.Information, "Final swarm model (round {Round}) written to {Path}: SHA-256 {Sha}")]
         public static partial void FinalModel(ILogger logger, string path, string sha, long round);
