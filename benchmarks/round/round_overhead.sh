@@ -20,5 +20,8 @@ root="$(cd "$here/../.." && pwd)"
 mkdir -p "$here/out"
 dotnet build "$root/src/SwarmLearning.Cli/SwarmLearning.Cli.csproj" -c Release --nologo -v quiet -clp:ErrorsOnly
 dotnet build "$root/benchmarks/SwarmLearning.Benchmarks/SwarmLearning.Benchmarks.csproj" -c Release --nologo -v quiet -clp:ErrorsOnly
+# The benchmark's own process (the sentinel SN, the bound's HTTPS client and server, the ML programs it plays) runs with
+# tiered compilation off, as ./swarm sn and ./swarm sl do, so that the bound's TLS is the same code as the nodes'.
+export DOTNET_TieredCompilation="${DOTNET_TieredCompilation:-0}"
 exec dotnet "$root/benchmarks/SwarmLearning.Benchmarks/bin/Release/net10.0/SwarmLearning.Benchmarks.dll" round-overhead \
     --swarm-dll "$root/src/SwarmLearning.Cli/bin/Release/net10.0/swarm.dll" --json "$here/out/round-overhead.json" "$@"

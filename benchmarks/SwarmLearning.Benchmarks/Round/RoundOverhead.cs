@@ -23,7 +23,8 @@ internal static class RoundOverhead
           --params P,...         f32 parameters per model (K, M suffixes: 1M = 1,000,000)
           --rounds K             measured sync rounds per cell, after the initial (begin) round; median and max reported
           --warmup W             unmeasured sync rounds first (the processes JIT-compile the merge and transfer paths)
-          --bound-repeats R      downloads for the lower bound's throughput (best of R, after one warm-up)
+          --bound-repeats R      downloads for the lower bound's throughput: best of at least R after one warm-up,
+                                 more until they add up to 0.5 s (at most 50)
           --failover-*           the failover measurement: nodes, parameters, repetitions (a fresh swarm each)
           --skip-grid            only the failover measurement
           --skip-failover        only the overhead grid

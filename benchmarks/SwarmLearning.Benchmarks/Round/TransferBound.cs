@@ -17,8 +17,18 @@ namespace SwarmLearning.Benchmarks.Round;
 internal static class TransferBound
 {
     /// <summary>
-    /// The best throughput (bytes/s) of <paramref name="repeats"/> downloads of <paramref name="size"/> bytes, after one
-    /// warm-up, and the CPU seconds per byte the downloads cost both sides together (this process is server and client).
+    /// Downloads go on past <c>repeats</c> until they add up to this much time (a 4 MB download takes a few
+    /// milliseconds, and the best of three such is mostly scheduling luck), up to <see cref="MaxRepeats"/>.
+    /// </summary>
+    public static readonly TimeSpan MinMeasuredTime = TimeSpan.FromSeconds(0.5);
+
+    /// <summary>The most downloads a measurement makes.</summary>
+    public const int MaxRepeats = 50;
+
+    /// <summary>
+    /// The best throughput (bytes/s) of at least <paramref name="repeats"/> downloads of <paramref name="size"/> bytes
+    /// (more for small sizes: <see cref="MinMeasuredTime"/>), after one warm-up, and the CPU seconds per byte the
+    /// downloads cost both sides together (this process is server and client).
     /// </summary>
     public static async Task<(double BytesPerSecond, double CpuSecondsPerByte)> MeasureAsync(long size, int repeats, CancellationToken cancellationToken)
     {
@@ -48,7 +58,9 @@ internal static class TransferBound
             var buffer = new byte[1 << 16];
             var best = 0.0;
             var cpuStart = 0.0;
-            for (var i = 0; i <= repeats; i++)
+            var measured = 0.0;
+            var downloads = 0;
+            for (var i = 0; i <= repeats || (measured < MinMeasuredTime.TotalSeconds && i <= MaxRepeats); i++)
             {
                 if (i == 1)
                 {
@@ -78,10 +90,12 @@ internal static class TransferBound
                 if (i > 0)
                 {
                     best = Math.Max(best, size / seconds);
+                    measured += seconds;
+                    downloads++;
                 }
             }
 
-            return (best, (RoundSwarm.DriverCpuSeconds() - cpuStart) / ((double)size * repeats));
+            return (best, (RoundSwarm.DriverCpuSeconds() - cpuStart) / ((double)size * downloads));
         }
         finally
         {
