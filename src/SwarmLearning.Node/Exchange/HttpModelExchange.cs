@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
@@ -165,7 +166,7 @@ public sealed partial class HttpModelExchange : IModelExchange, IDisposable
                 });
             }
 
-            Answered(uri);
+            Answered(host, port);
             if (response.Content.Headers.ContentLength is { } length && length != size)
             {
                 throw new ModelExchangeException($"{from} offers {length} bytes for model {sha256[..12]}, but the ledger records {size}; refused");
@@ -205,10 +206,10 @@ public sealed partial class HttpModelExchange : IModelExchange, IDisposable
     }
 
     /// <summary>
-    /// When the file server at <paramref name="authority"/> (host:port) last answered this node with success, as a
-    /// timestamp of <see cref="Time"/>, or null when it never did.
+    /// When the file server at <paramref name="address"/> (<see cref="Address"/>) last answered this node with
+    /// success, as a timestamp of <see cref="Time"/>, or null when it never did.
     /// </summary>
-    internal long? LastAnswerFrom(string authority) => _lastAnswer.TryGetValue(authority, out var at) ? at : null;
+    internal long? LastAnswerFrom(string address) => _lastAnswer.TryGetValue(address, out var at) ? at : null;
 
     /// <summary>
     /// Asks <paramref name="peer"/>'s file server for <c>GET /v1/ping</c>: the request opens (or keeps open) this node's
@@ -235,7 +236,7 @@ public sealed partial class HttpModelExchange : IModelExchange, IDisposable
                 throw new ModelExchangeException($"SL node '{peer.Name}' ({uri.Authority}) answered {(int)response.StatusCode} to a ping: {reason}");
             }
 
-            Answered(uri);
+            Answered(host, port);
         }
         catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
@@ -247,7 +248,10 @@ public sealed partial class HttpModelExchange : IModelExchange, IDisposable
         }
     }
 
-    private void Answered(Uri uri) => _lastAnswer[uri.Authority] = Time.GetTimestamp();
+    private void Answered(string host, int port) => _lastAnswer[Address(host, port)] = Time.GetTimestamp();
+
+    /// <summary>How <see cref="LastAnswerFrom"/> names a peer's file server: <c>host:port</c> as the peer registered them.</summary>
+    internal static string Address(string host, int port) => string.Create(CultureInfo.InvariantCulture, $"{host}:{port}");
 
     private static async Task<string> ReadReasonAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {

@@ -30,7 +30,7 @@ internal sealed partial class PeerConnections
     private readonly HttpModelExchange _exchange;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
-    private readonly ConcurrentDictionary<string, long> _pinged = new(StringComparer.OrdinalIgnoreCase); // authority -> last ping sent
+    private readonly ConcurrentDictionary<string, long> _pinged = new(StringComparer.OrdinalIgnoreCase); // address -> last ping sent
 
     public PeerConnections(NetworkLedger ledger, HttpModelExchange exchange, ILogger logger, TimeProvider time)
     {
@@ -92,7 +92,7 @@ internal sealed partial class PeerConnections
     internal IReadOnlyList<MemberState> Idle(LedgerState state)
     {
         var self = _ledger.Self;
-        var own = HttpModelExchange.FileServerUri(_ledger.Host, _ledger.FilePort, "/").Authority;
+        var own = HttpModelExchange.Address(_ledger.Host, _ledger.FilePort);
         var idle = new List<MemberState>();
         foreach (var member in state.Members.Values)
         {
@@ -102,13 +102,13 @@ internal sealed partial class PeerConnections
                 continue;
             }
 
-            var authority = HttpModelExchange.FileServerUri(host, port, "/").Authority;
-            if (string.Equals(authority, own, StringComparison.OrdinalIgnoreCase))
+            var address = HttpModelExchange.Address(host, port);
+            if (string.Equals(address, own, StringComparison.OrdinalIgnoreCase))
             {
                 continue; // this node under an identity it rotated from
             }
 
-            if (Due(_exchange.LastAnswerFrom(authority)) && Due(_pinged.TryGetValue(authority, out var pinged) ? pinged : null))
+            if (Due(_exchange.LastAnswerFrom(address)) && Due(_pinged.TryGetValue(address, out var pinged) ? pinged : null))
             {
                 idle.Add(member);
             }
@@ -130,7 +130,7 @@ internal sealed partial class PeerConnections
         var now = _time.GetTimestamp();
         foreach (var peer in idle)
         {
-            _pinged[HttpModelExchange.FileServerUri(peer.Host!, peer.FilePort!.Value, "/").Authority] = now;
+            _pinged[HttpModelExchange.Address(peer.Host!, peer.FilePort!.Value)] = now;
         }
 
         var options = new ParallelOptions { MaxDegreeOfParallelism = MaxConcurrentPings, CancellationToken = cancellationToken };
