@@ -38,6 +38,12 @@ public enum LearningRateSchedule
     /// lr(t) = lr₀ · ½ · (1 + cos(π · t / T)), with t the step and T the run's steps.
     /// </summary>
     Cosine,
+
+    /// <summary>
+    /// A step down at the end: the optimizer's learning rate for the first nine tenths of the run's steps, a tenth of
+    /// it for the last tenth (the last epoch of ten).
+    /// </summary>
+    FinalStep,
 }
 
 /// <summary>
@@ -154,11 +160,13 @@ public sealed class Trainer
         {
             cancellationToken.ThrowIfCancellationRequested();
             var indices = order.AsSpan(b * BatchSize, Math.Min(BatchSize, data.Count - (b * BatchSize)));
-            if (Schedule == LearningRateSchedule.Cosine)
+            if (Schedule != LearningRateSchedule.Constant)
             {
                 var t = ((double)(epoch - 1) * batches) + b;
                 var total = (double)Math.Max(epochs, epoch) * batches;
-                Optimizer.LearningRate = (float)(BaseLearningRate * 0.5 * (1 + Math.Cos(Math.PI * t / total)));
+                Optimizer.LearningRate = Schedule == LearningRateSchedule.Cosine
+                    ? (float)(BaseLearningRate * 0.5 * (1 + Math.Cos(Math.PI * t / total)))
+                    : (float)(t >= 0.9 * total ? BaseLearningRate / 10 : BaseLearningRate);
             }
 
             var loss = Step(data, indices);

@@ -34,6 +34,19 @@ public sealed class TrainCommandTests : IDisposable
         return dir;
     }
 
+    [Theory]
+    [InlineData("constant")]
+    [InlineData("cosine")]
+    [InlineData("final-step")]
+    public async Task The_learning_rate_schedule_is_reported_by_the_name_it_was_given(string schedule)
+    {
+        var (code, text, error) = await CliHarness.RunAsync("train", "--data", CsvData(), "--epochs", "1", "--lr-schedule", schedule, "--json");
+
+        Assert.True(code == 0, error);
+        using var json = JsonDocument.Parse(text);
+        Assert.Equal(schedule, json.RootElement.GetProperty("learningRateSchedule").GetString());
+    }
+
     [Fact]
     public async Task Training_reports_every_epoch_and_the_test_metrics_and_saves_a_model_that_loads_back()
     {

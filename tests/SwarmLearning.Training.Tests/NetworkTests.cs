@@ -70,6 +70,21 @@ public sealed class NetworkTests
         Assert.All(steady, r => Assert.Equal(0.02f, r));
     }
 
+    [Fact]
+    public void A_final_step_schedule_keeps_the_learning_rate_and_divides_it_by_ten_for_the_last_tenth_of_the_run()
+    {
+        var data = Blobs(count: 40, features: 6, classes: 2, seed: 11, noise: 1f);
+        var network = new Network(data.Shape, [new Dense(2)], seed: 12);
+        var trainer = new Trainer(network, new Adam(0.02f), batchSize: 10, seed: 13) { Schedule = LearningRateSchedule.FinalStep };
+        var rates = new List<float>();
+        trainer.Fit(data, epochs: 5, new RecordRates(rates));
+
+        // 4 batches × 5 epochs = 20 steps: steps 0–17 at 0.02, steps 18 and 19 (t ≥ 0.9 · 20) at 0.002.
+        Assert.Equal(20, rates.Count);
+        Assert.All(rates.Take(18), r => Assert.Equal(0.02f, r));
+        Assert.All(rates.Skip(18), r => Assert.Equal(0.002f, r, 1e-7f));
+    }
+
     private sealed class RecordRates(List<float> rates) : TrainingCallback
     {
         public override void OnBatchEnd(Trainer trainer, BatchProgress progress) => rates.Add(trainer.Optimizer.LearningRate);

@@ -10,14 +10,26 @@ internal static class LearningRateScheduleOption
     {
         var option = new Option<string>("--lr-schedule")
         {
-            Description = "constant | cosine (from --lr at the first step down to 0 at the last, over --epochs).",
+            Description = "constant | cosine (from --lr at the first step down to 0 at the last, over --epochs) | final-step (--lr, then --lr / 10 for the last tenth of the steps).",
             DefaultValueFactory = _ => "constant",
         };
-        option.AcceptOnlyFromAmong("constant", "cosine");
+        option.AcceptOnlyFromAmong("constant", "cosine", "final-step");
         return option;
     }
 
-    /// <summary>The option accepts only the two names, so the parse cannot fail.</summary>
-    public static LearningRateSchedule Parse(string? name) =>
-        string.Equals(name, "cosine", StringComparison.Ordinal) ? LearningRateSchedule.Cosine : LearningRateSchedule.Constant;
+    /// <summary>The option accepts only its three names, so the parse cannot fail.</summary>
+    public static LearningRateSchedule Parse(string? name) => name switch
+    {
+        "cosine" => LearningRateSchedule.Cosine,
+        "final-step" => LearningRateSchedule.FinalStep,
+        _ => LearningRateSchedule.Constant,
+    };
+
+    /// <summary>The option's name for <paramref name="schedule"/>, as the JSON and the log lines print it.</summary>
+    public static string NameOf(LearningRateSchedule schedule) => schedule switch
+    {
+        LearningRateSchedule.Cosine => "cosine",
+        LearningRateSchedule.FinalStep => "final-step",
+        _ => "constant",
+    };
 }

@@ -162,7 +162,7 @@ internal static class TrainCommand
         {
             o.WriteLine(Invariant($"data     {directory}: {train.Count:N0} training and {data.Test.Count:N0} test samples of {train.Shape}, {classes} classes"));
             o.WriteLine(Invariant($"model    {s.Model}, {network.ParameterCount:N0} parameters: {network.Describe()}"));
-            o.WriteLine(Invariant($"training {s.Epochs} epochs, batch {s.BatchSize}, {s.Optimizer} lr {learningRate:G4} {s.Schedule.ToString().ToLowerInvariant()}, seed {s.Seed}, {s.Threads} threads"));
+            o.WriteLine(Invariant($"training {s.Epochs} epochs, batch {s.BatchSize}, {s.Optimizer} lr {learningRate:G4} {LearningRateScheduleOption.NameOf(s.Schedule)}, seed {s.Seed}, {s.Threads} threads"));
         }
 
         var lines = new List<EpochLine>();
@@ -245,7 +245,7 @@ internal static class TrainCommand
                 batchSize = s.BatchSize,
                 optimizer = s.Optimizer,
                 learningRate,
-                learningRateSchedule = s.Schedule.ToString().ToLowerInvariant(),
+                learningRateSchedule = LearningRateScheduleOption.NameOf(s.Schedule),
                 seed = s.Seed,
                 threads = s.Threads,
                 trainSamples = train.Count,
