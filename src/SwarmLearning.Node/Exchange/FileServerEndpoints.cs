@@ -30,40 +30,17 @@ internal static partial class FileServerEndpoints
         app.MapGet(PeerConnections.PingPath, Ping);
     }
 
-    private static IResult Ping(HttpContext context, SwarmLearningNode node)
-    {
-        var state = node.Ledger.CurrentState;
-        if (state is null)
-        {
-            return Error(StatusCodes.Status503ServiceUnavailable, "unavailable", $"SL node '{node.Identity.Name}' has not received the ledger yet and cannot check who asks; try again shortly");
-        }
-
-        // The same admission as for models; a refusal is logged at debug level only, since a peer pings on its own
-        // schedule and may still see itself as active a moment after this replica stopped doing so.
-        var refusal = Refusal(state, context.Connection.ClientCertificate);
-        if (refusal is not null)
-        {
-            Log.PingRefused(node.FileServerLogger, context.Connection.RemoteIpAddress?.ToString() ?? "?", refusal);
-            return Error(StatusCodes.Status403Forbidden, "forbidden", refusal);
-        }
-
-        return Results.NoContent();
-    }
+    // A ping's refusal is logged at debug level only: a peer pings on its own schedule and may still see itself as
+    // active a moment after this replica stopped doing so.
+    private static IResult Ping(HttpContext context, SwarmLearningNode node) =>
+        Admit(context, node, (remote, reason) => Log.PingRefused(node.FileServerLogger, remote, reason)).Refused ?? Results.NoContent();
 
     private static IResult Serve(HttpContext context, SwarmLearningNode node, string sha256)
     {
-        var state = node.Ledger.CurrentState;
-        if (state is null)
+        var (state, refused) = Admit(context, node, (remote, reason) => Log.Refused(node.FileServerLogger, remote, sha256.Length > 12 ? sha256[..12] : sha256, reason));
+        if (refused is not null)
         {
-            return Error(StatusCodes.Status503ServiceUnavailable, "unavailable", $"SL node '{node.Identity.Name}' has not received the ledger yet and cannot check who asks; try again shortly");
-        }
-
-        var certificate = context.Connection.ClientCertificate;
-        var refusal = Refusal(state, certificate);
-        if (refusal is not null)
-        {
-            Log.Refused(node.FileServerLogger, context.Connection.RemoteIpAddress?.ToString() ?? "?", sha256.Length > 12 ? sha256[..12] : sha256, refusal);
-            return Error(StatusCodes.Status403Forbidden, "forbidden", refusal);
+            return refused;
         }
 
         if (!ModelStore.IsSha256(sha256))
@@ -79,8 +56,31 @@ internal static partial class FileServerEndpoints
             return Error(StatusCodes.Status404NotFound, "notFound", $"SL node '{node.Identity.Name}' does not hold model {sha256[..12]}");
         }
 
-        Log.Serving(node.FileServerLogger, sha256[..12], stream.Length, NameOf(state, certificate!));
+        Log.Serving(node.FileServerLogger, sha256[..12], stream.Length, NameOf(state!, context.Connection.ClientCertificate!));
         return ModelBody.Result(stream, ModelContentType);
+    }
+
+    /// <summary>
+    /// Who may ask: the replica's state when the caller is an active SL member; otherwise the answer that refuses it,
+    /// 503 before this node has the ledger, or 403 with the reason, which <paramref name="logRefusal"/> gets with the
+    /// caller's address.
+    /// </summary>
+    private static (LedgerState? State, IResult? Refused) Admit(HttpContext context, SwarmLearningNode node, Action<string, string> logRefusal)
+    {
+        var state = node.Ledger.CurrentState;
+        if (state is null)
+        {
+            return (null, Error(StatusCodes.Status503ServiceUnavailable, "unavailable", $"SL node '{node.Identity.Name}' has not received the ledger yet and cannot check who asks; try again shortly"));
+        }
+
+        var refusal = Refusal(state, context.Connection.ClientCertificate);
+        if (refusal is not null)
+        {
+            logRefusal(context.Connection.RemoteIpAddress?.ToString() ?? "?", refusal);
+            return (state, Error(StatusCodes.Status403Forbidden, "forbidden", refusal));
+        }
+
+        return (state, null);
     }
 
     /// <summary>Why the holder of <paramref name="certificate"/> may not fetch models here, or null when it may.</summary>

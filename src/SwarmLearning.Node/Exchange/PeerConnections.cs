@@ -17,8 +17,8 @@ namespace SwarmLearning.Node.Exchange;
 /// <remarks>
 /// Whenever the replica takes a block, and at least every <see cref="RecheckInterval"/>, each active SL member whose
 /// file server has not answered this node for <see cref="RefreshAfter"/> gets a <c>GET /v1/ping</c> (204, admitted like
-/// a model fetch). A model fetch counts as an answer, so a swarm that syncs more often than that pings nobody. A peer
-/// that does not answer is logged at debug level and tried again after <see cref="RefreshAfter"/>; heartbeats and the
+/// a model fetch). A model fetch counts as an answer, so a leader pings none of the peers it has just fetched from,
+/// and a node pings each other peer at most once a minute. A peer that does not answer is logged at debug level and tried again after <see cref="RefreshAfter"/>; heartbeats and the
 /// rounds report dead peers.
 /// </remarks>
 internal sealed partial class PeerConnections

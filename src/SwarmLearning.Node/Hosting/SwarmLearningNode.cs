@@ -171,9 +171,9 @@ public sealed partial class SwarmLearningNode : BackgroundService
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         Log.Starting(_logger, Identity.Name, Identity.Fingerprint.Short, Options.ListenAddress, Options.FilePort, Options.Host, Options.EffectiveSocketPath, Ledger.SnAddress);
-        using var stopConnections = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        var connections = Connections.RunAsync(stopConnections.Token);
-        var warmUp = Task.Run(() => WarmUp(stopConnections.Token), CancellationToken.None);
+        using var stopHelpers = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        var connections = Connections.RunAsync(stopHelpers.Token);
+        var warmUp = Task.Run(() => WarmUp(stopHelpers.Token), CancellationToken.None);
         try
         {
             // The node's life is its replica's: when that loop ends (stopped, or failed for good), so does the node.
@@ -181,7 +181,7 @@ public sealed partial class SwarmLearningNode : BackgroundService
         }
         finally
         {
-            await stopConnections.CancelAsync().ConfigureAwait(false);
+            await stopHelpers.CancelAsync().ConfigureAwait(false);
             await connections.ConfigureAwait(false);
             await warmUp.ConfigureAwait(false);
         }
