@@ -98,7 +98,12 @@ internal sealed record CellResult(
         $"| {Nodes} | {RoundOverhead.Count(Parameters)} | {ModelBytes / 1e6:0.0} MB | {MedianSeconds:0.00} s | {MaxSeconds:0.00} s | {BoundSeconds:0.00} s ({BoundBytesPerSecond / 1e6:0} MB/s) | {Ratio:0.00}× | {(Pass ? "PASS" : "FAIL")} | "
         + $"{Median(Rounds.Select(r => r.ToClosedSeconds)):0.00} / {Median(Rounds.Select(r => r.ToSubmittedSeconds)):0.00} / {Median(Rounds.Select(r => r.ToMergedSeconds)):0.00} / {Median(Rounds.Select(r => r.ToAnsweredSeconds)):0.00} | "
         + $"{Median(Rounds.Select(r => r.NodesCpuSeconds)):0.0} ({Median(Rounds.Select(r => r.LeaderCpuSeconds)):0.0}) / {BoundCpuSeconds:0.00} = {CpuRatio:0.0}× | "
-        + $"{LeaderPeakRatio:0.0} / {NonLeaderPeakRatio:0.0} ({Memory.Where(m => m.Led == "merge").Max(m => m.PeakBytes) / 1e9:0.00} / {Memory.Where(m => m.Led != "merge").Select(m => m.PeakBytes).DefaultIfEmpty(0).Max() / 1e9:0.00} GB) |{(Rounds.Any(r => r.LeaderChanged) ? " failover happened!" : "")}");
+        + $"{LeaderPeakRatio:0.0} / {NonLeaderPeak()} |{(Rounds.Any(r => r.LeaderChanged) ? " failover happened!" : "")}");
+
+    // The others' column, or a dash when every node merged a round (there are no others).
+    private string NonLeaderPeak() => double.IsNaN(NonLeaderPeakRatio)
+        ? string.Create(CultureInfo.InvariantCulture, $"— ({Memory.Max(m => m.PeakBytes) / 1e9:0.00} GB)")
+        : string.Create(CultureInfo.InvariantCulture, $"{NonLeaderPeakRatio:0.0} ({Memory.Where(m => m.Led == "merge").Max(m => m.PeakBytes) / 1e9:0.00} / {Memory.Where(m => m.Led != "merge").Max(m => m.PeakBytes) / 1e9:0.00} GB)");
 
     internal static double Median(IEnumerable<double> values)
     {
