@@ -23,6 +23,21 @@ public sealed class SimulateCommandTests
     }
 
     [Fact]
+    public async Task Every_node_trains_with_the_optimizer_asked_for_at_its_default_learning_rate()
+    {
+        var (code, output, error) = await CliHarness.RunAsync(
+            "simulate", "--nodes", "3", "--model", "mlp", "--epochs", "3", "--limit", "3000", "--sync-frequency", "8", "--split", "iid", "--optimizer", "sgd", "--json");
+        Assert.True(code == 0, error);
+        using var json = JsonDocument.Parse(output);
+        var root = json.RootElement;
+        var options = root.GetProperty("options");
+        Assert.Equal("sgd", options.GetProperty("optimizer").GetString());
+        Assert.Equal(0.01, options.GetProperty("learningRate").GetDouble(), 6);
+        Assert.Single(root.GetProperty("nodes").EnumerateArray().Select(n => n.GetProperty("finalSha256").GetString()).Distinct());
+        Assert.InRange(root.GetProperty("swarmAccuracy").GetDouble(), 0.3, 1.0); // SGD with momentum learns too: 0.46-0.52 in 3 epochs, chance is 0.1
+    }
+
+    [Fact]
     public async Task Adaptive_sync_lengthens_the_interval_while_the_merged_model_improves_so_fewer_rounds_run()
     {
         async Task<(long Rounds, int[] Syncs, double Accuracy)> Run(params string[] extra)
@@ -115,6 +130,10 @@ public sealed class SimulateCommandTests
         (code, _, error) = await CliHarness.RunAsync("simulate", "--merge-method", "average");
         Assert.Equal(2, code);
         Assert.Contains("average", error, StringComparison.Ordinal);
+
+        (code, _, error) = await CliHarness.RunAsync("simulate", "--optimizer", "rmsprop");
+        Assert.Equal(2, code);
+        Assert.Contains("rmsprop", error, StringComparison.Ordinal);
 
         (code, _, error) = await CliHarness.RunAsync("simulate", "--trim-fraction", "0.5");
         Assert.Equal(2, code);

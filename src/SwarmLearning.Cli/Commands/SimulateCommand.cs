@@ -47,14 +47,8 @@ internal static class SimulateCommand
             }
         });
         var batchSize = new Option<int>("--batch-size", "-b") { Description = "Samples per step.", DefaultValueFactory = _ => 64 };
-        var learningRate = new Option<float>("--lr") { Description = "Adam's learning rate on every node.", DefaultValueFactory = _ => 0.001f };
-        learningRate.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<float>() is not (> 0 and < 10))
-            {
-                r.AddError("--lr must be a positive number below 10");
-            }
-        });
+        var optimizer = OptimizerOption.Create(" of every node");
+        var learningRate = OptimizerOption.CreateLearningRate(" on every node");
         var schedule = LearningRateScheduleOption.Create();
         var seed = new Option<ulong>("--seed") { Description = "Seeds the split, the initial weights and the shuffles.", DefaultValueFactory = _ => 42 };
         var limit = new Option<int>("--limit") { Description = "Use only the first N training samples (quick runs)." };
@@ -68,7 +62,7 @@ internal static class SimulateCommand
         var json = new Option<bool>("--json") { Description = "Print the results as one JSON object." };
         var command = new Command("simulate", "Run a whole swarm in one process: N virtual nodes train on their own share of the data and merge every few batches through the real round engine over an in-memory ledger.")
         {
-            nodes, data, split, alpha, model, epochs, syncFrequency, minPeers, method, trim, krumSelect, batchSize, learningRate, schedule, seed, limit, adaptive, attack, attackers, attackScale, local, verbose, json,
+            nodes, data, split, alpha, model, epochs, syncFrequency, minPeers, method, trim, krumSelect, batchSize, optimizer, learningRate, schedule, seed, limit, adaptive, attack, attackers, attackScale, local, verbose, json,
         };
         command.SetAction((parse, cancellationToken) => io.RunAsync(async () =>
         {
@@ -89,7 +83,8 @@ internal static class SimulateCommand
                 TrimFraction = parse.GetValue(trim),
                 KrumSelect = parse.GetValue(krumSelect),
                 BatchSize = parse.GetValue(batchSize),
-                LearningRate = parse.GetValue(learningRate),
+                Optimizer = parse.GetValue(optimizer)!,
+                LearningRate = OptimizerOption.LearningRate(parse.GetValue(learningRate), parse.GetValue(optimizer)!),
                 Schedule = LearningRateScheduleOption.Parse(parse.GetValue(schedule)),
                 Seed = parse.GetValue(seed),
                 Limit = parse.GetValue(limit),
@@ -119,7 +114,7 @@ internal static class SimulateCommand
         if (!json)
         {
             await error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"Simulating {options.Nodes} nodes ({options.Split.ToName()} split, {options.Model}, {options.Epochs} epoch(s), lr {options.LearningRate:G4} {LearningRateScheduleOption.NameOf(options.Schedule)}, sync every {options.SyncFrequency} batches{(options.UseAdaptiveSync ? " (adaptive)" : "")}, {options.MergeMethod.ToName()}{(options.Attack == SimulatedAttack.None ? "" : $", {options.Attackers} node(s) poisoning: {options.Attack.ToString().ToLowerInvariant()}")})")).ConfigureAwait(false);
+                $"Simulating {options.Nodes} nodes ({options.Split.ToName()} split, {options.Model}, {options.Epochs} epoch(s), {options.Optimizer} lr {options.LearningRate:G4} {LearningRateScheduleOption.NameOf(options.Schedule)}, sync every {options.SyncFrequency} batches{(options.UseAdaptiveSync ? " (adaptive)" : "")}, {options.MergeMethod.ToName()}{(options.Attack == SimulatedAttack.None ? "" : $", {options.Attackers} node(s) poisoning: {options.Attack.ToString().ToLowerInvariant()}")})")).ConfigureAwait(false);
         }
 
         var progress = new SynchronousProgress(p =>

@@ -33,9 +33,8 @@ internal static class TrainCommand
         var force = new Option<bool>("--force") { Description = "Overwrite --out if it exists." };
         var init = new Option<string?>("--init") { Description = "Start from this model (safetensors, same architecture), e.g. a swarm's merged model." };
         var batchSize = new Option<int>("--batch-size", "-b") { Description = "Samples per step.", DefaultValueFactory = _ => 64 };
-        var optimizer = new Option<string>("--optimizer") { Description = "adam | sgd (SGD with momentum 0.9).", DefaultValueFactory = _ => "adam" };
-        optimizer.AcceptOnlyFromAmong("adam", "sgd");
-        var learningRate = new Option<float?>("--lr") { Description = "Learning rate. Default: 0.001 for adam, 0.01 for sgd." };
+        var optimizer = OptimizerOption.Create();
+        var learningRate = OptimizerOption.CreateLearningRate();
         var schedule = LearningRateScheduleOption.Create();
         var seed = new Option<ulong>("--seed") { Description = "Seeds the initial weights, the shuffles and dropout.", DefaultValueFactory = _ => 42 };
         var limit = new Option<int?>("--limit") { Description = "Train on only the first N training samples (quick runs)." };
@@ -90,13 +89,6 @@ internal static class TrainCommand
             if (r.GetValueOrDefault<int?>() is < 1)
             {
                 r.AddError("--limit must be at least 1");
-            }
-        });
-        learningRate.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<float?>() is { } lr && !(lr > 0 && float.IsFinite(lr)))
-            {
-                r.AddError("--lr must be a positive number");
             }
         });
         command.SetAction((parse, cancellationToken) => io.RunAsync(() =>
@@ -154,8 +146,8 @@ internal static class TrainCommand
             network.Load(initial);
         }
 
-        var learningRate = s.LearningRate ?? (s.Optimizer == "sgd" ? 0.01f : 0.001f);
-        Optimizer optimizer = s.Optimizer == "sgd" ? new Sgd(learningRate, momentum: 0.9f) : new Adam(learningRate);
+        var learningRate = OptimizerOption.LearningRate(s.LearningRate, s.Optimizer);
+        var optimizer = OptimizerKinds.Create(s.Optimizer, learningRate);
         var trainer = new Trainer(network, optimizer, s.BatchSize, s.Seed) { Schedule = s.Schedule };
         var o = io.Out;
         if (!s.Json)

@@ -51,7 +51,10 @@ public sealed record SimulationOptions
     /// <summary>Mini-batch size.</summary>
     public int BatchSize { get; init; } = 64;
 
-    /// <summary>Adam's learning rate.</summary>
+    /// <summary>Every node's optimizer, by name (<see cref="OptimizerKinds"/>): <c>adam</c> or <c>sgd</c>.</summary>
+    public string Optimizer { get; init; } = "adam";
+
+    /// <summary>The optimizer's learning rate.</summary>
     public float LearningRate { get; init; } = 1e-3f;
 
     /// <summary>How each node's learning rate moves over its epochs (the local-only baseline uses the same).</summary>
@@ -94,6 +97,11 @@ public sealed record SimulationOptions
         if (Nodes is < 1 or > 64)
         {
             errors.Add($"--nodes must be from 1 to 64, not {Nodes}");
+        }
+
+        if (!OptimizerKinds.Names.Contains(Optimizer, StringComparer.Ordinal))
+        {
+            errors.Add($"--optimizer must be one of {string.Join(", ", OptimizerKinds.Names)}, not '{Optimizer}'");
         }
 
         if (Epochs is < 1 or > 1000)
@@ -255,7 +263,7 @@ public static class SimulationRunner
         {
             Poison = IsAttacker(options, index) ? SimulatedAttacks.Create(options.Attack, options.AttackScale, options.Seed + (ulong)index) : null,
         }, node.Name, options.Epochs, index == 0 ? test : null, byEpoch, progress, cancellationToken);
-        var trainer = new Trainer(network, new Adam(options.LearningRate), options.BatchSize, options.Seed + (ulong)index) { Schedule = options.Schedule };
+        var trainer = new Trainer(network, OptimizerKinds.Create(options.Optimizer, options.LearningRate), options.BatchSize, options.Seed + (ulong)index) { Schedule = options.Schedule };
         trainer.Fit(data, options.Epochs, callback, cancellationToken);
         var inner = callback.Inner;
         return (inner.Last ?? throw new SwarmException($"{node.Name} finished without a final model"), inner.Syncs);
@@ -274,7 +282,7 @@ public static class SimulationRunner
         Parallel.For(0, parts.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = cancellationToken }, i =>
         {
             var network = Architectures.Create(options.Model, parts[i].Shape, parts[i].ClassCount, options.Seed + (ulong)i);
-            var trainer = new Trainer(network, new Adam(options.LearningRate), options.BatchSize, options.Seed + (ulong)i) { Schedule = options.Schedule };
+            var trainer = new Trainer(network, OptimizerKinds.Create(options.Optimizer, options.LearningRate), options.BatchSize, options.Seed + (ulong)i) { Schedule = options.Schedule };
             trainer.Fit(parts[i], options.Epochs, null, cancellationToken);
             results[i] = trainer.Evaluate(test, cancellationToken: cancellationToken);
         });
