@@ -372,8 +372,23 @@ public sealed partial class SwarmSession
     /// Fetches a merged model: from the leader first, then from the contributors (each serves what it has fetched),
     /// retrying for up to a minute before giving up with the reasons.
     /// </summary>
+    /// <remarks>
+    /// The store lets go of what is no longer needed <em>before</em> the fetch, not after: this node's submission (the
+    /// merge is recorded, so nobody fetches it any more) and the merged models older than the previous one. So the
+    /// incoming model's arrays can take their place (the exchange collects the heap when enough has passed through)
+    /// instead of adding to them: a node that does not lead peaks at about one model less.
+    /// </remarks>
     private async Task<TensorModel> FetchMergedAsync(MergedRecord merged, CancellationToken cancellationToken)
     {
+        // This round's merged model and the one before it stay, for peers that are still catching up.
+        var keep = new HashSet<string>(StringComparer.Ordinal) { merged.ModelHash };
+        if (_lastMergedSha is not null)
+        {
+            keep.Add(_lastMergedSha);
+        }
+
+        _ownSubmission = null;
+        _exchange.Retain(keep);
         var errors = new List<string>();
         var deadline = TimeSpan.FromSeconds(60);
         var started = _time.GetTimestamp();
@@ -394,17 +409,6 @@ public sealed partial class SwarmSession
                         ? own.Model // made and published by this node as leader: the file holds these values
                         : await _exchange.FetchAsync(peer, merged.ModelHash, merged.Size, cancellationToken).ConfigureAwait(false);
                     _ownMerged = null;
-                    _ownSubmission = null;
-
-                    // Older rounds' models are no longer needed here; this round's merged model and the one before it
-                    // stay for peers that are still catching up.
-                    var keep = new HashSet<string>(StringComparer.Ordinal) { merged.ModelHash };
-                    if (_lastMergedSha is not null)
-                    {
-                        keep.Add(_lastMergedSha);
-                    }
-
-                    _exchange.Retain(keep);
                     _lastMergedSha = merged.ModelHash;
                     return model;
                 }

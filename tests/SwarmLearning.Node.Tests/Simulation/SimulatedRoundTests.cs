@@ -282,6 +282,64 @@ public sealed class SimulatedRoundTests : IAsyncLifetime, IDisposable
         Assert.Equal(800, interval); // cap: 8 × syncFrequency
     }
 
+    [Fact]
+    public async Task A_node_lets_go_of_its_submission_and_older_rounds_before_it_fetches_the_merged_model()
+    {
+        var nodes = await NodesAsync(3);
+        var exchanges = nodes.Select(n => new StoreWatchingExchange(n)).ToList();
+        var sessions = nodes.Select((n, i) => new SwarmSession(n, exchanges[i], new SessionOptions { SyncFrequency = 1, MinPeers = 3 }, _logs.CreateLogger(n.Name))).ToList();
+        // Values chosen so that no submission equals a merged model (the mean of i² over three nodes is 5/3): the
+        // store keys models by hash, and a submission that happened to be the previous merged model would stay.
+        await All(sessions.Select((s, i) => s.BeginAsync(Model(100 + (i * i), 7), CancellationToken.None)));
+        for (var round = 0; round < 3; round++)
+        {
+            var r = round;
+            await All(sessions.Select((s, i) => s.SyncAsync(Model((10 * r) + (i * i), r), CancellationToken.None)));
+        }
+
+        // Every node but a round's leader fetched each merged model; at that moment its store held neither its own
+        // submission of that round nor a merged model older than the previous one: the incoming model replaces them.
+        var fetches = exchanges.SelectMany(e => e.Fetches).ToList();
+        Assert.True(fetches.Count >= 3 * 2, $"{fetches.Count} merged-model fetches in 3 rounds of 3 nodes");
+        Assert.All(fetches, f => Assert.False(f.SubmissionHeld, $"{f.Node} still held its submission when it fetched {f.Sha256[..12]}"));
+        Assert.All(fetches, f => Assert.True(f.MergedHeld <= 1, $"{f.Node} held {f.MergedHeld} older merged models when it fetched {f.Sha256[..12]}"));
+
+        // The previous round's merged model stays servable for a peer that is still catching up.
+        var merged = _swarm.Chain.State!.Contracts[LedgerDefaults.HpeDefaultContract].LastMerged!;
+        Assert.All(nodes, n => Assert.True(n.Store.Contains(merged.ModelHash), $"{n.Name} no longer serves the last merged model"));
+    }
+
+    /// <summary>A node's exchange that notes, at each merged-model fetch, what the node's store still holds.</summary>
+    private sealed class StoreWatchingExchange(SimulatedNode node) : IModelExchange
+    {
+        private readonly List<string> _merged = [];
+        private string? _submission;
+
+        public List<(string Node, string Sha256, bool SubmissionHeld, int MergedHeld)> Fetches { get; } = [];
+
+        public async Task<PublishedModel> PublishAsync(TensorModel model, CancellationToken cancellationToken)
+        {
+            var published = await node.PublishAsync(model, cancellationToken);
+            _submission = published.Sha256;
+            return published;
+        }
+
+        public async Task<TensorModel> FetchAsync(MemberState peer, string sha256, long size, CancellationToken cancellationToken)
+        {
+            // (The initial round's merged model is the first leader's own submission, the same bytes: that one stays.)
+            var older = _merged.Distinct().Count(m => m != sha256 && node.Store.Contains(m));
+            Fetches.Add((node.Name, sha256, _submission is { } own && own != sha256 && node.Store.Contains(own), older));
+            var model = await node.FetchAsync(peer, sha256, size, cancellationToken);
+            _merged.Add(sha256);
+            return model;
+        }
+
+        public Task<TensorModel> FetchToMergeAsync(MemberState peer, string sha256, long size, CancellationToken cancellationToken) =>
+            ((IModelExchange)node).FetchToMergeAsync(peer, sha256, size, cancellationToken);
+
+        public void Retain(IReadOnlySet<string> keep) => node.Retain(keep);
+    }
+
     private sealed class NoLedger : ISwarmLedger
     {
         public Identity.Fingerprint Self => default;
