@@ -31,6 +31,23 @@ public sealed class ModelExchangeTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task The_heap_is_collected_before_a_model_arrives_once_it_and_those_since_the_last_collection_add_up_to_the_threshold()
+    {
+        await using var swarm = await TestSwarm.StartAsync(output);
+        using var exchange = new HttpModelExchange(new ModelStore(swarm.Net.Directory.File("x")), swarm.Identity("x"), swarm.Trust, NullLogger.Instance);
+        var published = await exchange.PublishAsync(Models.Tiny(3), CancellationToken.None);
+
+        exchange.MakeRoom(HttpModelExchange.CollectAfterBytes - published.Size - 1); // one byte short
+        Assert.Equal(0, exchange.Collections);
+        exchange.Retain(new HashSet<string>(), arriving: HttpModelExchange.CollectAfterBytes - published.Size); // the published model counts
+        Assert.Equal(1, exchange.Collections);
+        exchange.MakeRoom(HttpModelExchange.CollectAfterBytes - 1); // counted afresh after a collection
+        Assert.Equal(1, exchange.Collections);
+        exchange.MakeRoom(HttpModelExchange.CollectAfterBytes);
+        Assert.Equal(2, exchange.Collections);
+    }
+
+    [Fact]
     public async Task A_fetch_to_merge_verifies_the_model_just_as_much_and_keeps_no_copy()
     {
         await using var swarm = await TestSwarm.StartAsync(output);

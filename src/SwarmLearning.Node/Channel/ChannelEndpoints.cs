@@ -167,6 +167,8 @@ internal static partial class ChannelEndpoints
             limit.MaxRequestBodySize = max; // a body without a Content-Length stops there
         }
 
+        // The model of the previous call was let go of when that call returned: free it before this one arrives.
+        node.Exchange.MakeRoom(context.Request.ContentLength ?? 0);
         TensorModel local;
         try
         {

@@ -75,17 +75,37 @@ public sealed partial class HttpModelExchange : IModelExchange, IDisposable
     /// zeroing fresh pages). Its cost is small, as the heap holds few objects beyond those arrays; small models never
     /// reach the threshold in a round and pay nothing.
     /// </remarks>
-    public void Retain(IReadOnlySet<string> keep)
+    public void Retain(IReadOnlySet<string> keep) => Retain(keep, arriving: 0);
+
+    /// <inheritdoc/>
+    public void Retain(IReadOnlySet<string> keep, long arriving)
     {
         _store.Prune(keep, TimeSpan.FromMinutes(1));
-        if (Interlocked.Read(ref _bytesSinceCollect) >= CollectAfterBytes)
+        MakeRoom(arriving);
+    }
+
+    /// <summary>
+    /// Collects the heap when the models that passed through here since the last collection, with the
+    /// <paramref name="arriving"/> bytes of the one about to arrive, add up to <see cref="CollectAfterBytes"/>: what
+    /// the node let go of since then is freed before the new model needs the memory, not after. The local channel calls
+    /// it before it reads an ML program's model (the previous one was let go of when its call returned).
+    /// </summary>
+    public void MakeRoom(long arriving)
+    {
+        if (Interlocked.Read(ref _bytesSinceCollect) + Math.Max(arriving, 0) >= CollectAfterBytes)
         {
             Interlocked.Exchange(ref _bytesSinceCollect, 0);
+            Interlocked.Increment(ref _collections);
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
         }
     }
 
-    /// <summary>How many bytes of models pass through before <see cref="Retain"/> collects the heap: 256 MiB.</summary>
+    /// <summary>How many heap collections <see cref="MakeRoom"/> has made (for tests).</summary>
+    internal int Collections => Volatile.Read(ref _collections);
+
+    private int _collections;
+
+    /// <summary>How many bytes of models pass through before the heap is collected (see <see cref="MakeRoom"/>): 256 MiB.</summary>
     public const long CollectAfterBytes = 256L << 20;
 
     /// <inheritdoc/>

@@ -44,6 +44,12 @@ public interface IModelExchange
     /// may still be fetching), so a long training does not fill the disk with old rounds.
     /// </summary>
     void Retain(IReadOnlySet<string> keep);
+
+    /// <summary>
+    /// <see cref="Retain(IReadOnlySet{string})"/> just before a model of <paramref name="arriving"/> bytes is fetched, so
+    /// that an exchange can make the memory let go of reusable for it first.
+    /// </summary>
+    void Retain(IReadOnlySet<string> keep, long arriving) => Retain(keep);
 }
 
 /// <summary>A published model: its SHA-256 (lowercase hex) and size in bytes.</summary>

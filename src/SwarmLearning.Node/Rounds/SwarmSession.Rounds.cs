@@ -388,7 +388,7 @@ public sealed partial class SwarmSession
         }
 
         _ownSubmission = null;
-        _exchange.Retain(keep);
+        _exchange.Retain(keep, merged.Size);
         var errors = new List<string>();
         var deadline = TimeSpan.FromSeconds(60);
         var started = _time.GetTimestamp();
