@@ -388,7 +388,8 @@ public sealed partial class SwarmSession
         }
 
         _ownSubmission = null;
-        _exchange.Retain(keep, merged.Size);
+        var arriving = _ownMerged is { } made && made.Sha256 == merged.ModelHash ? 0 : merged.Size; // a leader has its own
+        _exchange.Retain(keep, arriving);
         var errors = new List<string>();
         var deadline = TimeSpan.FromSeconds(60);
         var started = _time.GetTimestamp();
