@@ -27,6 +27,7 @@ public sealed partial class HttpModelExchange : IModelExchange, IDisposable
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, long> _lastAnswer = new(StringComparer.OrdinalIgnoreCase);
     private long _bytesSinceCollect;
+    private int _collections;
 
     /// <summary>An exchange that keeps models in <paramref name="store"/> and fetches as <paramref name="identity"/>.</summary>
     public HttpModelExchange(ModelStore store, SwarmIdentity identity, SwarmTrust trust, ILogger logger)
@@ -70,14 +71,11 @@ public sealed partial class HttpModelExchange : IModelExchange, IDisposable
     /// <remarks>
     /// A round leaves several model-sized arrays behind (received submissions, decoded requests). They live on the
     /// large object heap, which the runtime collects only when its budget runs out, by which time a node holds several
-    /// rounds of them. Once the models that passed through here since the last time add up to
-    /// <see cref="CollectAfterBytes"/>, a full collection lets the next round reuse their memory (and spares the kernel
-    /// zeroing fresh pages). Its cost is small, as the heap holds few objects beyond those arrays; small models never
+    /// rounds of them. Once the models that passed through here since the last time, with the one about to arrive, add up
+    /// to <see cref="CollectAfterBytes"/>, a full collection lets it reuse their memory (see <see cref="MakeRoom"/>; it
+    /// spares the kernel zeroing fresh pages). Its cost is small, as the heap holds few objects beyond those arrays; small models never
     /// reach the threshold in a round and pay nothing.
     /// </remarks>
-    public void Retain(IReadOnlySet<string> keep) => Retain(keep, arriving: 0);
-
-    /// <inheritdoc/>
     public void Retain(IReadOnlySet<string> keep, long arriving)
     {
         _store.Prune(keep, TimeSpan.FromMinutes(1));
@@ -102,8 +100,6 @@ public sealed partial class HttpModelExchange : IModelExchange, IDisposable
 
     /// <summary>How many heap collections <see cref="MakeRoom"/> has made (for tests).</summary>
     internal int Collections => Volatile.Read(ref _collections);
-
-    private int _collections;
 
     /// <summary>How many bytes of models pass through before the heap is collected (see <see cref="MakeRoom"/>): 256 MiB.</summary>
     public const long CollectAfterBytes = 256L << 20;

@@ -41,15 +41,11 @@ public interface IModelExchange
 
     /// <summary>
     /// Lets go of every stored model except <paramref name="keep"/> and those stored in the last minute (which a peer
-    /// may still be fetching), so a long training does not fill the disk with old rounds.
+    /// may still be fetching), so a long training does not fill the disk with old rounds. Called just before a model
+    /// of <paramref name="arriving"/> bytes is fetched (0: none), so that an exchange can make the memory let go of
+    /// reusable for it first.
     /// </summary>
-    void Retain(IReadOnlySet<string> keep);
-
-    /// <summary>
-    /// <see cref="Retain(IReadOnlySet{string})"/> just before a model of <paramref name="arriving"/> bytes is fetched, so
-    /// that an exchange can make the memory let go of reusable for it first.
-    /// </summary>
-    void Retain(IReadOnlySet<string> keep, long arriving) => Retain(keep);
+    void Retain(IReadOnlySet<string> keep, long arriving);
 }
 
 /// <summary>A published model: its SHA-256 (lowercase hex) and size in bytes.</summary>

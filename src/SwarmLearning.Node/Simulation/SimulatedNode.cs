@@ -111,7 +111,7 @@ public sealed class SimulatedNode : ISwarmLedger, IModelExchange, IAsyncDisposab
     }
 
     /// <inheritdoc/>
-    public void Retain(IReadOnlySet<string> keep) => Store.Prune(keep, TimeSpan.FromMinutes(1));
+    public void Retain(IReadOnlySet<string> keep, long arriving) => Store.Prune(keep, TimeSpan.FromMinutes(1));
 
     private static TensorModel Copy(TensorModel model) =>
         new(model.NamedTensors.Select(t => new NamedTensor(t.Info, (float[])t.Values.Clone())), model.Metadata, model.Name);

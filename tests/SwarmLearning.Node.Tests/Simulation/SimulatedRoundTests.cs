@@ -337,7 +337,7 @@ public sealed class SimulatedRoundTests : IAsyncLifetime, IDisposable
         public Task<TensorModel> FetchToMergeAsync(MemberState peer, string sha256, long size, CancellationToken cancellationToken) =>
             ((IModelExchange)node).FetchToMergeAsync(peer, sha256, size, cancellationToken);
 
-        public void Retain(IReadOnlySet<string> keep) => node.Retain(keep);
+        public void Retain(IReadOnlySet<string> keep, long arriving) => node.Retain(keep, arriving);
     }
 
     private sealed class NoLedger : ISwarmLedger
@@ -357,6 +357,6 @@ public sealed class SimulatedRoundTests : IAsyncLifetime, IDisposable
 
         public Task<TensorModel> FetchAsync(MemberState peer, string sha256, long size, CancellationToken cancellationToken) => throw new NotSupportedException();
 
-        public void Retain(IReadOnlySet<string> keep) => throw new NotSupportedException();
+        public void Retain(IReadOnlySet<string> keep, long arriving) => throw new NotSupportedException();
     }
 }
