@@ -325,7 +325,8 @@ public sealed partial class SwarmCallback : IAsyncDisposable, IDisposable
         Options.CheckinModelOnTrainEnd,
         Options.NodeWeightage,
         Options.NormalizedMergeMethod!,
-        _totalEpochs);
+        _totalEpochs,
+        Options.MergeMomentum);
 
     private SwarmProgress Progress() => new(_lastLoss, _lastMetric, EpochsCompleted, _totalEpochs);
 

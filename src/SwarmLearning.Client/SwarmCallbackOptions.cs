@@ -52,6 +52,12 @@ public sealed record SwarmCallbackOptions
     /// <summary>How rounds this node leads are merged: <c>mean</c> (default), <c>coordmedian</c>, <c>geomedian</c>, <c>trimmedmean</c>, <c>krum</c>; any case.</summary>
     public string MergeMethod { get; init; } = "mean";
 
+    /// <summary>
+    /// Merge momentum β in [0, 1) for the rounds this node leads: it publishes its merge plus β times the step between
+    /// the last two merged models (FedAvgM's server momentum; docs/merge-methods.md). 0, the default, merges as HPE.
+    /// </summary>
+    public double MergeMomentum { get; init; }
+
     /// <summary>Epochs this program will train, for progress and ETA; null or 0 when unknown (a warning is logged).</summary>
     public int? TotalEpochs { get; init; }
 
@@ -106,6 +112,11 @@ public sealed record SwarmCallbackOptions
         if (NormalizedMergeMethod is null)
         {
             errors.Add($"Invalid value mergeMethod: {MergeMethod?.ToLowerInvariant()}. Allowed values: {PythonList(MergeMethods)}");
+        }
+
+        if (!(MergeMomentum is >= 0 and < 1))
+        {
+            errors.Add(Invariant($"mergeMomentum has to be at least 0 and below 1. Provided value: {MergeMomentum}"));
         }
 
         if (NodeWeightage is < 1 or > 100)

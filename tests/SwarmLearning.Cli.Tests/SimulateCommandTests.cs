@@ -138,5 +138,9 @@ public sealed class SimulateCommandTests
         (code, _, error) = await CliHarness.RunAsync("simulate", "--trim-fraction", "0.5");
         Assert.Equal(2, code);
         Assert.Contains("--trim-fraction must be at least 0 and below 0.5", error, StringComparison.Ordinal);
+
+        (code, _, error) = await CliHarness.RunAsync("simulate", "--merge-momentum", "1");
+        Assert.Equal(2, code);
+        Assert.Contains("--merge-momentum must be at least 0 and below 1", error, StringComparison.Ordinal);
     }
 }

@@ -44,6 +44,7 @@ public sealed class SwarmCallbackChannelTests : IAsyncLifetime, IDisposable
         {
             TrainingContract = "mnist.contract",
             MergeMethod = "GeoMedian",
+            MergeMomentum = 0.25,
             NodeWeightage = 40,
             CheckinModelOnTrainEnd = "inactive",
             UseAdaptiveSync = true,
@@ -65,6 +66,7 @@ public sealed class SwarmCallbackChannelTests : IAsyncLifetime, IDisposable
         Assert.Equal("inactive", json.GetProperty("checkinModelOnTrainEnd").GetString());
         Assert.Equal(40, json.GetProperty("nodeWeightage").GetInt32());
         Assert.Equal("geomedian", json.GetProperty("mergeMethod").GetString());
+        Assert.Equal(0.25, json.GetProperty("mergeMomentum").GetDouble());
         Assert.Equal(5, json.GetProperty("totalEpochs").GetInt32());
         Assert.Equal(1, json.GetProperty("apiVersion").GetInt32());
 

@@ -86,6 +86,15 @@ public sealed class SwarmCallbackOptionsTests
             "Invalid value mergeMethod: median. Allowed values: ['mean', 'coordmedian', 'geomedian', 'trimmedmean', 'krum']",
             Error(Valid with { MergeMethod = "Median" }));
 
+    [Theory]
+    [InlineData(1.0)]
+    [InlineData(-0.1)]
+    [InlineData(double.NaN)]
+    public void A_merge_momentum_outside_zero_to_one_is_refused(double momentum) =>
+        Assert.Equal(
+            FormattableString.Invariant($"mergeMomentum has to be at least 0 and below 1. Provided value: {momentum}"),
+            Error(Valid with { MergeMomentum = momentum }));
+
     [Fact]
     public void Adaptive_sync_needs_adsValData()
     {

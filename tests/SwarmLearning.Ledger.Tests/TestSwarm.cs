@@ -125,7 +125,7 @@ internal sealed class TestSwarm : IDisposable
         Tx(id, TransactionTypes.RoundSubmit, new SubmitPayload { Contract = contract ?? LedgerDefaults.HpeDefaultContract, Round = round, ModelHash = hash, Size = 1000 },
             PayloadJson.Default.SubmitPayload);
 
-    public Transaction Merged(SwarmIdentity id, long round, string hash, IEnumerable<SwarmIdentity> contributors, string? contract = null) =>
+    public Transaction Merged(SwarmIdentity id, long round, string hash, IEnumerable<SwarmIdentity> contributors, string? contract = null, double momentum = 0) =>
         Tx(id, TransactionTypes.RoundMerged, new MergedPayload
         {
             Contract = contract ?? LedgerDefaults.HpeDefaultContract,
@@ -134,6 +134,7 @@ internal sealed class TestSwarm : IDisposable
             Size = 1000,
             Contributors = contributors.Select(c => c.Fingerprint.ToString()).ToList(),
             MergeMethod = "mean",
+            Momentum = momentum,
         }, PayloadJson.Default.MergedPayload);
 
     /// <summary>Registers SL nodes named sl1..slN, in one block.</summary>

@@ -43,6 +43,8 @@ public sealed class ChannelTests(ChannelFixture fixture, ITestOutputHelper outpu
     [InlineData("""{"syncFrequency": 8, "minPeers": -1}""", "minPeers must be an integer greater than 0, not -1")]
     [InlineData("""{"syncFrequency": 8, "minPeers": 2, "nodeWeightage": 101}""", "nodeWeightage must be an integer from 1 to 100, not 101")]
     [InlineData("""{"syncFrequency": 8, "minPeers": 2, "mergeMethod": "avg"}""", "mergeMethod must be one of mean, coordmedian, geomedian, trimmedmean, krum, not \"avg\"")]
+    [InlineData("""{"syncFrequency": 8, "minPeers": 2, "mergeMomentum": 1}""", "mergeMomentum must be at least 0 and below 1, not 1")]
+    [InlineData("""{"syncFrequency": 8, "minPeers": 2, "mergeMomentum": "0.5"}""", "mergeMomentum must be a number at least 0 and below 1, not \"0.5\"")]
     [InlineData("""{"syncFrequency": 8, "minPeers": 2, "checkinModelOnTrainEnd": "later"}""", "checkinModelOnTrainEnd must be snapshot, active or inactive, not \"later\"")]
     [InlineData("""{"syncFrequency": 8, "minPeers": 2, "useAdaptiveSync": 1}""", "useAdaptiveSync must be true or false, not 1")]
     [InlineData("""{"syncFrequency": 8, "minPeers": 2, "totalEpochs": -1}""", "totalEpochs must be 0 (unknown) or more, not -1")]
@@ -59,6 +61,15 @@ public sealed class ChannelTests(ChannelFixture fixture, ITestOutputHelper outpu
         Assert.Equal("invalid", error.GetProperty("error").GetString());
         Assert.Contains(expected, error.GetProperty("message").GetString(), StringComparison.Ordinal);
         Assert.Null(fixture.Node.Node.Sessions.Open);
+    }
+
+    [Fact]
+    public void The_merge_momentum_a_program_asks_for_reaches_its_session_and_is_zero_when_not_asked()
+    {
+        using var asked = System.Text.Json.JsonDocument.Parse("""{"syncFrequency": 8, "minPeers": 2, "mergeMomentum": 0.5}""");
+        using var silent = System.Text.Json.JsonDocument.Parse("""{"syncFrequency": 8, "minPeers": 2}""");
+        Assert.Equal(0.5, Node.Channel.ChannelRequests.ParseSession(asked.RootElement).Options!.MergeMomentum);
+        Assert.Equal(0, Node.Channel.ChannelRequests.ParseSession(silent.RootElement).Options!.MergeMomentum);
     }
 
     [Fact]

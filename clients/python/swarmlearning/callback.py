@@ -45,6 +45,7 @@ KEYWORDS: dict[str, Any] = {
 
 #: What this package adds: where the SL node is, loopback, and the bounds of the calls.
 EXTRA_KEYWORDS: dict[str, Any] = {
+    "mergeMomentum": 0.0,
     "slSocket": None,
     "loopback": None,
     "requestTimeout": 120.0,
@@ -103,6 +104,7 @@ class SwarmCallbackBase:
         self.checkinModelOnTrainEnd: str = options["checkinModelOnTrainEnd"]
         self.nodeWeightage: int = options["nodeWeightage"]
         self.mergeMethod: str = options["mergeMethod"].strip().lower()
+        self.mergeMomentum: float = float(options["mergeMomentum"])
         self.totalEpochs: int = options["totalEpochs"] or 0
         self.loopback: bool = options["loopback"] if options["loopback"] is not None else _is_true(os.environ.get(LOOPBACK_VARIABLE))
         self.syncInterval = self.batchesBeforeNextSync = syncFrequency
@@ -156,6 +158,9 @@ class SwarmCallbackBase:
         if not isinstance(method, str) or method.strip().lower() not in MERGE_METHODS:
             shown = method.lower() if isinstance(method, str) else method
             problems.append(f"Invalid value mergeMethod: {shown}. Allowed values: {_python_list(MERGE_METHODS)}")
+        momentum = options["mergeMomentum"]
+        if not isinstance(momentum, (int, float)) or isinstance(momentum, bool) or not 0 <= momentum < 1:
+            problems.append(f"mergeMomentum has to be at least 0 and below 1. Provided value: {momentum}")
         weight = options["nodeWeightage"]
         if not _is_int(weight) or not 1 <= weight <= 100:
             problems.append(f"Node weightage should be a number between 1-100. Provided value: {weight}")
@@ -304,6 +309,7 @@ class SwarmCallbackBase:
             "nodeWeightage": self.nodeWeightage,
             "mergeMethod": self.mergeMethod,
             "totalEpochs": self.totalEpochs,
+            "mergeMomentum": self.mergeMomentum,
             "apiVersion": API_VERSION,
         }
 

@@ -43,6 +43,8 @@ def test_positional_arguments_as_hpe_orders_them():
     ({"mergeMethod": "AVG"}, "Invalid value mergeMethod: avg. Allowed values: ['mean', 'coordmedian', 'geomedian', 'trimmedmean', 'krum']"),
     ({"nodeWeightage": 0}, "Node weightage should be a number between 1-100. Provided value: 0"),
     ({"nodeWeightage": 101}, "Node weightage should be a number between 1-100. Provided value: 101"),
+    ({"mergeMomentum": 1.0}, "mergeMomentum has to be at least 0 and below 1. Provided value: 1.0"),
+    ({"mergeMomentum": "0.5"}, "mergeMomentum has to be at least 0 and below 1. Provided value: 0.5"),
     ({"useAdaptiveSync": True}, "For adaptive sync, valid adsValData is mandatory"),
     ({"totalEpochs": -2}, "totalEpochs has to be a positive integer (or left out when unknown). Provided value: -2"),
     ({"adsValData": [1, 2, 3]}, "adsValData has to be a torch.utils.data.DataLoader for PyTorch. Provided value: list"),

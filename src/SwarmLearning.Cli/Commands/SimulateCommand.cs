@@ -46,6 +46,14 @@ internal static class SimulateCommand
                 r.AddError("--krum-select must be at least 1");
             }
         });
+        var momentum = new Option<double>("--merge-momentum") { Description = "Merge momentum β (FedAvgM's server momentum): every leader publishes its merge plus β times the step between the last two merged models; 0 merges as HPE does (docs/merge-methods.md)." };
+        momentum.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<double>() is not (>= 0 and < 1))
+            {
+                r.AddError("--merge-momentum must be at least 0 and below 1");
+            }
+        });
         var batchSize = new Option<int>("--batch-size", "-b") { Description = "Samples per step.", DefaultValueFactory = _ => 64 };
         var optimizer = OptimizerOption.Create(" of every node");
         var learningRate = OptimizerOption.CreateLearningRate(" on every node");
@@ -62,7 +70,7 @@ internal static class SimulateCommand
         var json = new Option<bool>("--json") { Description = "Print the results as one JSON object." };
         var command = new Command("simulate", "Run a whole swarm in one process: N virtual nodes train on their own share of the data and merge every few batches through the real round engine over an in-memory ledger.")
         {
-            nodes, data, split, alpha, model, epochs, syncFrequency, minPeers, method, trim, krumSelect, batchSize, optimizer, learningRate, schedule, seed, limit, adaptive, attack, attackers, attackScale, local, verbose, json,
+            nodes, data, split, alpha, model, epochs, syncFrequency, minPeers, method, trim, krumSelect, momentum, batchSize, optimizer, learningRate, schedule, seed, limit, adaptive, attack, attackers, attackScale, local, verbose, json,
         };
         command.SetAction((parse, cancellationToken) => io.RunAsync(async () =>
         {
@@ -82,6 +90,7 @@ internal static class SimulateCommand
                 MergeMethod = mergeMethod,
                 TrimFraction = parse.GetValue(trim),
                 KrumSelect = parse.GetValue(krumSelect),
+                MergeMomentum = parse.GetValue(momentum),
                 BatchSize = parse.GetValue(batchSize),
                 Optimizer = parse.GetValue(optimizer)!,
                 LearningRate = OptimizerOption.LearningRate(parse.GetValue(learningRate), parse.GetValue(optimizer)!),
@@ -114,7 +123,7 @@ internal static class SimulateCommand
         if (!json)
         {
             await error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"Simulating {options.Nodes} nodes ({options.Split.ToName()} split, {options.Model}, {options.Epochs} epoch(s), {options.Optimizer} lr {options.LearningRate:G4} {LearningRateScheduleOption.NameOf(options.Schedule)}, sync every {options.SyncFrequency} batches{(options.UseAdaptiveSync ? " (adaptive)" : "")}, {options.MergeMethod.ToName()}{(options.Attack == SimulatedAttack.None ? "" : $", {options.Attackers} node(s) poisoning: {options.Attack.ToString().ToLowerInvariant()}")})")).ConfigureAwait(false);
+                $"Simulating {options.Nodes} nodes ({options.Split.ToName()} split, {options.Model}, {options.Epochs} epoch(s), {options.Optimizer} lr {options.LearningRate:G4} {LearningRateScheduleOption.NameOf(options.Schedule)}, sync every {options.SyncFrequency} batches{(options.UseAdaptiveSync ? " (adaptive)" : "")}, {options.MergeMethod.ToName()}{(options.MergeMomentum > 0 ? $" with momentum {options.MergeMomentum:0.###}" : "")}{(options.Attack == SimulatedAttack.None ? "" : $", {options.Attackers} node(s) poisoning: {options.Attack.ToString().ToLowerInvariant()}")})")).ConfigureAwait(false);
         }
 
         var progress = new SynchronousProgress(p =>

@@ -21,6 +21,7 @@ public sealed record SlNodeInfo(int ApiVersion, string Node, string Fingerprint,
 /// <param name="NodeWeightage">The node's weight in merges, 1–100.</param>
 /// <param name="MergeMethod">The merge method, lowercase.</param>
 /// <param name="TotalEpochs">Epochs to train (0: unknown).</param>
+/// <param name="MergeMomentum">Merge momentum β in [0, 1) for the rounds this node leads (0: none, as HPE).</param>
 /// <param name="ApiVersion">The channel version the program speaks.</param>
 public sealed record SwarmSessionRequest(
     int SyncFrequency,
@@ -31,6 +32,7 @@ public sealed record SwarmSessionRequest(
     int NodeWeightage,
     string MergeMethod,
     int TotalEpochs,
+    double MergeMomentum = 0,
     int ApiVersion = SwarmChannelClient.ApiVersion);
 
 /// <summary>The answer to <c>POST /v1/sessions</c>.</summary>

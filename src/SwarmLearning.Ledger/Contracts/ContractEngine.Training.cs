@@ -123,6 +123,17 @@ internal sealed partial class ContractEngine
             throw new TransactionRejectedException($"round.merged: size {payload.Size} is negative");
         }
 
+        if (!(payload.Momentum is >= 0 and < 1))
+        {
+            throw new TransactionRejectedException($"round.merged: momentum {payload.Momentum} is not in [0, 1)");
+        }
+
+        if (payload.Momentum > 0 && contract.LastMerged?.Previous is null)
+        {
+            throw new TransactionRejectedException(
+                $"round.merged: momentum steps from the contract's last two merged models, and '{contract.Name}' has {(contract.LastMerged is null ? "none" : "one")} before round {round.Number}; merge without momentum");
+        }
+
         if (round.Leader != sender.Fingerprint)
         {
             var leader = round.Leader is { } l && state.Members.TryGetValue(l, out var m) ? m.Name : "none";
@@ -162,10 +173,11 @@ internal sealed partial class ContractEngine
         }
 
         contributors.Sort();
-        contract.LastMerged = new MergedRecord(round.Number, payload.ModelHash, payload.Size, contributors, sender.Fingerprint, payload.MergeMethod, state.Time);
+        contract.LastMerged = new MergedRecord(round.Number, payload.ModelHash, payload.Size, contributors, sender.Fingerprint, payload.MergeMethod, state.Time,
+            payload.Momentum, contract.LastMerged?.ModelHash);
         contract.Round = new RoundState { Number = round.Number + 1 };
         events.Add(new LedgerEvent(state.Height, state.Time, "round.merged", contract.Name, round.Number, sender.Fingerprint.ToString(),
-            $"round {round.Number} of '{contract.Name}' merged by '{sender.Name}' ({payload.MergeMethod}, {contributors.Count} contributor(s)): model {payload.ModelHash[..12]}"));
+            $"round {round.Number} of '{contract.Name}' merged by '{sender.Name}' ({payload.MergeMethod}{(payload.Momentum > 0 ? FormattableString.Invariant($", momentum {payload.Momentum:0.###}") : "")}, {contributors.Count} contributor(s)): model {payload.ModelHash[..12]}"));
     }
 
     private static void ApplyJoin(LedgerState state, Transaction tx, MemberState sender, List<LedgerEvent> events)

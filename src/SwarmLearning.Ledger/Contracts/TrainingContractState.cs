@@ -242,8 +242,12 @@ public sealed record ProgressRecord(double Loss, double Metric, int EpochsDone, 
     }
 }
 
-/// <summary>The outcome of a round: the merged model and who went into it.</summary>
-public sealed record MergedRecord(long Round, string ModelHash, long Size, IReadOnlyList<Fingerprint> Contributors, Fingerprint Leader, string MergeMethod, long At)
+/// <summary>
+/// The outcome of a round: the merged model and who went into it; the merge momentum the leader applied (0: none) and
+/// the hash of the contract's merged model before this one (null for its first), which a later leader's momentum
+/// steps from.
+/// </summary>
+public sealed record MergedRecord(long Round, string ModelHash, long Size, IReadOnlyList<Fingerprint> Contributors, Fingerprint Leader, string MergeMethod, long At, double Momentum = 0, string? Previous = null)
 {
     internal void WriteTo(LedgerWriter w)
     {
@@ -259,5 +263,7 @@ public sealed record MergedRecord(long Round, string ModelHash, long Size, IRead
         w.WriteFingerprint(Leader);
         w.WriteString(MergeMethod);
         w.WriteI64(At);
+        w.WriteF64(Momentum);
+        w.WriteOptionalString(Previous);
     }
 }

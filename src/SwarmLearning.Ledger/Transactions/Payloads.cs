@@ -207,6 +207,14 @@ public sealed record MergedPayload
 
     /// <summary>The merge method used.</summary>
     public required string MergeMethod { get; init; }
+
+    /// <summary>
+    /// The merge momentum β the leader applied (docs/merge-methods.md#merge-momentum): the published model is the
+    /// merge of the submissions plus β times the step between the contract's last two merged models. 0 (the default,
+    /// and then not written): the merge as it is, as HPE's methods are.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public double Momentum { get; init; }
 }
 
 /// <summary>Names a training contract.</summary>

@@ -18,7 +18,7 @@ internal static class ChannelRequests
     private static readonly string[] Parameters =
     [
         "syncFrequency", "minPeers", "trainingContract", "useAdaptiveSync", "checkinModelOnTrainEnd", "nodeWeightage",
-        "mergeMethod", "totalEpochs", "apiVersion",
+        "mergeMethod", "totalEpochs", "mergeMomentum", "apiVersion",
     ];
 
     private static readonly string[] ProgressFields = ["loss", "metric", "epochsDone", "totalEpochs"];
@@ -112,6 +112,18 @@ internal static class ChannelRequests
         if (Int(body, "totalEpochs", "0 (unknown) or more", errors, required: false) is { } epochs)
         {
             options = options with { TotalEpochs = epochs };
+        }
+
+        if (Present(body, "mergeMomentum", out var momentum))
+        {
+            if (momentum.ValueKind == JsonValueKind.Number && momentum.TryGetDouble(out var beta) && double.IsFinite(beta))
+            {
+                options = options with { MergeMomentum = beta };
+            }
+            else
+            {
+                errors.Add($"mergeMomentum must be a number at least 0 and below 1, not {Raw(momentum)}");
+            }
         }
 
         // Range checks in SessionOptions' own words, for the values that had the right type.

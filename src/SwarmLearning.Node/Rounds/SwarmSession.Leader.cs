@@ -107,6 +107,13 @@ public sealed partial class SwarmSession
             return null;
         }
 
+        var momentum = 0.0;
+        if (Options.MergeMomentum > 0 && await WithMomentumAsync(contractName, number, contract, merged, leadership).ConfigureAwait(false) is { } stepped)
+        {
+            (merged, momentum) = (stepped, Options.MergeMomentum);
+            how += FormattableString.Invariant($", momentum {momentum:0.###}");
+        }
+
         var published = await _exchange.PublishAsync(merged, leadership).ConfigureAwait(false);
 
         // This node's own fetch of the merged model can use it as it is, when the file holds exactly these values
@@ -132,6 +139,7 @@ public sealed partial class SwarmSession
                 Size = published.Size,
                 Contributors = [.. contributors.Select(c => c.ToString())],
                 MergeMethod = method.ToName(),
+                Momentum = momentum,
             }, PayloadJson.Default.MergedPayload, leadership).ConfigureAwait(false);
         }
         catch (TransactionRejectedException e) when (e.Kind == RejectionKind.Conflict && mayRetry)
@@ -148,6 +156,52 @@ public sealed partial class SwarmSession
 
         Log.Merged(_logger, contractName, number, contributors.Count, submissions.Count, method.ToName(), how, published.Sha256[..12], Stopwatch.GetElapsedTime(started).TotalSeconds);
         return null;
+    }
+
+    /// <summary>
+    /// Merge momentum (FedAvgM's server momentum, held in the ledger's models rather than in a leader): the merge
+    /// <paramref name="merged"/> plus β (X₁ − X₂), X₁ and X₂ being the contract's last two merged models, so that the
+    /// step the swarm took last round carries on into this one. Every node keeps the last two merged models it
+    /// loaded, so a leader has them at hand; null, logged, when there is no step yet (the contract's first two
+    /// merges), when this node cannot get both, or when their tensors differ from the merge's: the round then
+    /// publishes the merge as it is and records momentum 0.
+    /// </summary>
+    private async Task<TensorModel?> WithMomentumAsync(string contractName, long number, TrainingContractState contract, TensorModel merged, CancellationToken leadership)
+    {
+        if (contract.LastMerged is not { Previous: { } previous } last)
+        {
+            return null; // nothing to step from yet: not worth a warning
+        }
+
+        TensorModel latest, before;
+        try
+        {
+            var source = _ledger.State.Members.TryGetValue(last.Leader, out var leader) ? leader : null;
+            if (source is null)
+            {
+                Log.MomentumSkipped(_logger, contractName, number, $"the leader of round {last.Round} is no longer a member");
+                return null;
+            }
+
+            // Both are in this node's store when it loaded them; otherwise the last round's leader serves them.
+            latest = await _exchange.FetchAsync(source, last.ModelHash, last.Size, leadership).ConfigureAwait(false);
+            before = await _exchange.FetchAsync(source, previous, last.Size, leadership).ConfigureAwait(false);
+        }
+        catch (ModelExchangeException e)
+        {
+            Log.MomentumSkipped(_logger, contractName, number, e.Message);
+            return null;
+        }
+
+        try
+        {
+            return await Task.Run(() => MergeMomentum.Apply(merged, latest, before, (float)Options.MergeMomentum), leadership).ConfigureAwait(false);
+        }
+        catch (MergeException e)
+        {
+            Log.MomentumSkipped(_logger, contractName, number, e.Message);
+            return null;
+        }
     }
 
     /// <summary>True when this node's replica records round <paramref name="number"/> as merged into <paramref name="sha256"/> by this node.</summary>

@@ -66,6 +66,9 @@ public sealed partial class SwarmSession
         [LoggerMessage(118, LogLevel.Warning, "Round {Round} of '{Contract}': {Method} cannot merge these models ({Reason}); merged with coordmedian instead")]
         public static partial void MergeFallback(ILogger logger, string contract, long round, string method, string reason);
 
+        [LoggerMessage(125, LogLevel.Warning, "Round {Round} of '{Contract}': published without merge momentum: {Reason}")]
+        public static partial void MomentumSkipped(ILogger logger, string contract, long round, string reason);
+
         [LoggerMessage(119, LogLevel.Warning, "Round {Round} of '{Contract}': merging again, without revoked contributors ({Reason})")]
         public static partial void Remerging(ILogger logger, string contract, long round, string reason);
     }

@@ -56,6 +56,13 @@ public sealed record SessionOptions
     /// </summary>
     public int? KrumSelect { get; init; }
 
+    /// <summary>
+    /// Merge momentum β in [0, 1), when this node leads a round (docs/merge-methods.md#merge-momentum): the model it
+    /// publishes is the merge of the submissions plus β times the step between the contract's last two merged models,
+    /// as server momentum does in federated averaging (FedAvgM). 0, the default, publishes the merge as it is (HPE).
+    /// </summary>
+    public double MergeMomentum { get; init; }
+
     /// <summary>Epochs the ML program will train, for progress and ETA (0: unknown).</summary>
     public int TotalEpochs { get; init; }
 
@@ -89,6 +96,11 @@ public sealed record SessionOptions
         if (!(TrimFraction is >= 0 and < 0.5))
         {
             errors.Add($"the trimmed mean's fraction must be at least 0 and below 0.5, not {TrimFraction}");
+        }
+
+        if (!(MergeMomentum is >= 0 and < 1))
+        {
+            errors.Add($"mergeMomentum must be at least 0 and below 1, not {MergeMomentum}");
         }
 
         if (KrumSelect is < 1)

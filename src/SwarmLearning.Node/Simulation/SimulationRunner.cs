@@ -48,6 +48,9 @@ public sealed record SimulationOptions
     /// <summary><c>krum</c>: the models averaged (multi-Krum); null: n − f.</summary>
     public int? KrumSelect { get; init; }
 
+    /// <summary>Merge momentum β in [0, 1) of every leader (<see cref="SessionOptions.MergeMomentum"/>); 0: none.</summary>
+    public double MergeMomentum { get; init; }
+
     /// <summary>Mini-batch size.</summary>
     public int BatchSize { get; init; } = 64;
 
@@ -117,6 +120,11 @@ public sealed record SimulationOptions
         if (MinPeers < 0 || MinPeers > Nodes)
         {
             errors.Add($"--min-peers must be from 1 to the number of nodes ({Nodes}), not {MinPeers}");
+        }
+
+        if (!(MergeMomentum is >= 0 and < 1))
+        {
+            errors.Add($"--merge-momentum must be at least 0 and below 1, not {MergeMomentum}");
         }
 
         if (BatchSize < 1)
@@ -253,6 +261,7 @@ public static class SimulationRunner
             MergeMethod = options.MergeMethod,
             TrimFraction = options.TrimFraction,
             KrumSelect = options.KrumSelect,
+            MergeMomentum = options.MergeMomentum,
             TotalEpochs = options.Epochs,
             UseAdaptiveSync = options.UseAdaptiveSync,
         }, loggers.CreateLogger(node.Name));

@@ -217,6 +217,39 @@ public sealed class RoundContractTests : IDisposable
     }
 
     [Fact]
+    public void A_merge_records_its_momentum_and_the_merged_model_before_it_and_momentum_needs_two_merges_before()
+    {
+        var ids = CompleteFirstRound(2); // round 1 merged into 'f'
+        Assert.Equal((0.0, (string?)null), (_swarm.Contract().LastMerged!.Momentum, _swarm.Contract().LastMerged!.Previous));
+
+        SwarmIdentity Submitted(long round, double at)
+        {
+            _swarm.Apply(T(at), [.. ids.Select(i => _swarm.Ready(i, round, minPeers: 2))]);
+            _swarm.Apply(T(at + 0.1), [.. ids.Select((i, n) => _swarm.Submit(i, round, TestSwarm.Hash((char)('a' + n))))]);
+            return ids.Single(i => i.Fingerprint == _swarm.Contract().Round.Leader);
+        }
+
+        // Round 2: one merged model before it, so no step to carry on yet.
+        var leader = Submitted(2, 3.5);
+        var refused = _swarm.Refused(T(3.7), _swarm.Merged(leader, 2, TestSwarm.Hash('e'), ids, momentum: 0.5));
+        Assert.Contains("has one before round 2", refused.Message, StringComparison.Ordinal);
+        _swarm.Apply(T(3.7), _swarm.Merged(leader, 2, TestSwarm.Hash('e'), ids));
+        Assert.Equal((0.0, TestSwarm.Hash('f')), (_swarm.Contract().LastMerged!.Momentum, _swarm.Contract().LastMerged!.Previous));
+
+        // Round 3: two before it; β must be in [0, 1).
+        leader = Submitted(3, 4);
+        foreach (var bad in new[] { 1.0, -0.1 }) // JSON has no NaN: a transaction cannot carry one
+        {
+            Assert.Contains("is not in [0, 1)", _swarm.Refused(T(4.2), _swarm.Merged(leader, 3, TestSwarm.Hash('d'), ids, momentum: bad)).Message, StringComparison.Ordinal);
+        }
+
+        var events = _swarm.Apply(T(4.2), _swarm.Merged(leader, 3, TestSwarm.Hash('d'), ids, momentum: 0.5));
+        var merged = _swarm.Contract().LastMerged!;
+        Assert.Equal((3L, TestSwarm.Hash('d'), 0.5, TestSwarm.Hash('e')), (merged.Round, merged.ModelHash, merged.Momentum, merged.Previous));
+        Assert.Contains(events, e => e.Kind == "round.merged" && e.Message.Contains("mean, momentum 0.5", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void A_leader_whose_heartbeat_goes_stale_is_replaced_by_the_next_in_order()
     {
         var ids = _swarm.RegisterSl(3, T(0));

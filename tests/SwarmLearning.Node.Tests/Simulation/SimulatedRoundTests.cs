@@ -32,10 +32,11 @@ public sealed class SimulatedRoundTests : IAsyncLifetime, IDisposable
 
     private static float[] Values(TensorModel model) => model["w"].Values.ToArray();
 
-    private SwarmSession Session(SimulatedNode node, int minPeers, CheckinMode mode = CheckinMode.Snapshot, int weight = 1, MergeMethod method = MergeMethod.Mean, bool makeMeAdmin = true)
+    private SwarmSession Session(SimulatedNode node, int minPeers, CheckinMode mode = CheckinMode.Snapshot, int weight = 1, MergeMethod method = MergeMethod.Mean, bool makeMeAdmin = true, double momentum = 0)
     {
         var options = new SessionOptions
         {
+            MergeMomentum = momentum,
             SyncFrequency = 1,
             MinPeers = minPeers,
             NodeWeightage = weight,
@@ -105,6 +106,30 @@ public sealed class SimulatedRoundTests : IAsyncLifetime, IDisposable
         Assert.All(synced, r => Assert.All(Values(r.Model), v => Assert.Equal(5f, v, 1e-5f)));
         Assert.Single(synced.Select(r => r.Sha256).Distinct());
         Assert.Equal("krum", _swarm.Chain.State!.Contracts[LedgerDefaults.HpeDefaultContract].LastMerged!.MergeMethod);
+    }
+
+    [Fact]
+    public async Task With_merge_momentum_a_leader_carries_the_last_step_into_its_merge_from_the_third_merge_on()
+    {
+        var nodes = await NodesAsync(2);
+        var sessions = nodes.Select(n => Session(n, minPeers: 2, momentum: 0.5)).ToList();
+        MergedRecord Last() => _swarm.Chain.State!.Contracts[LedgerDefaults.HpeDefaultContract].LastMerged!;
+
+        // Merge 1, the initial sync: the first leader's weights, X0.
+        var x0 = Values((await All(sessions.Select((s, i) => s.BeginAsync(Model(i + 1, 2 * (i + 1)), CancellationToken.None))))[0].Model);
+
+        // Merge 2: one merged model before it, no step yet: X1 is the plain mean, (3, 6).
+        var second = await All(sessions.Select((s, i) => s.SyncAsync(Model(2 * (i + 1), 4 * (i + 1)), CancellationToken.None)));
+        Assert.All(second, r => Assert.Equal([3f, 6f], Values(r.Model)));
+        Assert.Equal(0, Last().Momentum);
+
+        // Merge 3: the mean (15, 20) plus 0.5 (X1 − X0), on every node, and the ledger says so.
+        var third = await All(sessions.Select((s, i) => s.SyncAsync(Model(10 * (i + 1), 10 + (20 * i)), CancellationToken.None)));
+        float[] expected = [15 + (0.5f * (3 - x0[0])), 20 + (0.5f * (6 - x0[1]))];
+        Assert.All(third, r => Assert.Equal(expected, Values(r.Model)));
+        Assert.Single(third.Select(r => r.Sha256).Distinct());
+        Assert.Equal((0.5, second[0].Sha256, third[0].Sha256), (Last().Momentum, Last().Previous, Last().ModelHash));
+        Assert.Contains(_logs.Lines, l => l.Contains("with mean while fetching, momentum 0.5", StringComparison.Ordinal));
     }
 
     [Fact]
