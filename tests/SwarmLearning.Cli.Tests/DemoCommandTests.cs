@@ -18,7 +18,7 @@ public sealed class DemoCommandTests : IDisposable
     {
         var dir = Path.Combine(_harness.Directory, "demo");
         var (code, output, error) = await CliHarness.RunProcessAsync(
-            TimeSpan.FromMinutes(3), "demo", "--nodes", "3", "--epochs", "1", "--limit", "600", "--dir", dir, "--json");
+            TimeSpan.FromMinutes(3), "demo", "--nodes", "3", "--epochs", "1", "--limit", "600", "--merge-momentum", "0.5", "--dir", dir, "--json");
         Assert.True(code == 0, $"exit code {code}: {error}");
         Assert.Equal(string.Empty, error.Trim()); // --json: the summary is the only output
 
@@ -49,6 +49,11 @@ public sealed class DemoCommandTests : IDisposable
 
         Assert.True(File.Exists(Path.Combine(dir, "summary.json")));
         Assert.Empty(ProcessesUsing(dir));
+
+        // --merge-momentum reaches every ML program's session: from the third merge on, leaders add the last step.
+        Assert.Equal(0.5, root.GetProperty("mergeMomentum").GetDouble());
+        var slLogs = string.Concat(Enumerable.Range(1, 3).Select(n => File.ReadAllText(Path.Combine(dir, "logs", $"sl{n}.log"))));
+        Assert.Contains("momentum 0.5", slLogs, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -69,13 +69,14 @@ public sealed class TrainSwarmCommandTests : IDisposable
         var (code, text, error) = await RunAsync(
             "train", "--data", data, "--model", "mlp", "--epochs", "2", "--batch-size", "50", "--out", output, "--json",
             "--swarm", "--sl-socket", node.SocketPath, "--sync-frequency", "2", "--min-peers", "3", "--merge-method", "CoordMedian",
-            "--node-weightage", "7", "--checkin-model-on-train-end", "active", "--training-contract", "fmnist", "--use-adaptive-sync");
+            "--merge-momentum", "0.4", "--node-weightage", "7", "--checkin-model-on-train-end", "active", "--training-contract", "fmnist", "--use-adaptive-sync");
 
         Assert.True(code == 0, error);
         var session = node.Requests.Single(r => r.Path == "/v1/sessions").Json;
         Assert.Equal(2, session.GetProperty("syncFrequency").GetInt32());
         Assert.Equal(3, session.GetProperty("minPeers").GetInt32());
         Assert.Equal("coordmedian", session.GetProperty("mergeMethod").GetString());
+        Assert.Equal(0.4, session.GetProperty("mergeMomentum").GetDouble());
         Assert.Equal(7, session.GetProperty("nodeWeightage").GetInt32());
         Assert.Equal("active", session.GetProperty("checkinModelOnTrainEnd").GetString());
         Assert.Equal("fmnist", session.GetProperty("trainingContract").GetString());
@@ -175,6 +176,8 @@ public sealed class TrainSwarmCommandTests : IDisposable
     [InlineData("--swarm needs --sync-frequency N", "--swarm", "--min-peers", "2")]
     [InlineData("--swarm needs --sync-frequency N", "--swarm", "--sync-frequency", "2")]
     [InlineData("--merge-method must be one of mean, coordmedian, geomedian, trimmedmean, krum, not 'median'", "--swarm", "--sync-frequency", "2", "--min-peers", "1", "--merge-method", "median")]
+    [InlineData("--merge-momentum works only with --swarm", "--merge-momentum", "0.5")]
+    [InlineData("--merge-momentum must be at least 0 and below 1", "--swarm", "--sync-frequency", "2", "--min-peers", "1", "--merge-momentum", "1")]
     [InlineData("Argument 'later' not recognized", "--swarm", "--sync-frequency", "2", "--min-peers", "1", "--checkin-model-on-train-end", "later")]
     public async Task Swarm_options_are_checked_on_the_command_line(string expected, params string[] args)
     {

@@ -123,7 +123,7 @@ internal static class SimulateCommand
         if (!json)
         {
             await error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"Simulating {options.Nodes} nodes ({options.Split.ToName()} split, {options.Model}, {options.Epochs} epoch(s), {options.Optimizer} lr {options.LearningRate:G4} {LearningRateScheduleOption.NameOf(options.Schedule)}, sync every {options.SyncFrequency} batches{(options.UseAdaptiveSync ? " (adaptive)" : "")}, {options.MergeMethod.ToName()}{(options.MergeMomentum > 0 ? $" with momentum {options.MergeMomentum:0.###}" : "")}{(options.Attack == SimulatedAttack.None ? "" : $", {options.Attackers} node(s) poisoning: {options.Attack.ToString().ToLowerInvariant()}")})")).ConfigureAwait(false);
+                $"Simulating {options.Nodes} nodes ({options.Split.ToName()} split, {options.Model}, {options.Epochs} epoch(s), {options.Optimizer} lr {options.LearningRate:G4} {LearningRateScheduleOption.NameOf(options.Schedule)}, sync every {options.SyncFrequency} batches{(options.UseAdaptiveSync ? " (adaptive)" : "")}, {options.MergeMethod.ToName()}{(options.MergeMomentum > 0 ? FormattableString.Invariant($" with momentum {options.MergeMomentum:0.###}") : "")}{(options.Attack == SimulatedAttack.None ? "" : $", {options.Attackers} node(s) poisoning: {options.Attack.ToString().ToLowerInvariant()}")})")).ConfigureAwait(false);
         }
 
         var progress = new SynchronousProgress(p =>

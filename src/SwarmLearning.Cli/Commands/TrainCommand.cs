@@ -47,6 +47,14 @@ internal static class TrainCommand
         var minPeers = new Option<int?>("--min-peers") { Description = "HPE's minPeers: the fewest nodes a round merges (required with --swarm)." };
         var trainingContract = new Option<string?>("--training-contract") { Description = $"HPE's trainingContract (default {SwarmCallbackOptions.DefaultTrainingContract})." };
         var mergeMethod = new Option<string?>("--merge-method") { Description = "HPE's mergeMethod: mean | coordmedian | geomedian | trimmedmean | krum (default mean)." };
+        var mergeMomentum = new Option<double?>("--merge-momentum") { Description = "Merge momentum β in [0, 1) for the rounds this node leads (FedAvgM's server momentum; default 0, HPE's merge)." };
+        mergeMomentum.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<double?>() is { } beta && beta is not (>= 0 and < 1))
+            {
+                r.AddError("--merge-momentum must be at least 0 and below 1");
+            }
+        });
         var nodeWeightage = new Option<int?>("--node-weightage") { Description = "HPE's nodeWeightage: this node's weight in merges, 1-100 (default 1)." };
         var checkin = new Option<string?>("--checkin-model-on-train-end") { Description = "HPE's checkinModelOnTrainEnd: snapshot | active | inactive (default snapshot)." };
         checkin.AcceptOnlyFromAmong([.. SwarmCallbackOptions.CheckinModes]);
@@ -54,7 +62,7 @@ internal static class TrainCommand
         var command = new Command("train", "Train one node's model on its own data, with no swarm (the local and centralized baselines) or with --swarm as one node of a swarm, and report test loss, accuracy and macro-F1.")
         {
             data, model, epochs, output, force, init, batchSize, optimizer, learningRate, schedule, seed, limit, labelColumn, threads, json,
-            swarm, slSocket, syncFrequency, minPeers, trainingContract, mergeMethod, nodeWeightage, checkin, adaptive,
+            swarm, slSocket, syncFrequency, minPeers, trainingContract, mergeMethod, mergeMomentum, nodeWeightage, checkin, adaptive,
         };
         mergeMethod.Validators.Add(r =>
         {
@@ -65,7 +73,7 @@ internal static class TrainCommand
         });
         command.Validators.Add(r =>
         {
-            Option[] swarmOnly = [slSocket, syncFrequency, minPeers, trainingContract, mergeMethod, nodeWeightage, checkin, adaptive];
+            Option[] swarmOnly = [slSocket, syncFrequency, minPeers, trainingContract, mergeMethod, mergeMomentum, nodeWeightage, checkin, adaptive];
             if (!r.GetValue(swarm))
             {
                 foreach (var option in swarmOnly.Where(o => r.GetResult(o) is { Implicit: false }))
@@ -97,7 +105,7 @@ internal static class TrainCommand
                 ? new SwarmSettings(
                     parse.GetValue(slSocket), parse.GetValue(syncFrequency)!.Value, parse.GetValue(minPeers)!.Value,
                     parse.GetValue(trainingContract) ?? SwarmCallbackOptions.DefaultTrainingContract, parse.GetValue(mergeMethod) ?? "mean",
-                    parse.GetValue(nodeWeightage) ?? 1, parse.GetValue(checkin) ?? "snapshot", parse.GetValue(adaptive))
+                    parse.GetValue(nodeWeightage) ?? 1, parse.GetValue(checkin) ?? "snapshot", parse.GetValue(adaptive), parse.GetValue(mergeMomentum) ?? 0)
                 : null;
             var settings = new Settings(
                 parse.GetValue(data)!, parse.GetValue(model)!, parse.GetValue(epochs), parse.GetValue(output), parse.GetValue(force), parse.GetValue(init),
@@ -123,7 +131,7 @@ internal static class TrainCommand
 
     /// <summary>The options of <c>--swarm</c>: HPE's SwarmCallback parameters.</summary>
     private sealed record SwarmSettings(
-        string? Socket, int SyncFrequency, int MinPeers, string TrainingContract, string MergeMethod, int NodeWeightage, string Checkin, bool AdaptiveSync);
+        string? Socket, int SyncFrequency, int MinPeers, string TrainingContract, string MergeMethod, int NodeWeightage, string Checkin, bool AdaptiveSync, double MergeMomentum);
 
     private sealed record EpochLine(int Epoch, double Loss, long Samples, double Seconds, double SamplesPerSecond, double TestLoss, double TestAccuracy);
 
@@ -272,6 +280,7 @@ internal static class TrainCommand
             MinPeers = s.MinPeers,
             TrainingContract = s.TrainingContract,
             MergeMethod = s.MergeMethod,
+            MergeMomentum = s.MergeMomentum,
             NodeWeightage = s.NodeWeightage,
             CheckinModelOnTrainEnd = s.Checkin,
             UseAdaptiveSync = s.AdaptiveSync,

@@ -24,6 +24,9 @@ internal sealed record DemoOptions
     /// <summary>HPE's mergeMethod, lowercase.</summary>
     public string MergeMethod { get; init; } = "mean";
 
+    /// <summary>Merge momentum β of every node's session (0: none, HPE's merge).</summary>
+    public double MergeMomentum { get; init; }
+
     /// <summary>mlp or cnn.</summary>
     public string Model { get; init; } = "mlp";
 

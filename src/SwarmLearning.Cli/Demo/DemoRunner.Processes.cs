@@ -69,6 +69,7 @@ internal sealed partial class DemoRunner
                 "--out", Path.Combine(_directory, "models", $"{node.Name}.safetensors"),
                 "--swarm", "--sl-socket", setup.Sockets[k], "--sync-frequency", Invariant(setup.SyncFrequency),
                 "--min-peers", Invariant(setup.Nodes.Count), "--merge-method", _options.MergeMethod,
+                .. (_options.MergeMomentum > 0 ? ["--merge-momentum", Invariant(_options.MergeMomentum)] : Array.Empty<string>()),
             ],
             collectOutput: true,
             onLine: line => state.OnProgramLine(node, line))).ToList();
@@ -124,6 +125,7 @@ internal sealed partial class DemoRunner
             _options.Model,
             _options.Epochs,
             _options.MergeMethod,
+            _options.MergeMomentum,
             setup.SyncFrequency,
             setup.Nodes.Count,
             "biased",
@@ -364,6 +366,8 @@ internal sealed partial class DemoRunner
     }
 
     private static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static string Invariant(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 
     /// <summary>Seconds to the hundredth: what a person reads, and what JSON consumers need.</summary>
     private static double Seconds(double seconds) => Math.Round(seconds, 2);

@@ -274,7 +274,7 @@ internal sealed partial class DemoRunner : IAsyncDisposable
     {
         var limit = _options.Limit is { } l ? string.Create(CultureInfo.InvariantCulture, $" · at most {l:N0} samples per node") : string.Empty;
         return string.Create(CultureInfo.InvariantCulture,
-            $"{_options.Nodes} nodes · Fashion-MNIST, biased split{limit} · {_options.Model} · {_options.Epochs} epoch(s) · {_options.MergeMethod} · sync every {setup.SyncFrequency} batches");
+            $"{_options.Nodes} nodes · Fashion-MNIST, biased split{limit} · {_options.Model} · {_options.Epochs} epoch(s) · {_options.MergeMethod}{(_options.MergeMomentum > 0 ? FormattableString.Invariant($" with momentum {_options.MergeMomentum:0.###}") : "")} · sync every {setup.SyncFrequency} batches");
     }
 
     /// <summary>Creates a directory only this user can enter: it holds the CA's key and the identities' keys.</summary>

@@ -27,6 +27,7 @@ internal sealed record DemoSummary(
     string Model,
     int Epochs,
     string MergeMethod,
+    double MergeMomentum,
     int SyncFrequency,
     int MinPeers,
     string Split,
