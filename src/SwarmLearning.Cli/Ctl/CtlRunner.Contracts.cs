@@ -45,7 +45,7 @@ internal sealed partial class CtlRunner
         if (view.LastMerged is { } m)
         {
             text.AppendLine().Append("  last merge    round ").Append(m.Round).Append(" by ").Append(m.Leader).Append(", ").Append(m.Contributors)
-                .Append(" contributor(s), ").Append(m.MergeMethod).Append(", model ").Append(m.ModelHash[..Math.Min(16, m.ModelHash.Length)]).Append(", ").Append(m.At);
+                .Append(" contributor(s), ").Append(m.MergeMethod).Append(m.Momentum > 0 ? FormattableString.Invariant($" with momentum {m.Momentum:0.###}") : "").Append(", model ").Append(m.ModelHash[..Math.Min(16, m.ModelHash.Length)]).Append(", ").Append(m.At);
         }
 
         return new CtlResult(view, text.ToString());
@@ -97,5 +97,5 @@ internal sealed partial class CtlRunner
     private static ContractView View(SnContract c, IReadOnlyDictionary<string, MemberView> members) => new(
         c.Name, c.Status, c.Round.Number, c.Round.Phase, c.Round.Leader is { } l ? CtlFormat.NameOf(members, l) : null, c.Round.Participants.Count,
         c.Round.Ready.Count, c.Joined.Count, c.Finished.Count, c.Resets, CtlFormat.NameOf(members, c.CreatedBy), CtlFormat.Time(c.CreatedAt),
-        c.LastMerged is { } m ? new MergedView(m.Round, m.ModelHash, m.Size, CtlFormat.NameOf(members, m.Leader), m.Contributors.Count, m.MergeMethod, CtlFormat.Time(m.At)) : null);
+        c.LastMerged is { } m ? new MergedView(m.Round, m.ModelHash, m.Size, CtlFormat.NameOf(members, m.Leader), m.Contributors.Count, m.MergeMethod, CtlFormat.Time(m.At), m.Momentum) : null);
 }

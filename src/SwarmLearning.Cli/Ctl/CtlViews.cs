@@ -17,7 +17,7 @@ internal sealed record MessageView(string Action, string Message);
 
 internal sealed record VersionView(string Sn, string Swarm, string Node, string Version, long Height, string HeadHash, string Time);
 
-internal sealed record MergedView(long Round, string ModelHash, long Size, string Leader, int Contributors, string MergeMethod, string At);
+internal sealed record MergedView(long Round, string ModelHash, long Size, string Leader, int Contributors, string MergeMethod, string At, double Momentum);
 
 internal sealed record ContractView(
     string Name, string Status, long Round, string Phase, string? Leader, int Participants, int Ready, int Joined, int Finished, int Resets,
@@ -54,7 +54,7 @@ internal sealed record SnContract(
 
 internal sealed record SnRound(long Number, string Phase, Dictionary<string, JsonElement> Ready, List<string> Participants, string? Leader);
 
-internal sealed record SnMerged(long Round, string ModelHash, long Size, List<string> Contributors, string Leader, string MergeMethod, long At);
+internal sealed record SnMerged(long Round, string ModelHash, long Size, List<string> Contributors, string Leader, string MergeMethod, long At, double Momentum = 0);
 
 internal sealed record SnFinished(string Mode, double Weight, bool MakeMeAdmin, long At);
 
