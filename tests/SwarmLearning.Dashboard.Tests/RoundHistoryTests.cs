@@ -39,7 +39,7 @@ public sealed class RoundHistoryTests
         history.Apply(Block(5, 6_000, Tx(A, "training.progress", Progress(0.9, 0.5, 1, 3)), Tx(B, "training.progress", Progress(0.8, 0.6, 1, 3))));
         history.Apply(Block(6, 7_000, Tx(A, "round.ready", Ready(2)), Tx(B, "round.ready", Ready(2))));
         history.Apply(Block(7, 9_000, Tx(B, "round.submit", new { contract = Contract, round = 2, modelHash = Hash2, size = 10 })));
-        history.Apply(Block(8, 12_000, Tx(B, "round.merged", new { contract = Contract, round = 2, modelHash = Hash2, size = 10, contributors = new[] { B }, mergeMethod = "coordmedian" })));
+        history.Apply(Block(8, 12_000, Tx(B, "round.merged", new { contract = Contract, round = 2, modelHash = Hash2, size = 10, contributors = new[] { B }, mergeMethod = "coordmedian", momentum = 0.5 })));
         history.Apply(Block(9, 13_000, Tx(A, "training.progress", Progress(0.7, 0.7, 2, 3))));
         history.Apply([
             Event(2, 2_000, "round.closed", 1, A),
@@ -73,7 +73,7 @@ public sealed class RoundHistoryTests
         var failover = Assert.Single(second.Failovers);
         Assert.Equal("sl-a", failover.From);
         Assert.Contains("takes over", failover.Message, StringComparison.Ordinal);
-        Assert.Equal("coordmedian", second.MergeMethod);
+        Assert.Equal("coordmedian, momentum 0.5", second.MergeMethod);
         Assert.Equal(Hash2, second.ModelHash);
         Assert.Equal(7.0, second.Seconds); // opened when round 1 merged (5 s), merged at 12 s
     }

@@ -82,7 +82,7 @@ internal sealed class RoundHistory
                 closed.MergedBy = tx.Sender;
                 closed.ModelHash = merged.ModelHash;
                 closed.Size = merged.Size;
-                closed.MergeMethod = merged.MergeMethod;
+                closed.MergeMethod = merged.Momentum > 0 ? FormattableString.Invariant($"{merged.MergeMethod}, momentum {merged.Momentum:0.###}") : merged.MergeMethod;
                 closed.Contributors.AddRange(merged.Contributors);
                 m.Current = merged.Round + 1;
                 break;

@@ -130,7 +130,7 @@
     const series = history.nodes.map((n, i) => ({ name: n.name, fingerprint: n.fingerprint, points: n.points, style: `s${i % 8}` }));
     const titleId = `contract-${index}`;
     const merged = c.lastMerged
-      ? `last merge: round ${c.lastMerged.round} by ${c.lastMerged.leader} (${c.lastMerged.mergeMethod}), model ${short(c.lastMerged.modelHash)}`
+      ? `last merge: round ${c.lastMerged.round} by ${c.lastMerged.leader} (${c.lastMerged.mergeMethod}${c.lastMerged.momentum > 0 ? `, momentum ${c.lastMerged.momentum}` : ""}), model ${short(c.lastMerged.modelHash)}`
       : "no merge yet";
     return el("article", { class: "card", "aria-labelledby": titleId, "data-contract": c.name },
       el("header", {},
