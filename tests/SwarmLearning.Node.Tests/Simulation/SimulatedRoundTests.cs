@@ -1,3 +1,4 @@
+using SwarmLearning.Identity;
 using SwarmLearning.Ledger.Contracts;
 using SwarmLearning.Ledger.Transactions;
 using SwarmLearning.Merging;
@@ -130,6 +131,42 @@ public sealed class SimulatedRoundTests : IAsyncLifetime, IDisposable
         Assert.Single(third.Select(r => r.Sha256).Distinct());
         Assert.Equal((0.5, second[0].Sha256, third[0].Sha256), (Last().Momentum, Last().Previous, Last().ModelHash));
         Assert.Contains(_logs.Lines, l => l.Contains("with mean while fetching, momentum 0.5", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_leader_without_the_last_two_merged_models_fetches_them_from_the_last_leader_or_merges_without_momentum(bool lastLeaderHasThem)
+    {
+        var nodes = await NodesAsync(2);
+        var sessions = nodes.Select(n => Session(n, minPeers: 2, momentum: 0.5)).ToList();
+        MergedRecord Last() => _swarm.Chain.State!.Contracts[LedgerDefaults.HpeDefaultContract].LastMerged!;
+        Fingerprint LeaderOf(long round) => nodes.Select(n => n.Self).MinBy(f => ContractEngine.LeaderRank(LedgerDefaults.HpeDefaultContract, round, f));
+        var merged = new List<float[]> { Values((await All(sessions.Select((s, i) => s.BeginAsync(Model(i + 1, 2 * (i + 1)), CancellationToken.None))))[0].Model) };
+
+        // Rounds until the next one is led by another node than the last one (the ledger ranks leaders per round).
+        do
+        {
+            var round = Last().Round + 1;
+            merged.Add(Values((await All(sessions.Select((s, i) => s.SyncAsync(Model(round * 10, (round * 10) + (4 * i)), CancellationToken.None))))[0].Model));
+        }
+        while (LeaderOf(Last().Round + 1) == Last().Leader);
+
+        // Every store forgets its merged models, but the last round's leader's when it keeps them: the next leader
+        // holds neither of the two, and must fetch them from it.
+        var lastLeader = Last().Leader;
+        foreach (var node in nodes.Where(n => !(lastLeaderHasThem && n.Self == lastLeader)))
+        {
+            node.Store.Prune(new HashSet<string>(), TimeSpan.Zero);
+        }
+
+        var next = await All(sessions.Select((s, i) => s.SyncAsync(Model(1000, 1000 + (4 * i)), CancellationToken.None)));
+        float[] mean = [1000, 1002];
+        float[] expected = lastLeaderHasThem ? [.. mean.Select((m, k) => m + (0.5f * (merged[^1][k] - merged[^2][k])))] : mean;
+        Assert.NotEqual(lastLeader, Last().Leader);
+        Assert.All(next, r => Assert.Equal(expected, Values(r.Model)));
+        Assert.Equal(lastLeaderHasThem ? 0.5 : 0, Last().Momentum);
+        Assert.Equal(!lastLeaderHasThem, _logs.Lines.Any(l => l.Contains("published without merge momentum", StringComparison.Ordinal)));
     }
 
     [Fact]
