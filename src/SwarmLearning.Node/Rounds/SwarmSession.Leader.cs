@@ -176,14 +176,10 @@ public sealed partial class SwarmSession
         TensorModel latest, before;
         try
         {
-            var source = _ledger.State.Members.TryGetValue(last.Leader, out var leader) ? leader : null;
-            if (source is null)
-            {
-                Log.MomentumSkipped(_logger, contractName, number, $"the leader of round {last.Round} is no longer a member");
-                return null;
-            }
-
-            // Both are in this node's store when it loaded them; otherwise the last round's leader serves them.
+            // Both are in this node's store when it loaded them; otherwise the last round's leader serves them (the
+            // model before it has the same tensors, so the same size; if not, the fetch fails and there is no momentum).
+            var members = _ledger.State.Members;
+            var source = members.TryGetValue(last.Leader, out var leader) ? leader : members[_ledger.Self];
             latest = await _exchange.FetchAsync(source, last.ModelHash, last.Size, leadership).ConfigureAwait(false);
             before = await _exchange.FetchAsync(source, previous, last.Size, leadership).ConfigureAwait(false);
         }
