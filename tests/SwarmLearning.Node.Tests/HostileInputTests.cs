@@ -218,6 +218,10 @@ public sealed class HostileRequestTests(ITestOutputHelper output)
         var port = sl1.Node.Options.FilePort;
         var client = sl2.Node.Identity;
 
+        // sl2 is registered once its own replica says so; sl1's file server admits it once sl1's replica does too
+        // (before, it would answer 403 to a stranger, which is not what this test is about).
+        await TestSwarm.WaitUntilAsync(sl1, s => s.Members.ContainsKey(client.Fingerprint), "sl1's replica to hold sl2's registration");
+
         var targets = new[]
         {
             "/v1/models/../../ledger/blocks",
