@@ -114,7 +114,7 @@ public sealed record SwarmCallbackOptions
             errors.Add($"Invalid value mergeMethod: {MergeMethod?.ToLowerInvariant()}. Allowed values: {PythonList(MergeMethods)}");
         }
 
-        if (!(MergeMomentum is >= 0 and < 1))
+        if (!Merging.MergeMomentum.IsValid(MergeMomentum))
         {
             errors.Add(Invariant($"mergeMomentum has to be at least 0 and below 1. Provided value: {MergeMomentum}"));
         }

@@ -43,14 +43,7 @@ internal static partial class DemoCommand
                 r.AddError($"--merge-method must be one of {string.Join(", ", SwarmCallbackOptions.MergeMethods)}, not '{r.GetValueOrDefault<string>()}'");
             }
         });
-        var mergeMomentum = new Option<double>("--merge-momentum") { Description = "Merge momentum β in [0, 1): each leader adds β times the swarm's last step to its merge (FedAvgM's server momentum; 0: HPE's merge)." };
-        mergeMomentum.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<double>() is not (>= 0 and < 1))
-            {
-                r.AddError("--merge-momentum must be at least 0 and below 1");
-            }
-        });
+        var mergeMomentum = MergeMomentumOption.Create("Merge momentum β in [0, 1): each leader adds β times the swarm's last step to its merge (FedAvgM's server momentum; 0: HPE's merge).");
         var model = new Option<string>("--model", "-m") { Description = "Architecture: mlp (the defaults take well under a minute on 2 cores) | cnn (a few minutes; more accurate).", DefaultValueFactory = _ => "mlp" };
         model.AcceptOnlyFromAmong([.. Architectures.Names]);
         var syncFrequency = new Option<int?>("--sync-frequency") { Description = $"HPE's syncFrequency: batches between merges (default: about {DemoOptions.RoundsPerEpoch} rounds per epoch)." };

@@ -46,14 +46,7 @@ internal static class SimulateCommand
                 r.AddError("--krum-select must be at least 1");
             }
         });
-        var momentum = new Option<double>("--merge-momentum") { Description = "Merge momentum β (FedAvgM's server momentum): every leader publishes its merge plus β times the step between the last two merged models; 0 merges as HPE does (docs/merge-methods.md)." };
-        momentum.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<double>() is not (>= 0 and < 1))
-            {
-                r.AddError("--merge-momentum must be at least 0 and below 1");
-            }
-        });
+        var momentum = MergeMomentumOption.Create("Merge momentum β (FedAvgM's server momentum): every leader publishes its merge plus β times the step between the last two merged models; 0 merges as HPE does (docs/merge-methods.md).");
         var batchSize = new Option<int>("--batch-size", "-b") { Description = "Samples per step.", DefaultValueFactory = _ => 64 };
         var optimizer = OptimizerOption.Create(" of every node");
         var learningRate = OptimizerOption.CreateLearningRate(" on every node");

@@ -47,14 +47,7 @@ internal static class TrainCommand
         var minPeers = new Option<int?>("--min-peers") { Description = "HPE's minPeers: the fewest nodes a round merges (required with --swarm)." };
         var trainingContract = new Option<string?>("--training-contract") { Description = $"HPE's trainingContract (default {SwarmCallbackOptions.DefaultTrainingContract})." };
         var mergeMethod = new Option<string?>("--merge-method") { Description = "HPE's mergeMethod: mean | coordmedian | geomedian | trimmedmean | krum (default mean)." };
-        var mergeMomentum = new Option<double?>("--merge-momentum") { Description = "Merge momentum β in [0, 1) for the rounds this node leads (FedAvgM's server momentum; default 0, HPE's merge)." };
-        mergeMomentum.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<double?>() is { } beta && beta is not (>= 0 and < 1))
-            {
-                r.AddError("--merge-momentum must be at least 0 and below 1");
-            }
-        });
+        var mergeMomentum = MergeMomentumOption.Create("Merge momentum β in [0, 1) for the rounds this node leads (FedAvgM's server momentum; default 0, HPE's merge).");
         var nodeWeightage = new Option<int?>("--node-weightage") { Description = "HPE's nodeWeightage: this node's weight in merges, 1-100 (default 1)." };
         var checkin = new Option<string?>("--checkin-model-on-train-end") { Description = "HPE's checkinModelOnTrainEnd: snapshot | active | inactive (default snapshot)." };
         checkin.AcceptOnlyFromAmong([.. SwarmCallbackOptions.CheckinModes]);
@@ -105,7 +98,7 @@ internal static class TrainCommand
                 ? new SwarmSettings(
                     parse.GetValue(slSocket), parse.GetValue(syncFrequency)!.Value, parse.GetValue(minPeers)!.Value,
                     parse.GetValue(trainingContract) ?? SwarmCallbackOptions.DefaultTrainingContract, parse.GetValue(mergeMethod) ?? "mean",
-                    parse.GetValue(nodeWeightage) ?? 1, parse.GetValue(checkin) ?? "snapshot", parse.GetValue(adaptive), parse.GetValue(mergeMomentum) ?? 0)
+                    parse.GetValue(nodeWeightage) ?? 1, parse.GetValue(checkin) ?? "snapshot", parse.GetValue(adaptive), parse.GetValue(mergeMomentum))
                 : null;
             var settings = new Settings(
                 parse.GetValue(data)!, parse.GetValue(model)!, parse.GetValue(epochs), parse.GetValue(output), parse.GetValue(force), parse.GetValue(init),

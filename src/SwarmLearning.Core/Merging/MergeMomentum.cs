@@ -14,6 +14,9 @@ namespace SwarmLearning.Merging;
 /// </remarks>
 public static class MergeMomentum
 {
+    /// <summary>Whether <paramref name="beta"/> is a merge momentum: at least 0 (0: none) and below 1 (NaN is not).</summary>
+    public static bool IsValid(double beta) => beta is >= 0 and < 1;
+
     /// <summary>
     /// Returns a new model, <paramref name="merged"/> + <paramref name="beta"/> (<paramref name="latest"/> −
     /// <paramref name="before"/>), tensor by tensor (same names, dtypes and shapes, in the same order). The inputs
@@ -25,7 +28,7 @@ public static class MergeMomentum
         ArgumentNullException.ThrowIfNull(merged);
         ArgumentNullException.ThrowIfNull(latest);
         ArgumentNullException.ThrowIfNull(before);
-        if (!(beta is >= 0f and < 1f))
+        if (!IsValid(beta))
         {
             throw new MergeException($"merge momentum must be at least 0 and below 1, not {beta}");
         }

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Security.Cryptography;
 using SwarmLearning.Identity;
 using SwarmLearning.Ledger.Transactions;
+using SwarmLearning.Merging;
 
 namespace SwarmLearning.Ledger.Contracts;
 
@@ -123,7 +124,7 @@ internal sealed partial class ContractEngine
             throw new TransactionRejectedException($"round.merged: size {payload.Size} is negative");
         }
 
-        if (!(payload.Momentum is >= 0 and < 1))
+        if (!MergeMomentum.IsValid(payload.Momentum))
         {
             throw new TransactionRejectedException($"round.merged: momentum {payload.Momentum} is not in [0, 1)");
         }

@@ -98,7 +98,7 @@ public sealed record SessionOptions
             errors.Add($"the trimmed mean's fraction must be at least 0 and below 0.5, not {TrimFraction}");
         }
 
-        if (!(MergeMomentum is >= 0 and < 1))
+        if (!Merging.MergeMomentum.IsValid(MergeMomentum))
         {
             errors.Add($"mergeMomentum must be at least 0 and below 1, not {MergeMomentum}");
         }

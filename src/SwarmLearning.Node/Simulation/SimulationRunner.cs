@@ -122,7 +122,7 @@ public sealed record SimulationOptions
             errors.Add($"--min-peers must be from 1 to the number of nodes ({Nodes}), not {MinPeers}");
         }
 
-        if (!(MergeMomentum is >= 0 and < 1))
+        if (!Merging.MergeMomentum.IsValid(MergeMomentum))
         {
             errors.Add($"--merge-momentum must be at least 0 and below 1, not {MergeMomentum}");
         }
