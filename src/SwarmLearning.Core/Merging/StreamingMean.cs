@@ -73,6 +73,19 @@ public sealed class StreamingMean
         _groupedCount = Order.Count / 4 * 4;
     }
 
+    /// <summary>
+    /// Supplies the group sum's arrays (scratch the mean writes before reading, of exactly the length asked), for a caller
+    /// that recycles them; null allocates fresh ones. After <see cref="Result"/> the caller may take them back from
+    /// <see cref="Scratch"/>.
+    /// </summary>
+    public Func<int, float[]>? ScratchAllocator { get; init; }
+
+    /// <summary>
+    /// The group sum's arrays (empty when fewer than five inputs count): scratch, no part of the result; a caller that
+    /// supplied them through <see cref="ScratchAllocator"/> may reuse them once <see cref="Result"/> has been taken.
+    /// </summary>
+    public IReadOnlyList<float[]> Scratch => _sum ?? [];
+
     /// <summary>The input to add first: the one of largest weight (the first one on ties).</summary>
     public int Reference { get; }
 
@@ -119,7 +132,7 @@ public sealed class StreamingMean
             var r = _reference.NamedTensors[t].Values;
             if (position < _groupedCount)
             {
-                _sum ??= [.. _output.Select(o => GC.AllocateUninitializedArray<float>(o.Length))];
+                _sum ??= [.. _output.Select(o => NewScratch(o.Length))];
                 WeightedSum.AccumulateGroup(x, c, r, _sum[t], start: position % 4 == 0, _width);
                 if (position % 4 == 3)
                 {
@@ -155,6 +168,12 @@ public sealed class StreamingMean
         }
 
         return new TensorModel(tensors.Select((t, k) => new NamedTensor(t.Info, _output![k])), name: name);
+    }
+
+    private float[] NewScratch(int length)
+    {
+        var array = ScratchAllocator?.Invoke(length) ?? GC.AllocateUninitializedArray<float>(length);
+        return array.Length == length ? array : throw new InvalidOperationException($"the scratch allocator gave {array.Length} elements where {length} were asked");
     }
 
     private void RequireLayout(TensorModel model)

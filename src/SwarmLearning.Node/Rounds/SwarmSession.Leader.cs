@@ -3,7 +3,6 @@ using SwarmLearning.Identity;
 using SwarmLearning.Ledger.Contracts;
 using SwarmLearning.Ledger.Transactions;
 using SwarmLearning.Merging;
-using SwarmLearning.Node.Storage;
 using SwarmLearning.Tensors;
 
 namespace SwarmLearning.Node.Rounds;
@@ -240,7 +239,7 @@ public sealed partial class SwarmSession
         StreamingMean mean;
         try
         {
-            mean = new StreamingMean(weights);
+            mean = new StreamingMean(weights) { ScratchAllocator = _mergeArrays.Rent };
         }
         catch (MergeException)
         {
@@ -251,8 +250,9 @@ public sealed partial class SwarmSession
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(leadership);
 
         // Fetch k starts once model k − StreamingFetches has been added: at most that many models wait in memory, in
-        // the arrays of those already added.
-        var arrays = new RecycledArrays();
+        // the arrays of those already added. The arrays (and the mean's group sums) come from the session's pool, which
+        // keeps them from one lead to the next.
+        var arrays = _mergeArrays;
         var added = order.Select(_ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).ToArray();
         async Task<TensorModel> FetchInTurnAsync(int k)
         {
@@ -267,6 +267,7 @@ public sealed partial class SwarmSession
         }
 
         var fetches = Enumerable.Range(0, order.Length).Select(FetchInTurnAsync).ToArray();
+        TensorModel? reference = null;
         try
         {
             for (var k = 0; k < order.Length; k++)
@@ -279,11 +280,26 @@ public sealed partial class SwarmSession
                 {
                     arrays.Return(model); // the reference (k = 0) stays in the mean until the end
                 }
+                else
+                {
+                    reference = model;
+                }
 
                 added[k].SetResult();
             }
 
-            return mean.Result($"mean of {submissions.Count} models");
+            var result = mean.Result($"mean of {submissions.Count} models");
+            if (reference is not null)
+            {
+                arrays.Return(reference); // the result holds only the mean's own output (nothing when it is this node's)
+            }
+
+            foreach (var sum in mean.Scratch)
+            {
+                arrays.Return(sum);
+            }
+
+            return result;
         }
         catch (Exception e) when (e is ModelExchangeException or MergeException || (e is OperationCanceledException && !leadership.IsCancellationRequested))
         {
@@ -292,6 +308,30 @@ public sealed partial class SwarmSession
             await Task.WhenAll(fetches.Select(f => f.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default))).ConfigureAwait(false);
             return null;
         }
+        finally
+        {
+            // What is still out (models of a merge that stopped) becomes garbage; what came back stays for the next lead,
+            // unless the machine is short of memory.
+            arrays.Forget();
+            if (MergeArraysCrowd())
+            {
+                arrays.Clear();
+            }
+        }
+    }
+
+    /// <summary>
+    /// The share of the machine's memory in use above which a session does not keep its merge arrays between leads
+    /// (<see cref="GCMemoryInfo.MemoryLoadBytes"/> over <see cref="GCMemoryInfo.TotalAvailableMemoryBytes"/>).
+    /// </summary>
+    internal const double KeepMergeArraysBelowLoad = 0.6;
+
+    /// <summary>True when keeping the merge arrays would leave the machine short of memory (see <see cref="KeepMergeArraysBelowLoad"/>).</summary>
+    private bool MergeArraysCrowd()
+    {
+        var memory = GC.GetGCMemoryInfo();
+        return memory.TotalAvailableMemoryBytes > 0
+            && memory.MemoryLoadBytes + _mergeArrays.FreeBytes >= KeepMergeArraysBelowLoad * memory.TotalAvailableMemoryBytes;
     }
 
     /// <summary>

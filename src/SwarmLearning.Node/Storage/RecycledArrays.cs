@@ -3,24 +3,36 @@ using SwarmLearning.Tensors;
 namespace SwarmLearning.Node.Storage;
 
 /// <summary>
-/// Tensor arrays handed out and taken back within one task (a leader merging while it fetches): the arrays of a
-/// submission already added to the merge hold the next submission's values, so a round touches about as much memory as
-/// it has models in flight instead of one fresh array per submission (fresh memory is slow to touch on some machines,
-/// see docs/performance.md). Only arrays this instance handed out are ever taken back; any other model's arrays
-/// (one the store holds, the node's own) are left alone.
+/// Tensor arrays handed out and taken back by a leader merging while it fetches: the arrays of a submission already
+/// added to the merge hold the next submission's values, and a session keeps what its last lead gave back for its next
+/// one, so a lead touches about as much memory as it has models in flight, and only the first lead touches it fresh
+/// (fresh memory is slow to touch on some machines, see docs/performance.md). Only arrays this instance handed out are
+/// ever taken back; any other model's arrays (one the store holds, the node's own) are left alone.
 /// </summary>
 internal sealed class RecycledArrays
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<int, Stack<float[]>> _free = [];
     private readonly HashSet<float[]> _out = new(ReferenceEqualityComparer.Instance);
+    private long _freeBytes;
 
     /// <summary>An array of exactly <paramref name="length"/> elements, recycled when one is free; its values are undefined.</summary>
     public float[] Rent(int length)
     {
         lock (_lock)
         {
-            var array = _free.TryGetValue(length, out var stack) && stack.Count > 0 ? stack.Pop() : GC.AllocateUninitializedArray<float>(length);
+            float[] array;
+            if (_free.TryGetValue(length, out var stack) && stack.Count > 0)
+            {
+                array = stack.Pop();
+                _freeBytes -= (long)length * sizeof(float);
+            }
+            else
+            {
+                array = GC.AllocateUninitializedArray<float>(length);
+                Allocated++;
+            }
+
             _out.Add(array);
             return array;
         }
@@ -33,19 +45,65 @@ internal sealed class RecycledArrays
     public void Return(TensorModel model)
     {
         ArgumentNullException.ThrowIfNull(model);
+        foreach (var tensor in model.NamedTensors)
+        {
+            Return(tensor.Values);
+        }
+    }
+
+    /// <summary>Takes back <paramref name="array"/> if this instance handed it out; the caller must not use it afterwards.</summary>
+    public void Return(float[] array)
+    {
+        ArgumentNullException.ThrowIfNull(array);
         lock (_lock)
         {
-            foreach (var tensor in model.NamedTensors)
+            if (_out.Remove(array))
             {
-                if (_out.Remove(tensor.Values))
+                if (!_free.TryGetValue(array.Length, out var stack))
                 {
-                    if (!_free.TryGetValue(tensor.Values.Length, out var stack))
-                    {
-                        _free[tensor.Values.Length] = stack = new Stack<float[]>();
-                    }
-
-                    stack.Push(tensor.Values);
+                    _free[array.Length] = stack = new Stack<float[]>();
                 }
+
+                stack.Push(array);
+                _freeBytes += (long)array.Length * sizeof(float);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Stops taking back the arrays handed out and not yet returned (a merge that stopped halfway leaves some in models
+    /// nobody returns): they become ordinary garbage, and a late <see cref="Return(float[])"/> of one is ignored.
+    /// </summary>
+    public void Forget()
+    {
+        lock (_lock)
+        {
+            _out.Clear();
+        }
+    }
+
+    /// <summary>Lets go of every free array (and forgets those handed out), so that the memory can be collected.</summary>
+    public void Clear()
+    {
+        lock (_lock)
+        {
+            _out.Clear();
+            _free.Clear();
+            _freeBytes = 0;
+        }
+    }
+
+    /// <summary>How many arrays <see cref="Rent"/> has allocated because none was free (for tests).</summary>
+    internal int Allocated { get; private set; }
+
+    /// <summary>The bytes of the arrays held for reuse.</summary>
+    public long FreeBytes
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _freeBytes;
             }
         }
     }

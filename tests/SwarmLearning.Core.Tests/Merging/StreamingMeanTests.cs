@@ -63,6 +63,56 @@ public sealed class StreamingMeanTests
     }
 
     [Fact]
+    public void A_scratch_allocator_supplies_the_group_sums_which_are_written_before_they_are_read()
+    {
+        // Nine inputs: the reference, two groups of four. The scratch arrays arrive full of NaN: a sum that read them
+        // before writing would poison the result.
+        var models = TestModels.Cluster(seed: 4, n: 9, TestModels.Layout, noise: 0.01);
+        var weights = Enumerable.Range(1, 9).Select(w => (double)w).ToArray();
+        var given = new List<float[]>();
+        var mean = new StreamingMean(weights)
+        {
+            ScratchAllocator = n =>
+            {
+                var array = new float[n];
+                array.AsSpan().Fill(float.NaN);
+                given.Add(array);
+                return array;
+            },
+        };
+        mean.Add(mean.Reference, models[mean.Reference]);
+        foreach (var i in mean.Order)
+        {
+            mean.Add(i, models[i]);
+        }
+
+        var (expected, _) = ModelMerger.Merge(TestModels.Inputs(models, weights), new MergeOptions { Method = MergeMethod.Mean });
+        Assert.True(TestModels.Flatten(expected).AsSpan().SequenceEqual(TestModels.Flatten(mean.Result())));
+        Assert.Equal(TestModels.Layout.Count, given.Count); // one group sum per tensor, reused by the second group
+        Assert.True(given.SequenceEqual(mean.Scratch, ReferenceEqualityComparer.Instance), "Scratch is not the arrays the allocator gave");
+
+        // Fewer than five inputs that count: no group, no scratch.
+        var small = new StreamingMean([1, 1, 1]) { ScratchAllocator = _ => throw new InvalidOperationException("no scratch expected") };
+        small.Add(small.Reference, models[small.Reference]);
+        foreach (var i in small.Order)
+        {
+            small.Add(i, models[i]);
+        }
+
+        Assert.Empty(small.Scratch);
+    }
+
+    [Fact]
+    public void A_scratch_allocator_that_gives_the_wrong_length_is_refused()
+    {
+        var models = TestModels.Cluster(seed: 5, n: 5, TestModels.Layout, noise: 0.01);
+        var mean = new StreamingMean([1, 1, 1, 1, 1]) { ScratchAllocator = n => new float[n + 1] };
+        mean.Add(mean.Reference, models[mean.Reference]);
+        var e = Assert.Throws<InvalidOperationException>(() => mean.Add(mean.Order[0], models[mean.Order[0]]));
+        Assert.Contains("scratch allocator", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_reference_is_the_heaviest_input_and_zero_weights_are_left_out()
     {
         var mean = new StreamingMean([1, 0, 3, 3, 2]);

@@ -371,6 +371,73 @@ public sealed class SimulatedRoundTests : IAsyncLifetime, IDisposable
         Assert.All(nodes, n => Assert.True(n.Store.Contains(merged.ModelHash), $"{n.Name} no longer serves the last merged model"));
     }
 
+    [Fact]
+    public async Task A_leader_keeps_its_merge_arrays_and_receives_its_next_leads_submissions_into_them()
+    {
+        // Six nodes: the leader's mean has a group of four, so it also rents a group sum.
+        const int N = 6;
+        var nodes = await NodesAsync(N);
+        var exchanges = nodes.Select(n => new FillingExchange(n)).ToList();
+        var sessions = nodes.Select((n, i) => new SwarmSession(n, exchanges[i], new SessionOptions { SyncFrequency = 1, MinPeers = N }, _logs.CreateLogger(n.Name))).ToList();
+        MergedRecord Last() => _swarm.Chain.State!.Contracts[LedgerDefaults.HpeDefaultContract].LastMerged!;
+        await All(sessions.Select((s, i) => s.BeginAsync(Model(i, i), CancellationToken.None)));
+
+        // Sync rounds until a node leads for the second time, noting what its pool had allocated after each lead.
+        var allocatedAfter = new Dictionary<Fingerprint, List<int>>();
+        SyncResult[] results;
+        float[] expected;
+        do
+        {
+            var round = Last().Round + 1;
+            results = await All(sessions.Select((s, i) => s.SyncAsync(Model(round + i, round - i), CancellationToken.None)));
+            expected = [round + ((N - 1) / 2f), round - ((N - 1) / 2f)];
+            var leader = Last().Leader;
+            var pool = sessions[nodes.FindIndex(n => n.Self == leader)].MergeArrays;
+            Assert.True(pool.FreeBytes > 0, $"round {round}: the leader kept no arrays for its next lead");
+            (allocatedAfter.TryGetValue(leader, out var counts) ? counts : allocatedAfter[leader] = []).Add(pool.Allocated);
+        }
+        while (allocatedAfter[Last().Leader].Count < 2);
+
+        // The second lead received its five submissions (and kept its group sum) in the arrays of the first: it
+        // allocated none, and the merge is still the plain mean of what was sent.
+        var again = exchanges[nodes.FindIndex(n => n.Self == Last().Leader)];
+        Assert.Equal(2 * (N - 1), again.Filled);
+        var after = allocatedAfter[Last().Leader];
+        Assert.True(after[0] > 0, "the first lead allocated nothing");
+        Assert.Equal(after[0], after[1]);
+        Assert.All(results, r => Assert.All(Values(r.Model).Zip(expected), v => Assert.Equal(v.Second, v.First, 1e-4)));
+    }
+
+    /// <summary>A node's exchange that receives a submission to merge into the arrays the leader hands it, as the HTTPS exchange does.</summary>
+    private sealed class FillingExchange(SimulatedNode node) : IModelExchange
+    {
+        /// <summary>How many submissions it received into the leader's arrays.</summary>
+        public int Filled { get; private set; }
+
+        public Task<PublishedModel> PublishAsync(TensorModel model, CancellationToken cancellationToken) => node.PublishAsync(model, cancellationToken);
+
+        public Task<TensorModel> FetchAsync(MemberState peer, string sha256, long size, CancellationToken cancellationToken) => node.FetchAsync(peer, sha256, size, cancellationToken);
+
+        public async Task<TensorModel> FetchToMergeAsync(MemberState peer, string sha256, long size, Func<int, float[]>? allocate, CancellationToken cancellationToken)
+        {
+            var model = await ((IModelExchange)node).FetchToMergeAsync(peer, sha256, size, cancellationToken);
+            if (allocate is null)
+            {
+                return model;
+            }
+
+            Filled++;
+            return new TensorModel([.. model.NamedTensors.Select(t =>
+            {
+                var values = allocate(t.Values.Length);
+                t.Values.CopyTo(values);
+                return new NamedTensor(t.Info, values);
+            })], name: model.Name);
+        }
+
+        public void Retain(IReadOnlySet<string> keep, long arriving) => node.Retain(keep, arriving);
+    }
+
     /// <summary>A node's exchange that notes, at each merged-model fetch, what the node's store still holds.</summary>
     private sealed class StoreWatchingExchange(SimulatedNode node) : IModelExchange
     {
