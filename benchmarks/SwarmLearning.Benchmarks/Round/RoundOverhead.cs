@@ -14,7 +14,7 @@ namespace SwarmLearning.Benchmarks.Round;
 internal static class RoundOverhead
 {
     private const string Usage = """
-        usage: round-overhead [--nodes 4,8,16] [--params 1M,10M,50M] [--rounds 3] [--warmup 1] [--bound-repeats 3]
+        usage: round-overhead [--nodes 4,8,16] [--params 1M,10M,50M] [--rounds 3] [--warmup 5] [--bound-repeats 3]
                               [--failover-nodes 4] [--failover-params 10M] [--failover-repeats 3]
                               [--skip-grid] [--skip-failover] [--member-timeout 5] [--round-timeout 900]
                               [--keep-logs] [--verbose-nodes] [--tiered-nodes] [--swarm-dll PATH] [--json FILE]
@@ -22,7 +22,10 @@ internal static class RoundOverhead
           --nodes N,...          SL nodes per cell (separate swarm sl processes)
           --params P,...         f32 parameters per model (K, M suffixes: 1M = 1,000,000)
           --rounds K             measured sync rounds per cell, after the initial (begin) round; median and max reported
-          --warmup W             unmeasured sync rounds first (the processes JIT-compile the merge and transfer paths)
+          --warmup W             unmeasured sync rounds first: the processes compile the merge and transfer paths, and
+                         their heaps grow to their working size (a process's first rounds fault in fresh memory,
+                         slow on a VM that has handed its free pages back to the host); 5 measures the steady
+                         state of a training (12-53 rounds in docs/results.md)
           --bound-repeats R      downloads for the lower bound's throughput: best of at least R after one warm-up,
                                  more until they add up to 0.5 s (at most 50)
           --failover-*           the failover measurement: nodes, parameters, repetitions (a fresh swarm each)
@@ -310,7 +313,7 @@ internal static class RoundOverhead
 
         public int Rounds { get; set; } = 3;
 
-        public int Warmup { get; set; } = 1;
+        public int Warmup { get; set; } = 5;
 
         public int BoundRepeats { get; set; } = 3;
 
