@@ -22,10 +22,10 @@ internal static class RoundOverhead
           --nodes N,...          SL nodes per cell (separate swarm sl processes)
           --params P,...         f32 parameters per model (K, M suffixes: 1M = 1,000,000)
           --rounds K             measured sync rounds per cell, after the initial (begin) round; median and max reported
-          --warmup W             unmeasured sync rounds first: the processes compile the merge and transfer paths, and
-                         their heaps grow to their working size (a process's first rounds fault in fresh memory,
-                         slow on a VM that has handed its free pages back to the host); 5 measures the steady
-                         state of a training (12-53 rounds in docs/results.md)
+          --warmup W             unmeasured sync rounds first: the processes compile the merge and transfer paths,
+                                 and their heaps grow to their working size (a process's first rounds fault in fresh
+                                 memory, slow on a VM that has handed its free pages back to the host); 5 measures the
+                                 steady state of a training (12-53 rounds in docs/results.md)
           --bound-repeats R      downloads for the lower bound's throughput: best of at least R after one warm-up,
                                  more until they add up to 0.5 s (at most 50)
           --failover-*           the failover measurement: nodes, parameters, repetitions (a fresh swarm each)

@@ -252,7 +252,6 @@ public sealed partial class SwarmSession
         // Fetch k starts once model k − StreamingFetches has been added: at most that many models wait in memory, in
         // the arrays of those already added. The arrays (and the mean's group sums) come from the session's pool, which
         // keeps them from one lead to the next.
-        var arrays = _mergeArrays;
         var added = order.Select(_ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).ToArray();
         async Task<TensorModel> FetchInTurnAsync(int k)
         {
@@ -263,7 +262,7 @@ public sealed partial class SwarmSession
 
             var (key, submission) = submissions[order[k]];
             return OwnSubmission(key, submission.ModelHash)
-                ?? await _exchange.FetchToMergeAsync(state.Members[key], submission.ModelHash, submission.Size, arrays.Rent, stop.Token).ConfigureAwait(false);
+                ?? await _exchange.FetchToMergeAsync(state.Members[key], submission.ModelHash, submission.Size, _mergeArrays.Rent, stop.Token).ConfigureAwait(false);
         }
 
         var fetches = Enumerable.Range(0, order.Length).Select(FetchInTurnAsync).ToArray();
@@ -278,7 +277,7 @@ public sealed partial class SwarmSession
                 fetches[k] = Task.FromResult<TensorModel>(null!); // let the model go: only the mean holds what it needs
                 if (k > 0)
                 {
-                    arrays.Return(model); // the reference (k = 0) stays in the mean until the end
+                    _mergeArrays.Return(model); // the reference (k = 0) stays in the mean until the end
                 }
                 else
                 {
@@ -291,12 +290,12 @@ public sealed partial class SwarmSession
             var result = mean.Result($"mean of {submissions.Count} models");
             if (reference is not null)
             {
-                arrays.Return(reference); // the result holds only the mean's own output (nothing when it is this node's)
+                _mergeArrays.Return(reference); // the result holds only the mean's own output (nothing when it is this node's)
             }
 
             foreach (var sum in mean.Scratch)
             {
-                arrays.Return(sum);
+                _mergeArrays.Return(sum);
             }
 
             return result;
@@ -312,10 +311,10 @@ public sealed partial class SwarmSession
         {
             // What is still out (models of a merge that stopped) becomes garbage; what came back stays for the next lead,
             // unless the machine is short of memory.
-            arrays.Forget();
+            _mergeArrays.Forget();
             if (MergeArraysCrowd())
             {
-                arrays.Clear();
+                _mergeArrays.Clear();
             }
         }
     }
