@@ -66,6 +66,9 @@ public sealed class SimulatedNode : ISwarmLedger, IModelExchange, IAsyncDisposab
         return _swarm.SubmitAsync(Identity, type, payload, json, cancellationToken);
     }
 
+    /// <summary>Runs before this node serves a model, with its hash (fault injection: a node that hangs as it serves).</summary>
+    public Func<SimulatedNode, string, CancellationToken, Task>? BeforeServe { get; set; }
+
     /// <summary>Runs before each publish (fault injection: a node that dies, or hangs, as it publishes).</summary>
     public Func<SimulatedNode, CancellationToken, Task>? BeforePublish { get; set; }
 
@@ -101,6 +104,11 @@ public sealed class SimulatedNode : ISwarmLedger, IModelExchange, IAsyncDisposab
         if (source is null || source.IsDown)
         {
             throw new ModelExchangeException($"'{peer.Name}' is unreachable (simulated)");
+        }
+
+        if (source.BeforeServe is { } hook)
+        {
+            await hook(source, sha256, cancellationToken).ConfigureAwait(false);
         }
 
         Stream? served = source.Serve(sha256) ?? throw new ModelExchangeException($"'{peer.Name}' does not have model {sha256[..12]}");

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using SwarmLearning.Identity;
 using SwarmLearning.Ledger.Contracts;
 using SwarmLearning.Ledger.Transactions;
@@ -13,6 +14,9 @@ namespace SwarmLearning.Node.Tests.Simulation;
 public sealed class SimulatedRoundTests : IAsyncLifetime, IDisposable
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long a leader waits for one node to deliver the last two merged models (tiny models: about this).</summary>
+    private static readonly TimeSpan MomentumFetchAllowance = TimeSpan.FromSeconds(1);
     private readonly TempDirectory _dir = new();
     private readonly LogCollector _logs = new();
     private SimulatedSwarm _swarm = null!;
@@ -45,7 +49,11 @@ public sealed class SimulatedRoundTests : IAsyncLifetime, IDisposable
             MergeMethod = method,
             MakeMeAdmin = makeMeAdmin,
         };
-        return new SwarmSession(node, node, options, _logs.CreateLogger(node.Name)) { WaitLogInterval = TimeSpan.FromMilliseconds(200) };
+        return new SwarmSession(node, node, options, _logs.CreateLogger(node.Name))
+        {
+            WaitLogInterval = TimeSpan.FromMilliseconds(200),
+            MomentumFetchAllowance = MomentumFetchAllowance,
+        };
     }
 
     private async Task<List<SimulatedNode>> NodesAsync(int count)
@@ -167,6 +175,49 @@ public sealed class SimulatedRoundTests : IAsyncLifetime, IDisposable
         Assert.All(next, r => Assert.Equal(expected, Values(r.Model)));
         Assert.Equal(lastLeaderHasThem ? 0.5 : 0, Last().Momentum);
         Assert.Equal(!lastLeaderHasThem, _logs.Lines.Any(l => l.Contains("published without merge momentum", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task A_leader_whose_last_leader_hangs_serving_the_merged_models_gets_them_from_another_contributor_within_the_bound()
+    {
+        var nodes = await NodesAsync(3);
+        var sessions = nodes.Select(n => Session(n, minPeers: 3, momentum: 0.5)).ToList();
+        MergedRecord Last() => _swarm.Chain.State!.Contracts[LedgerDefaults.HpeDefaultContract].LastMerged!;
+        Fingerprint LeaderOf(long round) => nodes.Select(n => n.Self).MinBy(f => ContractEngine.LeaderRank(LedgerDefaults.HpeDefaultContract, round, f));
+        var merged = new List<float[]> { Values((await All(sessions.Select((s, i) => s.BeginAsync(Model(i + 1, 2 * (i + 1)), CancellationToken.None))))[0].Model) };
+        do
+        {
+            var round = Last().Round + 1;
+            merged.Add(Values((await All(sessions.Select((s, i) => s.SyncAsync(Model(round * 10, (round * 10) + (4 * i)), CancellationToken.None))))[0].Model));
+        }
+        while (LeaderOf(Last().Round + 1) == Last().Leader);
+
+        // The next leader holds neither of the last two merged models; the last leader has them but hangs when asked
+        // for them (it serves its submission); the third node has them.
+        var (lastLeader, nextLeader) = (Last().Leader, LeaderOf(Last().Round + 1));
+        var step = new HashSet<string>(StringComparer.Ordinal) { Last().ModelHash, Last().Previous! };
+        nodes.Single(n => n.Self == nextLeader).Store.Prune(new HashSet<string>(), TimeSpan.Zero);
+        var asked = 0;
+        nodes.Single(n => n.Self == lastLeader).BeforeServe = async (_, sha, token) =>
+        {
+            if (step.Contains(sha))
+            {
+                Interlocked.Increment(ref asked);
+                await Task.Delay(Timeout.Infinite, token);
+            }
+        };
+
+        var started = Stopwatch.GetTimestamp();
+        var next = await All(sessions.Select((s, i) => s.SyncAsync(Model(1000, 1000 + (4 * i)), CancellationToken.None)));
+        var took = Stopwatch.GetElapsedTime(started);
+        float[] mean = [1000, 1004];
+        float[] expected = [.. mean.Select((m, k) => m + (0.5f * (merged[^1][k] - merged[^2][k])))];
+        Assert.Equal(nextLeader, Last().Leader);
+        Assert.Equal(1, asked);
+        Assert.Equal(0.5, Last().Momentum);
+        Assert.All(next, r => Assert.Equal(expected, Values(r.Model)));
+        Assert.InRange(took, MomentumFetchAllowance, MomentumFetchAllowance + TimeSpan.FromSeconds(15));
+        Assert.DoesNotContain(_logs.Lines, l => l.Contains("published without merge momentum", StringComparison.Ordinal));
     }
 
     [Fact]
