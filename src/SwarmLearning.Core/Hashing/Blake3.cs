@@ -7,7 +7,8 @@ namespace SwarmLearning.Hashing;
 /// <summary>
 /// BLAKE3 (O'Connor, Aumasson, Neves, Wilcox-O'Hearn, 2020), unkeyed, 32-byte output: a cryptographic hash whose input
 /// is a tree of 1 KiB chunks, so that many chunks are compressed side by side. With AVX-512 this hashes sixteen chunks
-/// at once, and the fifteen parents above them (<see cref="Blake3Lanes"/>); without, one at a time. Incremental, like
+/// at once, and the fifteen parents above them; with 256-bit vectors (AVX2), eight (<see cref="Blake3Lanes"/>);
+/// otherwise one at a time. Incremental, like
 /// <see cref="System.Security.Cryptography.IncrementalHash"/>: <see cref="AppendData"/> any number of times, in pieces
 /// of any size, then <see cref="GetHashAndReset"/>. Not thread-safe.
 /// </summary>
@@ -24,6 +25,18 @@ public sealed class Blake3
     internal const uint Parent = 4;
     internal const uint Root = 8;
 
+    /// <summary>The message words each of the seven rounds reads, in order: BLAKE3's permutation applied round by round.</summary>
+    internal static ReadOnlySpan<byte> Schedule =>
+    [
+        0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+        2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8,
+        3, 4, 10, 12, 13, 2, 7, 14, 6, 5, 9, 0, 11, 15, 8, 1,
+        10, 7, 12, 9, 14, 3, 13, 15, 4, 0, 11, 2, 5, 8, 1, 6,
+        12, 13, 9, 11, 15, 10, 14, 8, 7, 2, 5, 3, 0, 1, 6, 4,
+        9, 14, 11, 5, 8, 12, 15, 1, 13, 3, 0, 10, 2, 6, 4, 7,
+        11, 15, 5, 0, 1, 9, 8, 6, 14, 10, 2, 12, 3, 4, 7, 13,
+    ];
+
     /// <summary>BLAKE3's IV: SHA-256's.</summary>
     internal static ReadOnlySpan<uint> IV => [0x6A09E667, 0xBB67AE85, 0x3C6EF372, 0xA54FF53A, 0x510E527F, 0x9B05688C, 0x1F83D9AB, 0x5BE0CD19];
 
@@ -38,19 +51,18 @@ public sealed class Blake3
     private int _blocksCompressed;
     private ulong _chunkCounter;
 
-    // Input gathered until it makes a whole 16-chunk subtree (the lanes' path only).
-    private const int SubtreeBytes = Blake3Lanes.Lanes * ChunkBytes;
-    private readonly byte[] _staged = new byte[SubtreeBytes];
+    // Input gathered until it makes a whole subtree of as many chunks as there are lanes (the lanes' paths only).
+    private readonly byte[] _staged = new byte[Blake3Lanes.MaxLanes * ChunkBytes];
     private int _stagedLength;
 
     /// <summary>An empty hash.</summary>
     public Blake3() => Reset();
 
-    /// <summary>True when <see cref="AppendData"/> hashes sixteen chunks at once (AVX-512); false, one at a time.</summary>
-    public static bool IsWide => Blake3Lanes.IsSupported;
+    /// <summary>How many chunks <see cref="AppendData"/> compresses at once on this machine: 16 (AVX-512), 8 (256-bit vectors) or 1.</summary>
+    public static int LaneCount => Blake3Lanes.Supported(Blake3Lanes.MaxLanes);
 
-    /// <summary>For tests: hash one chunk at a time even where the wide path is supported.</summary>
-    internal bool Narrow { get; init; }
+    /// <summary>For tests and benchmarks: at most this many chunks at once (16, 8 or 1), even where more are supported.</summary>
+    internal int MaxLanes { get; init; } = Blake3Lanes.MaxLanes;
 
     /// <summary>The BLAKE3 hash of <paramref name="data"/>.</summary>
     public static byte[] HashData(ReadOnlySpan<byte> data)
@@ -61,13 +73,14 @@ public sealed class Blake3
     }
 
     /// <summary>Appends <paramref name="data"/> to what is hashed.</summary>
-    public void AppendData(ReadOnlySpan<byte> data) => Append(data, wide: !Narrow && Blake3Lanes.IsSupported);
+    public void AppendData(ReadOnlySpan<byte> data) => Append(data, Blake3Lanes.Supported(MaxLanes));
 
     /// <summary>
-    /// Takes <paramref name="data"/> step by step. A chunk, or a 16-chunk subtree, is compressed only once more input
-    /// follows it: the input's last chunk is the output node (or the root), compressed differently.
+    /// Takes <paramref name="data"/> step by step, <paramref name="lanes"/> chunks at once where it can. A chunk, or a
+    /// subtree of <paramref name="lanes"/> chunks, is compressed only once more input follows it: the input's last chunk
+    /// is the output node (or the root), compressed differently.
     /// </summary>
-    private void Append(ReadOnlySpan<byte> data, bool wide)
+    private void Append(ReadOnlySpan<byte> data, int lanes)
     {
         Span<uint> cv = stackalloc uint[8];
         while (!data.IsEmpty)
@@ -79,20 +92,21 @@ public sealed class Blake3
                 continue;
             }
 
-            if (wide && filled == 0 && _chunkCounter % Blake3Lanes.Lanes == 0)
+            var subtreeBytes = lanes * ChunkBytes;
+            if (lanes > 1 && filled == 0 && _chunkCounter % (ulong)lanes == 0)
             {
-                // At a 16-chunk boundary: the input gathers in _staged, and a whole subtree goes through the lanes
+                // At a subtree boundary: the input gathers in _staged, and a whole subtree goes through the lanes
                 // from there. Small pieces (a TLS record is 16 KiB at most) need it; for large ones the copy pays for
                 // itself: read in sequence, then read across the lanes from the cache, 16 KiB hash at 5.5 GB/s from
                 // memory where the lanes reading sixteen 1 KiB-apart streams of memory directly get 3.4 GB/s.
-                if (_stagedLength == SubtreeBytes)
+                if (_stagedLength == subtreeBytes)
                 {
-                    CompressSubtree(_staged, cv);
+                    CompressSubtree(_staged.AsSpan(0, subtreeBytes), cv);
                     _stagedLength = 0;
                 }
                 else
                 {
-                    var staged = Math.Min(SubtreeBytes - _stagedLength, data.Length);
+                    var staged = Math.Min(subtreeBytes - _stagedLength, data.Length);
                     data[..staged].CopyTo(_staged.AsSpan(_stagedLength));
                     _stagedLength += staged;
                     data = data[staged..];
@@ -125,12 +139,13 @@ public sealed class Blake3
         }
     }
 
-    /// <summary>Compresses the sixteen chunks of <paramref name="subtree"/> in lanes and pushes their subtree's chaining value.</summary>
+    /// <summary>Compresses the chunks of <paramref name="subtree"/> (16 or 8) in lanes and pushes their subtree's chaining value.</summary>
     private void CompressSubtree(ReadOnlySpan<byte> subtree, Span<uint> cv)
     {
+        var lanes = subtree.Length / ChunkBytes;
         Blake3Lanes.CompressSubtree(subtree, _chunkCounter, cv);
-        _chunkCounter += Blake3Lanes.Lanes;
-        Push(cv, _chunkCounter / Blake3Lanes.Lanes);
+        _chunkCounter += (ulong)lanes;
+        Push(cv, _chunkCounter / (ulong)lanes);
     }
 
     /// <summary>The hash of everything appended since the last reset; then starts again, empty.</summary>
@@ -141,7 +156,7 @@ public sealed class Blake3
         {
             var staged = _stagedLength;
             _stagedLength = 0;
-            Append(_staged.AsSpan(0, staged), wide: false);
+            Append(_staged.AsSpan(0, staged), lanes: 1);
         }
 
         var result = new byte[HashSizeInBytes];

@@ -6,99 +6,228 @@ using System.Runtime.Intrinsics.X86;
 namespace SwarmLearning.Hashing;
 
 /// <summary>
-/// BLAKE3's compression of sixteen whole chunks side by side, one chunk per 32-bit lane of AVX-512 registers, and of
-/// the parents above them: the same arithmetic as <see cref="Blake3.CompressInPlace"/>, sixteen times per instruction.
-/// Each block's message words are brought into lanes by a 16 × 16 transpose of the sixteen chunks' blocks.
+/// BLAKE3's compression of whole chunks side by side, one chunk per 32-bit lane, and of the parents above them: the
+/// same arithmetic as <see cref="Blake3.CompressInPlace"/>, a lane's worth of times per instruction. Written once over
+/// <see cref="IBlake3Lanes{TVec}"/>; the JIT specialises it per width (struct type arguments): sixteen lanes with
+/// AVX-512 (<see cref="Lanes16"/>), eight with 256-bit vectors (<see cref="Lanes8"/>).
 /// </summary>
 internal static class Blake3Lanes
 {
-    /// <summary>Chunks per call.</summary>
-    public const int Lanes = 16;
+    /// <summary>The most chunks a call takes (AVX-512).</summary>
+    public const int MaxLanes = 16;
 
-    /// <summary>True where AVX-512 is available (the caller falls back to one chunk at a time).</summary>
-    public static bool IsSupported => Avx512F.IsSupported && BitConverter.IsLittleEndian;
+    /// <summary>How many chunks at once this machine supports, up to <paramref name="most"/>: 16, 8 or 1.</summary>
+    public static int Supported(int most) =>
+        most >= 16 && Lanes16.IsSupported ? 16 : most >= 8 && Lanes8.IsSupported ? 8 : 1;
 
     /// <summary>
-    /// The chaining value of the subtree of the sixteen 1 KiB chunks of <paramref name="input"/>, whose first chunk has
-    /// counter <paramref name="counter"/> (a multiple of sixteen: the chunks are a whole subtree of BLAKE3's tree),
-    /// written to <paramref name="cv"/>. The chunks are compressed one per lane; then the fifteen parents, level by level
-    /// (eight, four, two, one), pairs of lanes becoming one.
+    /// The chaining value of the subtree of the 1 KiB chunks of <paramref name="input"/> (16 or 8 of them, as
+    /// <see cref="Supported"/> allows), whose first chunk has counter <paramref name="counter"/> (a multiple of their
+    /// number: the chunks are a whole subtree of BLAKE3's tree), written to <paramref name="cv"/>.
     /// </summary>
     public static void CompressSubtree(ReadOnlySpan<byte> input, ulong counter, Span<uint> cv)
     {
-        if (input.Length != Lanes * Blake3.ChunkBytes || cv.Length < 8 || counter % Lanes != 0)
+        switch (input.Length / Blake3.ChunkBytes)
         {
-            throw new ArgumentException("sixteen whole chunks, starting at a multiple of sixteen, and room for a chaining value are needed", nameof(input));
+            case 16:
+                CompressSubtree<Lanes16, Vector512<uint>>(input, counter, cv);
+                break;
+            case 8:
+                CompressSubtree<Lanes8, Vector256<uint>>(input, counter, cv);
+                break;
+            default:
+                throw new ArgumentException("a subtree of 16 or 8 whole chunks is needed", nameof(input));
+        }
+    }
+
+    private static void CompressSubtree<TLanes, TVec>(ReadOnlySpan<byte> input, ulong counter, Span<uint> cv)
+        where TLanes : IBlake3Lanes<TVec>
+        where TVec : unmanaged
+    {
+        if (input.Length != TLanes.Count * Blake3.ChunkBytes || cv.Length < 8 || counter % (ulong)TLanes.Count != 0 || !BitConverter.IsLittleEndian)
+        {
+            throw new ArgumentException("whole chunks, starting at a multiple of their number, and room for a chaining value are needed", nameof(input));
         }
 
         var words = MemoryMarshal.Cast<byte, uint>(input);
-        var iv = Blake3.IV;
-        Vector512<uint> h0 = Vector512.Create(iv[0]), h1 = Vector512.Create(iv[1]), h2 = Vector512.Create(iv[2]), h3 = Vector512.Create(iv[3]);
-        Vector512<uint> h4 = Vector512.Create(iv[4]), h5 = Vector512.Create(iv[5]), h6 = Vector512.Create(iv[6]), h7 = Vector512.Create(iv[7]);
-        var lane = Vector512.Create(0u, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-        var low = Vector512.Create((uint)counter) + lane; // no carry: counter is a multiple of 16
-        var high = Vector512.Create((uint)(counter >> 32));
-        var blockLength = Vector512.Create((uint)Blake3.BlockBytes);
-        Span<Vector512<uint>> m = stackalloc Vector512<uint>[16];
+        Span<TVec> h = stackalloc TVec[8];
+        Span<TVec> m = stackalloc TVec[16];
+        Initial<TLanes, TVec>(h);
+        var low = TLanes.Add(TLanes.Broadcast((uint)counter), TLanes.LaneIndex); // no carry: counter is a multiple of Count
+        var high = TLanes.Broadcast((uint)(counter >> 32));
+        var blockLength = TLanes.Broadcast(Blake3.BlockBytes);
         const int blocks = Blake3.ChunkBytes / Blake3.BlockBytes;
         for (var b = 0; b < blocks; b++)
         {
-            LoadTransposed(words, b * 16, m);
-            var flags = Vector512.Create((b == 0 ? Blake3.ChunkStart : 0) | (b == blocks - 1 ? Blake3.ChunkEnd : 0));
-            Compress(ref h0, ref h1, ref h2, ref h3, ref h4, ref h5, ref h6, ref h7, m, low, high, blockLength, flags);
+            TLanes.LoadMessage(words, b * 16, m);
+            var flags = TLanes.Broadcast((b == 0 ? Blake3.ChunkStart : 0) | (b == blocks - 1 ? Blake3.ChunkEnd : 0));
+            Compress<TLanes, TVec>(h, m, low, high, blockLength, flags);
         }
 
-        // Parents: lane p of the next level is the parent of lanes 2p and 2p + 1; its message is the left chaining
-        // value, then the right one. The upper lanes carry copies nobody reads.
-        var even = Vector512.Create(0u, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14);
-        var odd = even + Vector512<uint>.One;
-        var zero = Vector512<uint>.Zero;
-        var parent = Vector512.Create(Blake3.Parent);
-        for (var level = 0; level < 4; level++)
+        // Parents, level by level: lane p of the next level is the parent of lanes 2p and 2p + 1; its message is the
+        // left chaining value, then the right one. The upper lanes carry copies nobody reads.
+        var zero = TLanes.Broadcast(0);
+        var parent = TLanes.Broadcast(Blake3.Parent);
+        for (var width = TLanes.Count; width > 1; width /= 2)
         {
-            m[0] = Avx512F.PermuteVar16x32(h0, even);
-            m[1] = Avx512F.PermuteVar16x32(h1, even);
-            m[2] = Avx512F.PermuteVar16x32(h2, even);
-            m[3] = Avx512F.PermuteVar16x32(h3, even);
-            m[4] = Avx512F.PermuteVar16x32(h4, even);
-            m[5] = Avx512F.PermuteVar16x32(h5, even);
-            m[6] = Avx512F.PermuteVar16x32(h6, even);
-            m[7] = Avx512F.PermuteVar16x32(h7, even);
-            m[8] = Avx512F.PermuteVar16x32(h0, odd);
-            m[9] = Avx512F.PermuteVar16x32(h1, odd);
-            m[10] = Avx512F.PermuteVar16x32(h2, odd);
-            m[11] = Avx512F.PermuteVar16x32(h3, odd);
-            m[12] = Avx512F.PermuteVar16x32(h4, odd);
-            m[13] = Avx512F.PermuteVar16x32(h5, odd);
-            m[14] = Avx512F.PermuteVar16x32(h6, odd);
-            m[15] = Avx512F.PermuteVar16x32(h7, odd);
-            h0 = Vector512.Create(iv[0]);
-            h1 = Vector512.Create(iv[1]);
-            h2 = Vector512.Create(iv[2]);
-            h3 = Vector512.Create(iv[3]);
-            h4 = Vector512.Create(iv[4]);
-            h5 = Vector512.Create(iv[5]);
-            h6 = Vector512.Create(iv[6]);
-            h7 = Vector512.Create(iv[7]);
-            Compress(ref h0, ref h1, ref h2, ref h3, ref h4, ref h5, ref h6, ref h7, m, zero, zero, blockLength, parent);
+            for (var i = 0; i < 8; i++)
+            {
+                m[i] = TLanes.EvenLanes(h[i]);
+                m[8 + i] = TLanes.OddLanes(h[i]);
+            }
+
+            Initial<TLanes, TVec>(h);
+            Compress<TLanes, TVec>(h, m, zero, zero, blockLength, parent);
         }
 
-        cv[0] = h0.ToScalar();
-        cv[1] = h1.ToScalar();
-        cv[2] = h2.ToScalar();
-        cv[3] = h3.ToScalar();
-        cv[4] = h4.ToScalar();
-        cv[5] = h5.ToScalar();
-        cv[6] = h6.ToScalar();
-        cv[7] = h7.ToScalar();
+        for (var i = 0; i < 8; i++)
+        {
+            cv[i] = TLanes.First(h[i]);
+        }
     }
 
-    /// <summary>
-    /// Message word j of block <paramref name="offset"/>/16 of every chunk, in lane = chunk: row k of the 16 × 16
-    /// matrix is chunk k's block, and its transpose gives the sixteen message vectors.
-    /// </summary>
+    private static void Initial<TLanes, TVec>(Span<TVec> h)
+        where TLanes : IBlake3Lanes<TVec>
+        where TVec : unmanaged
+    {
+        var iv = Blake3.IV;
+        for (var i = 0; i < 8; i++)
+        {
+            h[i] = TLanes.Broadcast(iv[i]);
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void LoadTransposed(ReadOnlySpan<uint> words, int offset, Span<Vector512<uint>> m)
+    private static void Compress<TLanes, TVec>(Span<TVec> h, ReadOnlySpan<TVec> m, TVec low, TVec high, TVec blockLength, TVec flags)
+        where TLanes : IBlake3Lanes<TVec>
+        where TVec : unmanaged
+    {
+        var iv = Blake3.IV;
+        TVec v0 = h[0], v1 = h[1], v2 = h[2], v3 = h[3], v4 = h[4], v5 = h[5], v6 = h[6], v7 = h[7];
+        TVec v8 = TLanes.Broadcast(iv[0]), v9 = TLanes.Broadcast(iv[1]), v10 = TLanes.Broadcast(iv[2]), v11 = TLanes.Broadcast(iv[3]);
+        TVec v12 = low, v13 = high, v14 = blockLength, v15 = flags;
+        ReadOnlySpan<byte> schedule = Blake3.Schedule;
+        for (var round = 0; round < 7; round++)
+        {
+            var s = schedule.Slice(round * 16, 16);
+            G<TLanes, TVec>(ref v0, ref v4, ref v8, ref v12, m[s[0]], m[s[1]]);
+            G<TLanes, TVec>(ref v1, ref v5, ref v9, ref v13, m[s[2]], m[s[3]]);
+            G<TLanes, TVec>(ref v2, ref v6, ref v10, ref v14, m[s[4]], m[s[5]]);
+            G<TLanes, TVec>(ref v3, ref v7, ref v11, ref v15, m[s[6]], m[s[7]]);
+            G<TLanes, TVec>(ref v0, ref v5, ref v10, ref v15, m[s[8]], m[s[9]]);
+            G<TLanes, TVec>(ref v1, ref v6, ref v11, ref v12, m[s[10]], m[s[11]]);
+            G<TLanes, TVec>(ref v2, ref v7, ref v8, ref v13, m[s[12]], m[s[13]]);
+            G<TLanes, TVec>(ref v3, ref v4, ref v9, ref v14, m[s[14]], m[s[15]]);
+        }
+
+        h[0] = TLanes.Xor(v0, v8);
+        h[1] = TLanes.Xor(v1, v9);
+        h[2] = TLanes.Xor(v2, v10);
+        h[3] = TLanes.Xor(v3, v11);
+        h[4] = TLanes.Xor(v4, v12);
+        h[5] = TLanes.Xor(v5, v13);
+        h[6] = TLanes.Xor(v6, v14);
+        h[7] = TLanes.Xor(v7, v15);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void G<TLanes, TVec>(ref TVec a, ref TVec b, ref TVec c, ref TVec d, TVec x, TVec y)
+        where TLanes : IBlake3Lanes<TVec>
+        where TVec : unmanaged
+    {
+        a = TLanes.Add(TLanes.Add(a, b), x);
+        d = TLanes.RotateRight16(TLanes.Xor(d, a));
+        c = TLanes.Add(c, d);
+        b = TLanes.RotateRight12(TLanes.Xor(b, c));
+        a = TLanes.Add(TLanes.Add(a, b), y);
+        d = TLanes.RotateRight8(TLanes.Xor(d, a));
+        c = TLanes.Add(c, d);
+        b = TLanes.RotateRight7(TLanes.Xor(b, c));
+    }
+}
+
+/// <summary>The lane operations <see cref="Blake3Lanes"/> needs, over one vector width of 32-bit words.</summary>
+internal interface IBlake3Lanes<TVec>
+    where TVec : unmanaged
+{
+    static abstract int Count { get; }
+
+    /// <summary>0, 1, 2, … in lane order.</summary>
+    static abstract TVec LaneIndex { get; }
+
+    static abstract TVec Broadcast(uint value);
+
+    static abstract TVec Add(TVec a, TVec b);
+
+    static abstract TVec Xor(TVec a, TVec b);
+
+    static abstract TVec RotateRight16(TVec value);
+
+    static abstract TVec RotateRight12(TVec value);
+
+    static abstract TVec RotateRight8(TVec value);
+
+    static abstract TVec RotateRight7(TVec value);
+
+    /// <summary>Lanes 0, 2, 4, … in the lower half (the upper half is left undefined for the caller).</summary>
+    static abstract TVec EvenLanes(TVec value);
+
+    /// <summary>Lanes 1, 3, 5, … in the lower half.</summary>
+    static abstract TVec OddLanes(TVec value);
+
+    static abstract uint First(TVec value);
+
+    /// <summary>
+    /// Message word j of the block at word <paramref name="offset"/> of each of <see cref="Count"/> chunks (1 KiB
+    /// apart in <paramref name="words"/>) into lane k = chunk k of <paramref name="m"/>[j].
+    /// </summary>
+    static abstract void LoadMessage(ReadOnlySpan<uint> words, int offset, Span<TVec> m);
+}
+
+/// <summary>Sixteen lanes: AVX-512, with its rotate instruction and a 16 × 16 transpose in registers.</summary>
+internal readonly struct Lanes16 : IBlake3Lanes<Vector512<uint>>
+{
+    public static bool IsSupported => Avx512F.IsSupported;
+
+    public static int Count => 16;
+
+    public static Vector512<uint> LaneIndex => Vector512.Create(0u, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<uint> Broadcast(uint value) => Vector512.Create(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<uint> Add(Vector512<uint> a, Vector512<uint> b) => a + b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<uint> Xor(Vector512<uint> a, Vector512<uint> b) => a ^ b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<uint> RotateRight16(Vector512<uint> value) => Avx512F.RotateRight(value, 16);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<uint> RotateRight12(Vector512<uint> value) => Avx512F.RotateRight(value, 12);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<uint> RotateRight8(Vector512<uint> value) => Avx512F.RotateRight(value, 8);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<uint> RotateRight7(Vector512<uint> value) => Avx512F.RotateRight(value, 7);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<uint> EvenLanes(Vector512<uint> value) =>
+        Avx512F.PermuteVar16x32(value, Vector512.Create(0u, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<uint> OddLanes(Vector512<uint> value) =>
+        Avx512F.PermuteVar16x32(value, Vector512.Create(1u, 3, 5, 7, 9, 11, 13, 15, 1, 3, 5, 7, 9, 11, 13, 15));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static uint First(Vector512<uint> value) => value.ToScalar();
+
+    /// <summary>Rows k = chunk k's block, transposed: 32-bit, then 64-bit interleaves, then 128-bit lane shuffles.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void LoadMessage(ReadOnlySpan<uint> words, int offset, Span<Vector512<uint>> m)
     {
         const int stride = Blake3.ChunkBytes / sizeof(uint);
         ref var start = ref MemoryMarshal.GetReference(words);
@@ -196,103 +325,61 @@ internal static class Blake3Lanes
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<uint> High64(Vector512<uint> a, Vector512<uint> b) => Avx512F.UnpackHigh(a.AsUInt64(), b.AsUInt64()).AsUInt32();
+}
+
+/// <summary>Eight lanes: 256-bit vectors through .NET's cross-platform operations (rotations as two shifts).</summary>
+internal readonly struct Lanes8 : IBlake3Lanes<Vector256<uint>>
+{
+    public static bool IsSupported => Vector256.IsHardwareAccelerated && BitConverter.IsLittleEndian;
+
+    public static int Count => 8;
+
+    public static Vector256<uint> LaneIndex => Vector256.Create(0u, 1, 2, 3, 4, 5, 6, 7);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Compress(
-        ref Vector512<uint> h0, ref Vector512<uint> h1, ref Vector512<uint> h2, ref Vector512<uint> h3,
-        ref Vector512<uint> h4, ref Vector512<uint> h5, ref Vector512<uint> h6, ref Vector512<uint> h7,
-        ReadOnlySpan<Vector512<uint>> m, Vector512<uint> low, Vector512<uint> high, Vector512<uint> blockLength, Vector512<uint> flags)
-    {
-        var iv = Blake3.IV;
-        Vector512<uint> v0 = h0, v1 = h1, v2 = h2, v3 = h3, v4 = h4, v5 = h5, v6 = h6, v7 = h7;
-        Vector512<uint> v8 = Vector512.Create(iv[0]), v9 = Vector512.Create(iv[1]), v10 = Vector512.Create(iv[2]), v11 = Vector512.Create(iv[3]);
-        Vector512<uint> v12 = low, v13 = high, v14 = blockLength, v15 = flags;
-        // The seven rounds unrolled, each reading the message words in its own order (BLAKE3's permutation applied
-        // round by round), so that the sixteen state vectors stay in registers.
-        // Round 1.
-        G(ref v0, ref v4, ref v8, ref v12, m[0], m[1]);
-        G(ref v1, ref v5, ref v9, ref v13, m[2], m[3]);
-        G(ref v2, ref v6, ref v10, ref v14, m[4], m[5]);
-        G(ref v3, ref v7, ref v11, ref v15, m[6], m[7]);
-        G(ref v0, ref v5, ref v10, ref v15, m[8], m[9]);
-        G(ref v1, ref v6, ref v11, ref v12, m[10], m[11]);
-        G(ref v2, ref v7, ref v8, ref v13, m[12], m[13]);
-        G(ref v3, ref v4, ref v9, ref v14, m[14], m[15]);
-        // Round 2.
-        G(ref v0, ref v4, ref v8, ref v12, m[2], m[6]);
-        G(ref v1, ref v5, ref v9, ref v13, m[3], m[10]);
-        G(ref v2, ref v6, ref v10, ref v14, m[7], m[0]);
-        G(ref v3, ref v7, ref v11, ref v15, m[4], m[13]);
-        G(ref v0, ref v5, ref v10, ref v15, m[1], m[11]);
-        G(ref v1, ref v6, ref v11, ref v12, m[12], m[5]);
-        G(ref v2, ref v7, ref v8, ref v13, m[9], m[14]);
-        G(ref v3, ref v4, ref v9, ref v14, m[15], m[8]);
-        // Round 3.
-        G(ref v0, ref v4, ref v8, ref v12, m[3], m[4]);
-        G(ref v1, ref v5, ref v9, ref v13, m[10], m[12]);
-        G(ref v2, ref v6, ref v10, ref v14, m[13], m[2]);
-        G(ref v3, ref v7, ref v11, ref v15, m[7], m[14]);
-        G(ref v0, ref v5, ref v10, ref v15, m[6], m[5]);
-        G(ref v1, ref v6, ref v11, ref v12, m[9], m[0]);
-        G(ref v2, ref v7, ref v8, ref v13, m[11], m[15]);
-        G(ref v3, ref v4, ref v9, ref v14, m[8], m[1]);
-        // Round 4.
-        G(ref v0, ref v4, ref v8, ref v12, m[10], m[7]);
-        G(ref v1, ref v5, ref v9, ref v13, m[12], m[9]);
-        G(ref v2, ref v6, ref v10, ref v14, m[14], m[3]);
-        G(ref v3, ref v7, ref v11, ref v15, m[13], m[15]);
-        G(ref v0, ref v5, ref v10, ref v15, m[4], m[0]);
-        G(ref v1, ref v6, ref v11, ref v12, m[11], m[2]);
-        G(ref v2, ref v7, ref v8, ref v13, m[5], m[8]);
-        G(ref v3, ref v4, ref v9, ref v14, m[1], m[6]);
-        // Round 5.
-        G(ref v0, ref v4, ref v8, ref v12, m[12], m[13]);
-        G(ref v1, ref v5, ref v9, ref v13, m[9], m[11]);
-        G(ref v2, ref v6, ref v10, ref v14, m[15], m[10]);
-        G(ref v3, ref v7, ref v11, ref v15, m[14], m[8]);
-        G(ref v0, ref v5, ref v10, ref v15, m[7], m[2]);
-        G(ref v1, ref v6, ref v11, ref v12, m[5], m[3]);
-        G(ref v2, ref v7, ref v8, ref v13, m[0], m[1]);
-        G(ref v3, ref v4, ref v9, ref v14, m[6], m[4]);
-        // Round 6.
-        G(ref v0, ref v4, ref v8, ref v12, m[9], m[14]);
-        G(ref v1, ref v5, ref v9, ref v13, m[11], m[5]);
-        G(ref v2, ref v6, ref v10, ref v14, m[8], m[12]);
-        G(ref v3, ref v7, ref v11, ref v15, m[15], m[1]);
-        G(ref v0, ref v5, ref v10, ref v15, m[13], m[3]);
-        G(ref v1, ref v6, ref v11, ref v12, m[0], m[10]);
-        G(ref v2, ref v7, ref v8, ref v13, m[2], m[6]);
-        G(ref v3, ref v4, ref v9, ref v14, m[4], m[7]);
-        // Round 7.
-        G(ref v0, ref v4, ref v8, ref v12, m[11], m[15]);
-        G(ref v1, ref v5, ref v9, ref v13, m[5], m[0]);
-        G(ref v2, ref v6, ref v10, ref v14, m[1], m[9]);
-        G(ref v3, ref v7, ref v11, ref v15, m[8], m[6]);
-        G(ref v0, ref v5, ref v10, ref v15, m[14], m[10]);
-        G(ref v1, ref v6, ref v11, ref v12, m[2], m[12]);
-        G(ref v2, ref v7, ref v8, ref v13, m[3], m[4]);
-        G(ref v3, ref v4, ref v9, ref v14, m[7], m[13]);
-
-        h0 = v0 ^ v8;
-        h1 = v1 ^ v9;
-        h2 = v2 ^ v10;
-        h3 = v3 ^ v11;
-        h4 = v4 ^ v12;
-        h5 = v5 ^ v13;
-        h6 = v6 ^ v14;
-        h7 = v7 ^ v15;
-    }
+    public static Vector256<uint> Broadcast(uint value) => Vector256.Create(value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void G(ref Vector512<uint> a, ref Vector512<uint> b, ref Vector512<uint> c, ref Vector512<uint> d, Vector512<uint> x, Vector512<uint> y)
+    public static Vector256<uint> Add(Vector256<uint> a, Vector256<uint> b) => a + b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<uint> Xor(Vector256<uint> a, Vector256<uint> b) => a ^ b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<uint> RotateRight16(Vector256<uint> value) => Vector256.ShiftRightLogical(value, 16) | Vector256.ShiftLeft(value, 16);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<uint> RotateRight12(Vector256<uint> value) => Vector256.ShiftRightLogical(value, 12) | Vector256.ShiftLeft(value, 20);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<uint> RotateRight8(Vector256<uint> value) => Vector256.ShiftRightLogical(value, 8) | Vector256.ShiftLeft(value, 24);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<uint> RotateRight7(Vector256<uint> value) => Vector256.ShiftRightLogical(value, 7) | Vector256.ShiftLeft(value, 25);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<uint> EvenLanes(Vector256<uint> value) => Vector256.Shuffle(value, Vector256.Create(0u, 2, 4, 6, 0, 2, 4, 6));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<uint> OddLanes(Vector256<uint> value) => Vector256.Shuffle(value, Vector256.Create(1u, 3, 5, 7, 1, 3, 5, 7));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static uint First(Vector256<uint> value) => value.ToScalar();
+
+    /// <summary>One word at a time through a small buffer.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void LoadMessage(ReadOnlySpan<uint> words, int offset, Span<Vector256<uint>> m)
     {
-        a = a + b + x;
-        d = Avx512F.RotateRight(d ^ a, 16);
-        c += d;
-        b = Avx512F.RotateRight(b ^ c, 12);
-        a = a + b + y;
-        d = Avx512F.RotateRight(d ^ a, 8);
-        c += d;
-        b = Avx512F.RotateRight(b ^ c, 7);
+        const int stride = Blake3.ChunkBytes / sizeof(uint);
+        Span<uint> column = stackalloc uint[8];
+        for (var j = 0; j < 16; j++)
+        {
+            for (var lane = 0; lane < 8; lane++)
+            {
+                column[lane] = words[(lane * stride) + offset + j];
+            }
+
+            m[j] = Vector256.Create<uint>(column);
+        }
     }
 }

@@ -8,6 +8,7 @@ namespace SwarmLearning.Tests.Hashing;
 /// lengths cover the empty input, partial and whole blocks and chunks, a chunk count that is and is not a power of two
 /// (the tree's shape), and more than sixteen chunks (the AVX-512 path, then the one-chunk path for the rest).
 /// </summary>
+[Trait("Category", "Kernel")] // test.sh runs these again with AVX-512, AVX2, then all vector instructions off
 public sealed class Blake3Tests
 {
     public static TheoryData<int, string> Vectors => new()
@@ -46,9 +47,18 @@ public sealed class Blake3Tests
 
     [Theory]
     [MemberData(nameof(Vectors))]
+    public void Hashes_the_reference_vectors_eight_chunks_at_a_time(int length, string expected)
+    {
+        var hash = new Blake3 { MaxLanes = 8 };
+        hash.AppendData(Input(length));
+        Assert.Equal(expected, Convert.ToHexStringLower(hash.GetHashAndReset()));
+    }
+
+    [Theory]
+    [MemberData(nameof(Vectors))]
     public void Hashes_the_reference_vectors_one_chunk_at_a_time(int length, string expected)
     {
-        var hash = new Blake3 { Narrow = true };
+        var hash = new Blake3 { MaxLanes = 1 };
         hash.AppendData(Input(length));
         Assert.Equal(expected, Convert.ToHexStringLower(hash.GetHashAndReset()));
     }
@@ -64,7 +74,7 @@ public sealed class Blake3Tests
         const int length = 1048579;
         var input = Input(length);
         var random = new Random(seed);
-        var hash = new Blake3();
+        var hash = new Blake3 { MaxLanes = seed % 2 == 0 ? 16 : 8 };
         for (var at = 0; at < length;)
         {
             var piece = Math.Min(length - at, random.Next(0, largestPiece + 1));
@@ -79,7 +89,7 @@ public sealed class Blake3Tests
     public void A_model_sized_input_in_TLS_records_and_whole_gives_the_reference_hash()
     {
         // 40 MB, as a 10M-parameter model: a tree 15 levels deep, in 16 KiB pieces (a receiver's TLS records), whole
-        // (a publisher's arrays), and one chunk at a time.
+        // (a publisher's arrays), eight chunks at a time and one at a time.
         const string expected = "aaf9859dad8f95a2f3eb1aba4c71aa5265588ccaae57ebabcae71c5eb26abd7e";
         var input = Input(40000019);
         var records = new Blake3();
@@ -88,11 +98,34 @@ public sealed class Blake3Tests
             records.AppendData(input.AsSpan(at, Math.Min(16384, input.Length - at)));
         }
 
-        var narrow = new Blake3 { Narrow = true };
-        narrow.AppendData(input);
+        var eight = new Blake3 { MaxLanes = 8 };
+        eight.AppendData(input);
+        var one = new Blake3 { MaxLanes = 1 };
+        one.AppendData(input);
         Assert.Equal(expected, Convert.ToHexStringLower(records.GetHashAndReset()));
         Assert.Equal(expected, Convert.ToHexStringLower(Blake3.HashData(input)));
-        Assert.Equal(expected, Convert.ToHexStringLower(narrow.GetHashAndReset()));
+        Assert.Equal(expected, Convert.ToHexStringLower(eight.GetHashAndReset()));
+        Assert.Equal(expected, Convert.ToHexStringLower(one.GetHashAndReset()));
+    }
+
+    [Fact]
+    public void The_lanes_follow_the_runtime_switches()
+    {
+        // test.sh reruns these tests with AVX-512 off, then AVX2 off, then every vector instruction off: each must
+        // move the hash to a narrower path (which the vectors above then check).
+        var lanes = Blake3.LaneCount;
+        if (Environment.GetEnvironmentVariable("DOTNET_EnableHWIntrinsic") == "0" || Environment.GetEnvironmentVariable("DOTNET_EnableAVX2") == "0")
+        {
+            Assert.Equal(1, lanes);
+        }
+        else if (Environment.GetEnvironmentVariable("DOTNET_EnableAVX512") == "0")
+        {
+            Assert.True(lanes is 8 or 1, $"AVX-512 is off but the hash takes {lanes} chunks at once");
+        }
+        else
+        {
+            Assert.Equal(System.Runtime.Intrinsics.X86.Avx512F.IsSupported ? 16 : System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated ? 8 : 1, lanes);
+        }
     }
 
     [Fact]
