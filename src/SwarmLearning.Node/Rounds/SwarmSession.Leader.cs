@@ -202,13 +202,13 @@ public sealed partial class SwarmSession
     /// </summary>
     private async Task<((TensorModel Latest, TensorModel Before)? Models, string? Reason)> FetchLastStepAsync(MergedRecord last, string previous, CancellationToken leadership)
     {
-        // The model before the last one has the same tensors, so the same size; if not, the fetch fails and there is
-        // no momentum.
-        // This node's own store is looked at first whichever node is asked.
+        // This node's own store is looked at first, whichever node is asked. The model before the last one has the
+        // same tensors, so the same size; if not, the fetch fails and there is no momentum.
         var members = _ledger.State.Members;
-        var sources = new[] { last.Leader }.Concat(last.Contributors).Distinct().Where(f => f != _ledger.Self)
+        var sources = new[] { last.Leader }.Concat(last.Contributors).Append(_ledger.Self).Distinct()
             .Select(f => members.TryGetValue(f, out var m) ? m : null).OfType<MemberState>()
-            .DefaultIfEmpty(members[_ledger.Self]).Take(MomentumSources).ToList();
+            .OrderBy(m => m.Fingerprint == _ledger.Self) // others first; this node only when there is no other
+            .Take(MomentumSources).ToList();
         var limit = MomentumFetchLimit(last.Size);
         var errors = new List<string>();
         foreach (var source in sources)
