@@ -67,6 +67,28 @@ public sealed class SimulatedRoundTests : IAsyncLifetime, IDisposable
         return nodes;
     }
 
+    private MergedRecord Last() => _swarm.Chain.State!.Contracts[LedgerDefaults.HpeDefaultContract].LastMerged!;
+
+    /// <summary>The node the ledger ranks first to lead round <paramref name="round"/>.</summary>
+    private static Fingerprint LeaderOf(IEnumerable<SimulatedNode> nodes, long round) =>
+        nodes.Select(n => n.Self).MinBy(f => ContractEngine.LeaderRank(LedgerDefaults.HpeDefaultContract, round, f));
+
+    /// <summary>
+    /// Begins the sessions, then syncs rounds until the next one is led by another node than the last one (the ledger
+    /// ranks leaders per round); the merged models' values, in order.
+    /// </summary>
+    private async Task<List<float[]>> UntilTheNextLeaderIsAnotherAsync(IReadOnlyList<SimulatedNode> nodes, IReadOnlyList<SwarmSession> sessions)
+    {
+        var merged = new List<float[]> { Values((await All(sessions.Select((s, i) => s.BeginAsync(Model(i + 1, 2 * (i + 1)), CancellationToken.None))))[0].Model) };
+        do
+        {
+            var round = Last().Round + 1;
+            merged.Add(Values((await All(sessions.Select((s, i) => s.SyncAsync(Model(round * 10, (round * 10) + (4 * i)), CancellationToken.None))))[0].Model));
+        }
+        while (LeaderOf(nodes, Last().Round + 1) == Last().Leader);
+        return merged;
+    }
+
     private static Task<T[]> All<T>(IEnumerable<Task<T>> tasks) => Task.WhenAll(tasks).WaitAsync(Patience);
 
     [Fact]
@@ -122,7 +144,6 @@ public sealed class SimulatedRoundTests : IAsyncLifetime, IDisposable
     {
         var nodes = await NodesAsync(2);
         var sessions = nodes.Select(n => Session(n, minPeers: 2, momentum: 0.5)).ToList();
-        MergedRecord Last() => _swarm.Chain.State!.Contracts[LedgerDefaults.HpeDefaultContract].LastMerged!;
 
         // Merge 1, the initial sync: the first leader's weights, X0.
         var x0 = Values((await All(sessions.Select((s, i) => s.BeginAsync(Model(i + 1, 2 * (i + 1)), CancellationToken.None))))[0].Model);
@@ -148,17 +169,7 @@ public sealed class SimulatedRoundTests : IAsyncLifetime, IDisposable
     {
         var nodes = await NodesAsync(2);
         var sessions = nodes.Select(n => Session(n, minPeers: 2, momentum: 0.5)).ToList();
-        MergedRecord Last() => _swarm.Chain.State!.Contracts[LedgerDefaults.HpeDefaultContract].LastMerged!;
-        Fingerprint LeaderOf(long round) => nodes.Select(n => n.Self).MinBy(f => ContractEngine.LeaderRank(LedgerDefaults.HpeDefaultContract, round, f));
-        var merged = new List<float[]> { Values((await All(sessions.Select((s, i) => s.BeginAsync(Model(i + 1, 2 * (i + 1)), CancellationToken.None))))[0].Model) };
-
-        // Rounds until the next one is led by another node than the last one (the ledger ranks leaders per round).
-        do
-        {
-            var round = Last().Round + 1;
-            merged.Add(Values((await All(sessions.Select((s, i) => s.SyncAsync(Model(round * 10, (round * 10) + (4 * i)), CancellationToken.None))))[0].Model));
-        }
-        while (LeaderOf(Last().Round + 1) == Last().Leader);
+        var merged = await UntilTheNextLeaderIsAnotherAsync(nodes, sessions);
 
         // Every store forgets its merged models, but the last round's leader's when it keeps them: the next leader
         // holds neither of the two, and must fetch them from it.
@@ -182,19 +193,11 @@ public sealed class SimulatedRoundTests : IAsyncLifetime, IDisposable
     {
         var nodes = await NodesAsync(3);
         var sessions = nodes.Select(n => Session(n, minPeers: 3, momentum: 0.5)).ToList();
-        MergedRecord Last() => _swarm.Chain.State!.Contracts[LedgerDefaults.HpeDefaultContract].LastMerged!;
-        Fingerprint LeaderOf(long round) => nodes.Select(n => n.Self).MinBy(f => ContractEngine.LeaderRank(LedgerDefaults.HpeDefaultContract, round, f));
-        var merged = new List<float[]> { Values((await All(sessions.Select((s, i) => s.BeginAsync(Model(i + 1, 2 * (i + 1)), CancellationToken.None))))[0].Model) };
-        do
-        {
-            var round = Last().Round + 1;
-            merged.Add(Values((await All(sessions.Select((s, i) => s.SyncAsync(Model(round * 10, (round * 10) + (4 * i)), CancellationToken.None))))[0].Model));
-        }
-        while (LeaderOf(Last().Round + 1) == Last().Leader);
+        var merged = await UntilTheNextLeaderIsAnotherAsync(nodes, sessions);
 
         // The next leader holds neither of the last two merged models; the last leader has them but hangs when asked
         // for them (it serves its submission); the third node has them.
-        var (lastLeader, nextLeader) = (Last().Leader, LeaderOf(Last().Round + 1));
+        var (lastLeader, nextLeader) = (Last().Leader, LeaderOf(nodes, Last().Round + 1));
         var step = new HashSet<string>(StringComparer.Ordinal) { Last().ModelHash, Last().Previous! };
         nodes.Single(n => n.Self == nextLeader).Store.Prune(new HashSet<string>(), TimeSpan.Zero);
         var asked = 0;
@@ -431,7 +434,6 @@ public sealed class SimulatedRoundTests : IAsyncLifetime, IDisposable
         var exchanges = nodes.Select(n => new FillingExchange(n)).ToList();
         // Kept whatever the machine's memory load while the tests run (a node keeps them only below 60 % of it).
         var sessions = nodes.Select((n, i) => new SwarmSession(n, exchanges[i], new SessionOptions { SyncFrequency = 1, MinPeers = N }, _logs.CreateLogger(n.Name)) { KeepMergeArraysBelowLoad = 2 }).ToList();
-        MergedRecord Last() => _swarm.Chain.State!.Contracts[LedgerDefaults.HpeDefaultContract].LastMerged!;
         await All(sessions.Select((s, i) => s.BeginAsync(Model(i, i), CancellationToken.None)));
 
         // Sync rounds until a node leads for the second time, noting what its pool had allocated after each lead.
