@@ -2,7 +2,6 @@ using SwarmLearning.Identity;
 using SwarmLearning.Ledger.Contracts;
 using SwarmLearning.Ledger.Transactions;
 using SwarmLearning.Node.Sessions;
-using SwarmLearning.Node.Storage;
 using SwarmLearning.Tensors;
 
 namespace SwarmLearning.Node.Rounds;
@@ -20,12 +19,6 @@ public sealed partial class SwarmSession
     // the leader's merge and its own fetch of the result need not read back what it has just written.
     private volatile OwnModel? _ownSubmission;
     private volatile OwnModel? _ownMerged;
-
-    /// <summary>The arrays a lead that merges while fetching receives submissions into, kept for the next lead.</summary>
-    private readonly RecycledArrays _mergeArrays = new();
-
-    /// <summary>The arrays kept between leads (for tests).</summary>
-    internal RecycledArrays MergeArrays => _mergeArrays;
 
     /// <summary>The SHA-256 of the last merged model this node loaded, if any.</summary>
     public string? LastMergedSha256 => _lastMergedSha;
