@@ -29,6 +29,7 @@ packages=(
     python3-pytest          # runs the Python client's tests
     gcc                     # builds the STREAM-style memory bandwidth triad of the benchmark
     chromium                # the dashboard's browser tests (Playwright drives /usr/bin/chromium; no browser download)
+    b3sum                   # BLAKE3's reference implementation: the Python tests check the model hash against it
 )
 
 missing=()

@@ -22,7 +22,7 @@ MergeInput[] inputs =
 var output = Path.Combine(Path.GetTempPath(), "merged-example.safetensors");
 var (file, result) = ModelMerger.MergeToFile(inputs, new MergeOptions { Method = MergeMethod.CoordMedian }, output);
 Console.WriteLine($"{result.Method.ToName()} of {result.InputCount} models -> {file.Path} ({file.Length} bytes)");
-Console.WriteLine($"sha256 {file.Sha256}");
+Console.WriteLine($"hash {file.Hash}");
 
 using var merged = SafetensorsFile.Open(output);
 var weights = new float[6];

@@ -8,6 +8,7 @@ SWARM_SL_SOCKET names the SL node; SWARM_LOOPBACK=1 trains without a swarm.
 """
 
 import gzip
+import hashlib
 import json
 import os
 import struct
@@ -106,7 +107,10 @@ def main():
     os.makedirs(model_dir, exist_ok=True)
     torch.save(model.state_dict(), os.path.join(model_dir, "fashion_mnist.pt"))
     answer = swarm_callback.lastAnswer
-    print(json.dumps({"accuracy": accuracy, "finalModelSha256": answer.sha256 if answer else None,
+    # finalModelHash is the model hash the ledger records (BLAKE3); finalModelSha256 is what sha256sum prints for the
+    # same bytes, as the SL node wrote them to its models/final.safetensors.
+    print(json.dumps({"accuracy": accuracy, "finalModelHash": answer.model_hash if answer else None,
+                      "finalModelSha256": hashlib.sha256(answer.model).hexdigest() if answer else None,
                       "rounds": answer.round if answer else 0}), flush=True)
 
 

@@ -86,10 +86,10 @@ def main():
     if args.json:
         print(json.dumps(summary, indent=2))
         return
-    print(f"{'node':6} {'accuracy':>9}  final model sha256")
+    print(f"{'node':6} {'accuracy':>9}  final model hash (BLAKE3, as the ledger records it)")
     for node in summary["nodes"]:
-        print(f"{node['name']:6} {node['accuracy'] * 100:8.2f}%  {node['finalModelSha256']}")
-    same = len({n["finalModelSha256"] for n in summary["nodes"]}) == 1
+        print(f"{node['name']:6} {node['accuracy'] * 100:8.2f}%  {node['finalModelHash']}")
+    same = len({n["finalModelHash"] for n in summary["nodes"]}) == 1
     print(f"{'the same final model on every node' if same else 'THE FINAL MODELS DIFFER'}; {summary['seconds']} s")
 
 

@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using System.Security.Cryptography;
 using System.Text.Json;
+using SwarmLearning.Safetensors;
 
 namespace SwarmLearning.Cli.Tests;
 
@@ -48,6 +50,16 @@ public sealed class DemoCommandTests : IDisposable
         }
 
         Assert.True(File.Exists(Path.Combine(dir, "summary.json")));
+
+        // finalModelSha256 is what sha256sum prints for each node's final model file, and finalModelHash the model
+        // hash the ledger records, of the same bytes.
+        foreach (var node in nodes)
+        {
+            var final = Path.Combine(dir, node.GetProperty("name").GetString()!, "models", "final.safetensors");
+            var bytes = await File.ReadAllBytesAsync(final);
+            Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(bytes)), node.GetProperty("finalModelSha256").GetString());
+            Assert.Equal(ModelHash.Of(bytes), node.GetProperty("finalModelHash").GetString());
+        }
         Assert.Empty(ProcessesUsing(dir));
 
         // --merge-momentum reaches every ML program's session: from the third merge on, leaders add the last step.

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text.Json;
 using SwarmLearning.Safetensors;
 
@@ -62,8 +61,8 @@ public sealed class MergeCommandTests : IDisposable
         var (code, stdout, error) = await CliHarness.RunAsync(["merge", "--json", "-o", output, .. inputs]);
         Assert.True(code == 0, error);
         using var json = JsonDocument.Parse(stdout);
-        var expected = Convert.ToHexStringLower(SHA256.HashData(await File.ReadAllBytesAsync(output)));
-        Assert.Equal(expected, json.RootElement.GetProperty("sha256").GetString());
+        var expected = ModelHash.Of(await File.ReadAllBytesAsync(output));
+        Assert.Equal(expected, json.RootElement.GetProperty("modelHash").GetString());
         Assert.Equal(2, json.RootElement.GetProperty("inputs").GetArrayLength());
     }
 

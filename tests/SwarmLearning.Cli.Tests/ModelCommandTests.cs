@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
+using SwarmLearning.Safetensors;
 
 namespace SwarmLearning.Cli.Tests;
 
@@ -17,7 +18,9 @@ public sealed class ModelCommandTests : IDisposable
         Assert.True(code == 0, error);
         Assert.Contains("w", output, StringComparison.Ordinal);
         Assert.Contains("[2, 2]", output, StringComparison.Ordinal);
-        Assert.Contains(Convert.ToHexStringLower(SHA256.HashData(await File.ReadAllBytesAsync(path))), output, StringComparison.Ordinal);
+        var bytes = await File.ReadAllBytesAsync(path);
+        Assert.Contains($"hash   {ModelHash.Of(bytes)} (BLAKE3", output, StringComparison.Ordinal);
+        Assert.Contains($"sha256 {Convert.ToHexStringLower(SHA256.HashData(bytes))}", output, StringComparison.Ordinal);
         Assert.Contains("all values checked", output, StringComparison.Ordinal);
     }
 
@@ -48,7 +51,7 @@ public sealed class ModelCommandTests : IDisposable
     }
 
     [Fact]
-    public async Task Hash_prints_sha256sum_style_lines()
+    public async Task Hash_prints_b3sum_style_lines()
     {
         var a = _harness.Simple("a.safetensors", 1);
         var b = _harness.Simple("b.safetensors", 2);
@@ -56,6 +59,6 @@ public sealed class ModelCommandTests : IDisposable
         Assert.Equal(0, code);
         var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(2, lines.Length);
-        Assert.Equal($"{Convert.ToHexStringLower(SHA256.HashData(await File.ReadAllBytesAsync(a)))}  {a}", lines[0]);
+        Assert.Equal($"{ModelHash.Of(await File.ReadAllBytesAsync(a))}  {a}", lines[0]);
     }
 }

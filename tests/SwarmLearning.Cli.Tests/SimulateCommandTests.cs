@@ -15,7 +15,7 @@ public sealed class SimulateCommandTests
         var root = json.RootElement;
         var nodes = root.GetProperty("nodes").EnumerateArray().ToList();
         Assert.Equal(3, nodes.Count);
-        Assert.Single(nodes.Select(n => n.GetProperty("finalSha256").GetString()).Distinct());
+        Assert.Single(nodes.Select(n => n.GetProperty("finalModelHash").GetString()).Distinct());
         Assert.Equal(3000, nodes.Sum(n => n.GetProperty("samples").GetInt32()));
         Assert.True(root.GetProperty("rounds").GetInt64() >= 3, "begin, at least one sync, and the end");
         Assert.InRange(root.GetProperty("swarmAccuracy").GetDouble(), 0.3, 1.0); // far above chance (0.1) after one epoch
@@ -33,7 +33,7 @@ public sealed class SimulateCommandTests
         var options = root.GetProperty("options");
         Assert.Equal("sgd", options.GetProperty("optimizer").GetString());
         Assert.Equal(0.01, options.GetProperty("learningRate").GetDouble(), 6);
-        Assert.Single(root.GetProperty("nodes").EnumerateArray().Select(n => n.GetProperty("finalSha256").GetString()).Distinct());
+        Assert.Single(root.GetProperty("nodes").EnumerateArray().Select(n => n.GetProperty("finalModelHash").GetString()).Distinct());
         Assert.InRange(root.GetProperty("swarmAccuracy").GetDouble(), 0.3, 1.0); // SGD with momentum learns too: 0.46-0.52 in 3 epochs, chance is 0.1
     }
 
@@ -72,7 +72,7 @@ public sealed class SimulateCommandTests
         Assert.True(code == 0, error);
         using var json = JsonDocument.Parse(output);
         Assert.True(json.RootElement.GetProperty("rounds").GetInt64() >= 3, "the initial sync, a sync, the end");
-        Assert.Single(json.RootElement.GetProperty("nodes").EnumerateArray().Select(n => n.GetProperty("finalSha256").GetString()).Distinct());
+        Assert.Single(json.RootElement.GetProperty("nodes").EnumerateArray().Select(n => n.GetProperty("finalModelHash").GetString()).Distinct());
     }
 
     [Fact]

@@ -72,7 +72,7 @@ public sealed class TrainCommandTests : IDisposable
         Assert.True(code2 == 0, error2);
         using var json2 = JsonDocument.Parse(text2);
         Assert.Equal(test.GetProperty("loss").GetDouble(), json2.RootElement.GetProperty("test").GetProperty("loss").GetDouble());
-        Assert.Equal(root.GetProperty("sha256").GetString(), ModelHash(model));
+        Assert.Equal(root.GetProperty("modelHash").GetString(), ModelHash(model));
     }
 
     [Fact]
@@ -137,5 +137,5 @@ public sealed class TrainCommandTests : IDisposable
         Assert.Contains("resnet", error, StringComparison.Ordinal);
     }
 
-    private static string ModelHash(string path) => SwarmLearning.Safetensors.ModelHash.ComputeSha256(path);
+    private static string ModelHash(string path) => SwarmLearning.Safetensors.ModelHash.Compute(path);
 }

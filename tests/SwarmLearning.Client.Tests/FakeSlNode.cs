@@ -1,6 +1,5 @@
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
+using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -48,7 +47,7 @@ internal sealed class FakeSlNode : IAsyncDisposable
     public TensorModel Start { get; set; }
 
     /// <summary>The apiVersion that /v1/info reports.</summary>
-    public int ApiVersion { get; set; } = 1;
+    public int ApiVersion { get; set; } = 2;
 
     /// <summary>The next sync intervals progress answers with.</summary>
     public Queue<int> Intervals { get; } = new();
@@ -176,9 +175,9 @@ internal sealed class FakeSlNode : IAsyncDisposable
     private async Task OpenAsync(HttpContext context, Recorded recorded)
     {
         var options = recorded.Json;
-        if (options.GetProperty("apiVersion").GetInt32() != 1)
+        if (options.GetProperty("apiVersion").GetInt32() != ApiVersion)
         {
-            await WriteJsonAsync(context, 400, new { error = "invalid", message = $"Mismatch in the Swarm API version between the ML program ({options.GetProperty("apiVersion").GetInt32()}) and the SL node (1)" });
+            await WriteJsonAsync(context, 400, new { error = "invalid", message = $"Mismatch in the Swarm API version between the ML program ({options.GetProperty("apiVersion").GetInt32()}) and the SL node ({ApiVersion})" });
             return;
         }
 
@@ -236,7 +235,7 @@ internal sealed class FakeSlNode : IAsyncDisposable
         if (!OmitHeaders)
         {
             response.Headers["Swarm-Round"] = round.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            response.Headers["Swarm-Model-Sha256"] = round == 0 ? "" : Convert.ToHexStringLower(SHA256.HashData(bytes));
+            response.Headers["Swarm-Model-Hash"] = round == 0 ? "" : ModelHash.Of(bytes);
             response.Headers["Swarm-Contributed"] = round == 0 ? "false" : "true";
             response.Headers["Swarm-Training-Over"] = action == "end" || round >= TrainingOverFromRound ? "true" : "false";
         }

@@ -68,7 +68,7 @@ public sealed class SwarmCallbackChannelTests : IAsyncLifetime, IDisposable
         Assert.Equal("geomedian", json.GetProperty("mergeMethod").GetString());
         Assert.Equal(0.25, json.GetProperty("mergeMomentum").GetDouble());
         Assert.Equal(5, json.GetProperty("totalEpochs").GetInt32());
-        Assert.Equal(1, json.GetProperty("apiVersion").GetInt32());
+        Assert.Equal(2, json.GetProperty("apiVersion").GetInt32());
 
         // The begin body is the adapter's weights as a safetensors file, byte for byte.
         var begin = _node.Requests[2];
@@ -80,7 +80,7 @@ public sealed class SwarmCallbackChannelTests : IAsyncLifetime, IDisposable
         Assert.Equal("sl1", callback.Node?.Node);
         Assert.Equal(_node.Session, callback.SessionId);
         Assert.Equal(0, callback.LastResult?.Round);
-        Assert.Equal("", callback.LastResult?.ModelSha256);
+        Assert.Equal("", callback.LastResult?.ModelHash);
         Assert.False(callback.LastResult?.Contributed);
         Assert.False(callback.IsTrainingOver);
         Assert.Equal(3, callback.BatchesBeforeNextSync);
@@ -149,7 +149,7 @@ public sealed class SwarmCallbackChannelTests : IAsyncLifetime, IDisposable
         Assert.Equal(5, progress.GetProperty("totalEpochs").GetInt32());
         Assert.Equal(1, callback.LastResult?.Round);
         Assert.True(callback.LastResult?.Contributed);
-        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(SafetensorsBytes(_node.Answers[^1]))), callback.LastResult?.ModelSha256);
+        Assert.Equal(ModelHash.Of(SafetensorsBytes(_node.Answers[^1])), callback.LastResult?.ModelHash);
         Assert.Equal(1, _logger.Count("Merge Done: round 1"));
     }
 
@@ -304,10 +304,10 @@ public sealed class SwarmCallbackChannelTests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task A_different_API_version_is_refused_before_a_session_opens()
     {
-        _node.ApiVersion = 2;
+        _node.ApiVersion = 1;
         await using var callback = Callback(Options(), new RecordingAdapter(TestModels.Make(1)));
         var e = await Assert.ThrowsAsync<SwarmException>(() => callback.OnTrainBeginAsync());
-        Assert.Equal("Init Swarm call to SL node failed - Mismatch in the Swarm API version between the ML program (1) and the SL node (2)", e.Message);
+        Assert.Equal("Init Swarm call to SL node failed - Mismatch in the Swarm API version between the ML program (2) and the SL node (1)", e.Message);
         Assert.Null(_node.Session);
     }
 

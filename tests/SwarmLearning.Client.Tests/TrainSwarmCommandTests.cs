@@ -1,7 +1,6 @@
 using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
+using System.Text;
 using SwarmLearning.Cli;
 using SwarmLearning.Safetensors;
 using SwarmLearning.Tensors;
@@ -100,7 +99,7 @@ public sealed class TrainSwarmCommandTests : IDisposable
         Assert.Equal(4, swarm.GetProperty("round").GetInt64());
         var endAnswer = _dir.File("end-answer.safetensors");
         SafetensorsWriter.Write(endAnswer, node.Answers[^1]);
-        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(await File.ReadAllBytesAsync(endAnswer))), swarm.GetProperty("sha256").GetString());
+        Assert.Equal(ModelHash.Of(await File.ReadAllBytesAsync(endAnswer)), swarm.GetProperty("modelHash").GetString());
         Assert.Contains("swarm: Final merging starts at training end.", error, StringComparison.Ordinal);
     }
 
@@ -114,7 +113,7 @@ public sealed class TrainSwarmCommandTests : IDisposable
             var (code, text, error) = await RunAsync("train", "-d", CsvData(), "-e", "1", "-b", "50", "--swarm", "--sync-frequency", "1", "--min-peers", "1");
             Assert.True(code == 0, error);
             Assert.Contains($"swarm    SL node at {node.SocketPath}: syncFrequency 1, minPeers 1, contract defaultbb.cqdb.sml.hpe, mergeMethod mean", text, StringComparison.Ordinal);
-            Assert.Contains("swarm    final model of round 4 (sha256 ", text, StringComparison.Ordinal);
+            Assert.Contains("swarm    final model of round 4 (hash ", text, StringComparison.Ordinal);
             Assert.Contains("3 syncs during training", text, StringComparison.Ordinal);
         }
     }

@@ -84,15 +84,15 @@ public sealed class ChannelTests(ChannelFixture fixture, ITestOutputHelper outpu
     }
 
     [Theory]
-    [InlineData("2", "2")]
-    [InlineData("0", "0")]
-    [InlineData("\"1\"", "\"1\"")]
+    [InlineData("1", "1")]
+    [InlineData("3", "3")]
+    [InlineData("\"2\"", "\"2\"")]
     public async Task A_program_of_another_API_version_is_refused_with_HPEs_message(string version, string shown)
     {
         var (status, error) = await Channel.PostJsonAsync("/v1/sessions", $$"""{"syncFrequency": 8, "minPeers": 2, "apiVersion": {{version}}}""");
 
         Assert.Equal(HttpStatusCode.BadRequest, status);
-        Assert.Equal($"Mismatch in the Swarm API version between the ML program ({shown}) and the SL node (1)", error.GetProperty("message").GetString());
+        Assert.Equal($"Mismatch in the Swarm API version between the ML program ({shown}) and the SL node (2)", error.GetProperty("message").GetString());
     }
 
     [Fact]
@@ -100,7 +100,7 @@ public sealed class ChannelTests(ChannelFixture fixture, ITestOutputHelper outpu
     {
         var (status, info) = await Channel.GetAsync("/v1/info");
         Assert.Equal(HttpStatusCode.OK, status);
-        Assert.Equal(1, info.GetProperty("apiVersion").GetInt32());
+        Assert.Equal(2, info.GetProperty("apiVersion").GetInt32());
         Assert.Equal("sl1", info.GetProperty("node").GetString());
         Assert.Equal(fixture.Node.Node.Identity.Fingerprint.ToString(), info.GetProperty("fingerprint").GetString());
         Assert.Equal($"https://localhost:{fixture.Swarm.Sentinel.Node.Options.ApiPort}", info.GetProperty("sn").GetString());

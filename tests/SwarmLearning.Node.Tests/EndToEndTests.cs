@@ -1,5 +1,4 @@
 using System.Net;
-using System.Security.Cryptography;
 using SwarmLearning.Ledger.Contracts;
 using SwarmLearning.Ledger.Transactions;
 using SwarmLearning.Node.Hosting;
@@ -30,28 +29,28 @@ public sealed class EndToEndTests(ITestOutputHelper output)
 
         // The initial sync gives both programs the same starting model, the one the ledger records (which initial
         // weights it is made of is the round engine's rule, tested with the engine).
-        Assert.Equal(a.Begin.Sha256, b.Begin.Sha256);
-        Assert.Equal(a.Begin.Sha256, Convert.ToHexStringLower(SHA256.HashData(b.Begin.Body)));
+        Assert.Equal(a.Begin.Hash, b.Begin.Hash);
+        Assert.Equal(a.Begin.Hash, ModelHash.Of(b.Begin.Body));
         Assert.Equal(Models.Values(a.Begin.Model!, "fc.weight"), Models.Values(b.Begin.Model!, "fc.weight"));
 
         // Each sync merges what both trained since; both get the same model, and it is the mean of the two.
         for (var i = 0; i < a.Syncs.Count; i++)
         {
-            Assert.Equal(a.Syncs[i].Sha256, b.Syncs[i].Sha256);
+            Assert.Equal(a.Syncs[i].Hash, b.Syncs[i].Hash);
             Assert.True(a.Syncs[i].Round > (i == 0 ? a.Begin.Round : a.Syncs[i - 1].Round), "every sync is a later round");
             Assert.Equal(Mean(a.Sent[i], b.Sent[i], "fc.bias"), Models.Values(a.Syncs[i].Model!, "fc.bias"));
         }
 
         // The end: the same final model on both, recorded on the ledger, written to each node's final.safetensors.
-        Assert.Equal(a.End.Sha256, b.End.Sha256);
+        Assert.Equal(a.End.Hash, b.End.Hash);
         Assert.True(a.End.TrainingOver && b.End.TrainingOver);
-        Assert.Equal(a.End.Sha256, Convert.ToHexStringLower(SHA256.HashData(a.End.Body)));
+        Assert.Equal(a.End.Hash, ModelHash.Of(a.End.Body));
         foreach (var node in new[] { sl1, sl2 })
         {
-            Assert.Equal(a.End.Sha256, await ModelHash.ComputeSha256Async(node.Node.FinalModelPath));
+            Assert.Equal(a.End.Hash, await ModelHash.ComputeAsync(node.Node.FinalModelPath));
             var state = node.Node.Ledger.State.Contracts[LedgerDefaults.HpeDefaultContract];
             Assert.Equal(ContractStatus.Completed, state.Status);
-            Assert.Equal(a.End.Sha256, state.LastMerged!.ModelHash);
+            Assert.Equal(a.End.Hash, state.LastMerged!.ModelHash);
         }
     }
 
@@ -84,10 +83,10 @@ public sealed class EndToEndTests(ITestOutputHelper output)
         var channel = swarm.Channel(node);
         var (status, info) = await channel.GetAsync("/v1/info");
         Assert.Equal(HttpStatusCode.OK, status);
-        Assert.Equal(1, info.GetProperty("apiVersion").GetInt32());
+        Assert.Equal(2, info.GetProperty("apiVersion").GetInt32());
         Assert.Equal(node.Node.Identity.Name, info.GetProperty("node").GetString());
 
-        var id = await channel.OpenAsync("""{"syncFrequency": 4, "minPeers": 2, "mergeMethod": "MEAN", "totalEpochs": 2, "apiVersion": 1}""");
+        var id = await channel.OpenAsync("""{"syncFrequency": 4, "minPeers": 2, "mergeMethod": "MEAN", "totalEpochs": 2, "apiVersion": 2}""");
         var begin = await channel.PostModelAsync($"/v1/sessions/{id}/begin", Models.Tiny(seed));
         Assert.True(begin.Status == HttpStatusCode.OK, $"begin: {begin.ErrorMessage}");
 

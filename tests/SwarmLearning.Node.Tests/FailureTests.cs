@@ -1,8 +1,8 @@
-using System.Security.Cryptography;
 using SwarmLearning.Ledger.Contracts;
 using SwarmLearning.Ledger.Transactions;
 using SwarmLearning.Node.Hosting;
 using SwarmLearning.Node.Tests.Harness;
+using SwarmLearning.Safetensors;
 using SwarmLearning.Tensors;
 using Xunit.Abstractions;
 
@@ -25,7 +25,7 @@ public sealed class FailureTests(ITestOutputHelper output)
         var interval = TimeSpan.FromMilliseconds(300);
         sl1.Node.SessionWaitLogInterval = interval;
         var channel1 = swarm.Channel(sl1);
-        var session1 = await channel1.OpenAsync("""{"syncFrequency": 1, "minPeers": 2, "apiVersion": 1}""");
+        var session1 = await channel1.OpenAsync("""{"syncFrequency": 1, "minPeers": 2, "apiVersion": 2}""");
         var begin1 = channel1.CallAsync(session1, "begin", Models.Tiny(1));
 
         // Alone, it waits, and says so at every interval, with the counts.
@@ -45,13 +45,13 @@ public sealed class FailureTests(ITestOutputHelper output)
         // A peer arrives: the round runs, and both start from the same model.
         var sl2 = await swarm.StartSlAsync("sl2");
         var channel2 = swarm.Channel(sl2);
-        var session2 = await channel2.OpenAsync("""{"syncFrequency": 1, "minPeers": 2, "apiVersion": 1}""");
+        var session2 = await channel2.OpenAsync("""{"syncFrequency": 1, "minPeers": 2, "apiVersion": 2}""");
         var begun = await Bounded.WithinAsync(Task.WhenAll(begin1, channel2.CallAsync(session2, "begin", Models.Tiny(2))), "the round with both nodes");
-        Assert.Equal(begun[0].Sha256, begun[1].Sha256);
+        Assert.Equal(begun[0].Hash, begun[1].Hash);
         Assert.Equal(1, begun[0].Round);
         var merged = sl2.Node.Ledger.State.Contracts[Contract].LastMerged!;
         Assert.Equal(1, merged.Round);
-        Assert.Equal(begun[0].Sha256, merged.ModelHash);
+        Assert.Equal(begun[0].Hash, merged.ModelHash);
     }
 
     [Fact]
@@ -66,7 +66,7 @@ public sealed class FailureTests(ITestOutputHelper output)
         var sl3 = await swarm.StartSlAsync("sl3", options);
         RunningLearningNode[] nodes = [sl1, sl2, sl3];
         var channels = nodes.Select(swarm.Channel).ToArray();
-        var sessions = await Task.WhenAll(channels.Select(c => c.OpenAsync("""{"syncFrequency": 1, "minPeers": 2, "apiVersion": 1}""")));
+        var sessions = await Task.WhenAll(channels.Select(c => c.OpenAsync("""{"syncFrequency": 1, "minPeers": 2, "apiVersion": 2}""")));
         await Bounded.WithinAsync(Task.WhenAll(channels.Select((c, i) => c.CallAsync(sessions[i], "begin", Models.Tiny(i)))), "the initial sync");
 
         // sl3's store already holds a damaged file under the hash of the model it is about to submit. The store keeps a
@@ -74,7 +74,7 @@ public sealed class FailureTests(ITestOutputHelper output)
         // submission and the leader's fetch, without racing the leader. (After its submission is on the ledger the
         // leader may fetch at once: the ledger closes the round, and so starts the submissions, only when all are ready.)
         TensorModel[] sent = [Models.Tiny(10), Models.Tiny(20), Models.Tiny(30)];
-        var recorded = Convert.ToHexStringLower(SHA256.HashData(Models.Bytes(Models.Parse(Models.Bytes(sent[2])))));
+        var recorded = ModelHash.Of(Models.Bytes(Models.Parse(Models.Bytes(sent[2]))));
         var damaged = Models.Bytes(sent[2]);
         damaged[^4] ^= 0x01; // the lowest bit of the last value: the same size, a valid file, another hash
         await File.WriteAllBytesAsync(sl3.Node.Store.PathOf(recorded), damaged);
@@ -90,7 +90,7 @@ public sealed class FailureTests(ITestOutputHelper output)
         // The leader says whom it left out and why; the merge is of the other two.
         var reason = Assert.Single(swarm.Log.Lines, l => l.Contains("leaving out 'sl3'", StringComparison.Ordinal));
         Assert.Contains(reason, swarm.Log.LinesOf(leader.Node.Identity.Name));
-        Assert.Contains($"'sl3' (localhost:{sl3.Node.Options.FilePort}) served a model whose SHA-256 is", reason, StringComparison.Ordinal);
+        Assert.Contains($"'sl3' (localhost:{sl3.Node.Options.FilePort}) served a model whose hash (BLAKE3) is", reason, StringComparison.Ordinal);
         Assert.Contains($"not {recorded[..12]} as the ledger records", reason, StringComparison.Ordinal);
         Assert.Equal(new[] { sl1, sl2 }.Select(n => n.Node.Identity.Fingerprint).Order(), merged.Contributors);
         Assert.Equal([(10f + 20f) / 2 / 2, -(10f + 20f) / 2], Models.Values(answers[0].Model!, "fc.bias"));
@@ -99,7 +99,7 @@ public sealed class FailureTests(ITestOutputHelper output)
         Assert.Contains(swarm.Log.LinesOf(leader.Node.Identity.Name), l => l.Contains("merging while fetching stopped", StringComparison.Ordinal) && l.Contains("'sl3'", StringComparison.Ordinal));
 
         // Everyone, sl3 too, goes on from the merged model.
-        Assert.All(answers, a => Assert.Equal(merged.ModelHash, a.Sha256));
+        Assert.All(answers, a => Assert.Equal(merged.ModelHash, a.Hash));
         Assert.All(answers, a => Assert.Equal(2, a.Round));
         Assert.Equal([true, true, false], answers.Select(a => a.Contributed));
     }

@@ -1,9 +1,9 @@
 using System.Net;
-using System.Security.Cryptography;
 using System.Text.Json;
 using SwarmLearning.Identity;
 using SwarmLearning.Ledger.Transactions;
 using SwarmLearning.Node.Tests.Harness;
+using SwarmLearning.Safetensors;
 using Xunit.Abstractions;
 
 namespace SwarmLearning.Node.Tests;
@@ -22,13 +22,13 @@ public sealed class FileServerTests(ITestOutputHelper output)
         var sl2 = await swarm.StartSlAsync("sl2");
         var published = await sl1.Node.Exchange.PublishAsync(Models.Tiny(3), CancellationToken.None);
 
-        using var response = await swarm.FileClient(sl2.Node.Identity).GetAsync(ModelUri(sl1, published.Sha256));
+        using var response = await swarm.FileClient(sl2.Node.Identity).GetAsync(ModelUri(sl1, published.Hash));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("application/octet-stream", response.Content.Headers.ContentType?.MediaType);
         Assert.Equal(published.Size, response.Content.Headers.ContentLength);
         var bytes = await response.Content.ReadAsByteArrayAsync();
-        Assert.Equal(published.Sha256, Convert.ToHexStringLower(SHA256.HashData(bytes)));
+        Assert.Equal(published.Hash, ModelHash.Of(bytes));
     }
 
     [Fact]
@@ -38,7 +38,7 @@ public sealed class FileServerTests(ITestOutputHelper output)
         var sl1 = await swarm.StartSlAsync("sl1");
         var sl2 = await swarm.StartSlAsync("sl2");
         var published = await sl1.Node.Exchange.PublishAsync(Models.Tiny(3), CancellationToken.None);
-        var uri = ModelUri(sl1, published.Sha256);
+        var uri = ModelUri(sl1, published.Hash);
 
         // An SL certificate of this swarm's CA that never registered.
         var (status, error) = await GetErrorAsync(swarm.FileClient(swarm.Identity("stranger")), uri);
@@ -74,7 +74,7 @@ public sealed class FileServerTests(ITestOutputHelper output)
         using var handler = SwarmTls.CreateClientHandler(outsider, swarm.Trust, SwarmRole.Sl);
         using var client = new HttpClient(handler);
 
-        var e = await Assert.ThrowsAsync<HttpRequestException>(() => client.GetAsync(ModelUri(sl1, published.Sha256)));
+        var e = await Assert.ThrowsAsync<HttpRequestException>(() => client.GetAsync(ModelUri(sl1, published.Hash)));
 
         // TLS 1.2 fails the handshake; with TLS 1.3 the client finishes first and sees the server drop the connection.
         Assert.Contains(e.HttpRequestError, new[] { HttpRequestError.SecureConnectionError, HttpRequestError.ResponseEnded });

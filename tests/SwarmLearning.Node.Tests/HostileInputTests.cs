@@ -201,10 +201,10 @@ public sealed class HostileRequestTests(ITestOutputHelper output)
 
         // A hostile participant records a size of 1 TiB for its submission: the leader must not try to hold it.
         var e = await Assert.ThrowsAsync<Rounds.ModelExchangeException>(() =>
-            sl2.Node.Exchange.FetchToMergeAsync(peer, published.Sha256, 1L << 40, CancellationToken.None));
+            sl2.Node.Exchange.FetchToMergeAsync(peer, published.Hash, 1L << 40, CancellationToken.None));
 
-        Assert.Contains($"the ledger records model {published.Sha256[..12]} of SL node 'sl1' as {1L << 40} bytes, more than the {1 << 20} bytes this node takes", e.Message, StringComparison.Ordinal);
-        var model = await sl2.Node.Exchange.FetchToMergeAsync(peer, published.Sha256, published.Size, CancellationToken.None);
+        Assert.Contains($"the ledger records model {published.Hash[..12]} of SL node 'sl1' as {1L << 40} bytes, more than the {1 << 20} bytes this node takes", e.Message, StringComparison.Ordinal);
+        var model = await sl2.Node.Exchange.FetchToMergeAsync(peer, published.Hash, published.Size, CancellationToken.None);
         Assert.Equal(Models.Tiny(3)["fc.bias"].Values, model["fc.bias"].Values);
     }
 
@@ -228,11 +228,11 @@ public sealed class HostileRequestTests(ITestOutputHelper output)
             "/v1/models/..%2f..%2fledger",
             "/v1/models/%2e%2e%2f%2e%2e%2fledger",
             "/v1/models/%2e%2e/%2e%2e/etc/passwd",
-            $"/v1/models/..%2f{published.Sha256}",
-            $"/v1/models/{published.Sha256}%2f..%2f..%2fml.sock",
-            $"/v1/models/{published.Sha256.ToUpperInvariant()}",
+            $"/v1/models/..%2f{published.Hash}",
+            $"/v1/models/{published.Hash}%2f..%2f..%2fml.sock",
+            $"/v1/models/{published.Hash.ToUpperInvariant()}",
             $"/v1/models/{new string('g', 64)}",
-            $"/v1/models/{published.Sha256[..63]}",
+            $"/v1/models/{published.Hash[..63]}",
         };
         foreach (var target in targets)
         {
@@ -244,14 +244,14 @@ public sealed class HostileRequestTests(ITestOutputHelper output)
             Assert.False(string.IsNullOrWhiteSpace(message));
             if (status == 400)
             {
-                Assert.Contains("is not a model hash: a SHA-256 is 64 lowercase hex digits", message, StringComparison.Ordinal);
+                Assert.Contains("is not a model hash: that is 64 lowercase hex digits (BLAKE3)", message, StringComparison.Ordinal);
             }
         }
 
         Assert.Contains(swarm.Log.Lines, l => l.Contains("Refused GET /v1/models/", StringComparison.Ordinal) && l.Contains("from 'sl2'", StringComparison.Ordinal));
 
         // The file server goes on serving the model it holds.
-        using var served = await swarm.FileClient(client).GetAsync(Exchange.HttpModelExchange.ModelUri("localhost", port, published.Sha256));
+        using var served = await swarm.FileClient(client).GetAsync(Exchange.HttpModelExchange.ModelUri("localhost", port, published.Hash));
         Assert.Equal(HttpStatusCode.OK, served.StatusCode);
         Assert.Equal(published.Size, (await served.Content.ReadAsByteArrayAsync()).Length);
     }
@@ -266,7 +266,7 @@ public sealed class HostileRequestTests(ITestOutputHelper output)
         var sl1 = await swarm.StartSlAsync("sl1", options);
         var sl2 = await swarm.StartSlAsync("sl2");
         var published = await sl1.Node.Exchange.PublishAsync(Models.Tiny(3), CancellationToken.None);
-        var uri = Exchange.HttpModelExchange.ModelUri("localhost", sl1.Node.Options.FilePort, published.Sha256);
+        var uri = Exchange.HttpModelExchange.ModelUri("localhost", sl1.Node.Options.FilePort, published.Hash);
         var http = swarm.FileClient(sl2.Node.Identity);
 
         // sl2's node pings sl1 once it sees it on the ledger (PeerConnections): that is the first of its 3 requests.

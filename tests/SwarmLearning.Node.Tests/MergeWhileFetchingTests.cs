@@ -40,7 +40,7 @@ public sealed class MergeWhileFetchingTests(ITestOutputHelper output)
         }
 
         var channels = nodes.Select(swarm.Channel).ToArray();
-        var sessions = await Task.WhenAll(channels.Select((c, i) => c.OpenAsync($$"""{"syncFrequency": 1, "minPeers": {{N}}, "nodeWeightage": {{weightage[i]}}, "apiVersion": 1}""")));
+        var sessions = await Task.WhenAll(channels.Select((c, i) => c.OpenAsync($$"""{"syncFrequency": 1, "minPeers": {{N}}, "nodeWeightage": {{weightage[i]}}, "apiVersion": 2}""")));
         await Bounded.WithinAsync(Task.WhenAll(channels.Select((c, i) => c.CallAsync(sessions[i], "begin", Model(i, 0)))), "the initial sync");
 
         var sent = Enumerable.Range(0, N).Select(i => Model(i, 1)).ToArray();
@@ -55,8 +55,8 @@ public sealed class MergeWhileFetchingTests(ITestOutputHelper output)
         var inputs = byFingerprint.Select(x => new MergeInput(sent[x.Index], weightage[x.Index])).ToList();
         var (expected, _) = ModelMerger.Merge(inputs, new MergeOptions { Method = MergeMethod.Mean });
 
-        Assert.All(answers, a => Assert.Equal(merged.ModelHash, a.Sha256));
-        Assert.Equal(SafetensorsEncoding.Measure(expected).Sha256, merged.ModelHash);
+        Assert.All(answers, a => Assert.Equal(merged.ModelHash, a.Hash));
+        Assert.Equal(SafetensorsEncoding.Measure(expected).Hash, merged.ModelHash);
 
         // It was merged while fetching, not by the fallback that fetches everything first.
         Assert.Contains(swarm.Log.Lines, l => l.Contains($"merged {N} of {N} submissions with mean while fetching", StringComparison.Ordinal));

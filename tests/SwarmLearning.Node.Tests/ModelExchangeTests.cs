@@ -22,12 +22,12 @@ public sealed class ModelExchangeTests(ITestOutputHelper output)
         var sl1 = await swarm.StartSlAsync("sl1");
         var sl2 = await swarm.StartSlAsync("sl2");
         var published = await sl1.Node.Exchange.PublishAsync(Models.Tiny(7), CancellationToken.None);
-        Assert.False(sl2.Node.Store.Contains(published.Sha256));
+        Assert.False(sl2.Node.Store.Contains(published.Hash));
 
-        var model = await sl2.Node.Exchange.FetchAsync(Member(sl2, sl1), published.Sha256, published.Size, CancellationToken.None);
+        var model = await sl2.Node.Exchange.FetchAsync(Member(sl2, sl1), published.Hash, published.Size, CancellationToken.None);
 
         Assert.Equal(Models.Tiny(7)["fc.weight"].Values, model["fc.weight"].Values);
-        Assert.True(sl2.Node.Store.Contains(published.Sha256));
+        Assert.True(sl2.Node.Store.Contains(published.Hash));
     }
 
     [Fact]
@@ -55,18 +55,18 @@ public sealed class ModelExchangeTests(ITestOutputHelper output)
         var sl2 = await swarm.StartSlAsync("sl2");
         var published = await sl1.Node.Exchange.PublishAsync(Models.Tiny(7), CancellationToken.None);
 
-        var model = await sl2.Node.Exchange.FetchToMergeAsync(Member(sl2, sl1), published.Sha256, published.Size, CancellationToken.None);
+        var model = await sl2.Node.Exchange.FetchToMergeAsync(Member(sl2, sl1), published.Hash, published.Size, CancellationToken.None);
 
         Assert.Equal(Models.Tiny(7)["fc.bias"].Values, model["fc.bias"].Values);
-        Assert.False(sl2.Node.Store.Contains(published.Sha256));
+        Assert.False(sl2.Node.Store.Contains(published.Hash));
         Assert.Empty(Directory.EnumerateFiles(sl2.Node.Store.Directory, "*.tmp"));
 
         // The same bytes under another recorded hash are refused as by a fetch that keeps.
         var other = new ModelStore(swarm.Net.Directory.File("elsewhere")).Put(Models.Tiny(2));
-        await File.WriteAllBytesAsync(sl1.Node.Store.PathOf(other.Sha256), Models.Bytes(Models.Tiny(7)));
+        await File.WriteAllBytesAsync(sl1.Node.Store.PathOf(other.Hash), Models.Bytes(Models.Tiny(7)));
         var e = await Assert.ThrowsAsync<ModelExchangeException>(() =>
-            sl2.Node.Exchange.FetchToMergeAsync(Member(sl2, sl1), other.Sha256, other.Size, CancellationToken.None));
-        Assert.Contains($"SHA-256 is {published.Sha256[..12]}, not {other.Sha256[..12]}", e.Message, StringComparison.Ordinal);
+            sl2.Node.Exchange.FetchToMergeAsync(Member(sl2, sl1), other.Hash, other.Size, CancellationToken.None));
+        Assert.Contains($"hash (BLAKE3) is {published.Hash[..12]}, not {other.Hash[..12]}", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -80,14 +80,14 @@ public sealed class ModelExchangeTests(ITestOutputHelper output)
         // sl1 serves, under the hash the ledger would record for one model, the bytes of another of the same size.
         var recorded = new ModelStore(swarm.Net.Directory.File("elsewhere")).Put(Models.Tiny(2));
         Assert.Equal(honest.Size, recorded.Size);
-        await File.WriteAllBytesAsync(sl1.Node.Store.PathOf(recorded.Sha256), Models.Bytes(Models.Tiny(1)));
+        await File.WriteAllBytesAsync(sl1.Node.Store.PathOf(recorded.Hash), Models.Bytes(Models.Tiny(1)));
 
         var e = await Assert.ThrowsAsync<ModelExchangeException>(() =>
-            sl2.Node.Exchange.FetchAsync(Member(sl2, sl1), recorded.Sha256, recorded.Size, CancellationToken.None));
+            sl2.Node.Exchange.FetchAsync(Member(sl2, sl1), recorded.Hash, recorded.Size, CancellationToken.None));
 
         Assert.Contains("SL node 'sl1'", e.Message, StringComparison.Ordinal);
-        Assert.Contains($"SHA-256 is {honest.Sha256[..12]}, not {recorded.Sha256[..12]}", e.Message, StringComparison.Ordinal);
-        Assert.False(sl2.Node.Store.Contains(recorded.Sha256));
+        Assert.Contains($"hash (BLAKE3) is {honest.Hash[..12]}, not {recorded.Hash[..12]}", e.Message, StringComparison.Ordinal);
+        Assert.False(sl2.Node.Store.Contains(recorded.Hash));
         Assert.Empty(Directory.EnumerateFiles(sl2.Node.Store.Directory, "*.tmp"));
     }
 
@@ -108,7 +108,7 @@ public sealed class ModelExchangeTests(ITestOutputHelper output)
         // An exchange with an identity of the swarm that is not on the ledger: sl1 refuses it.
         using var stranger = new HttpModelExchange(new ModelStore(swarm.Net.Directory.File("stranger")), swarm.Identity("stranger"), swarm.Trust, NullLogger.Instance);
         e = await Assert.ThrowsAsync<ModelExchangeException>(() =>
-            stranger.FetchAsync(Member(sl2, sl1), published.Sha256, published.Size, CancellationToken.None));
+            stranger.FetchAsync(Member(sl2, sl1), published.Hash, published.Size, CancellationToken.None));
         Assert.Contains("refused to serve", e.Message, StringComparison.Ordinal);
         Assert.Contains("not a member", e.Message, StringComparison.Ordinal);
     }
@@ -123,13 +123,13 @@ public sealed class ModelExchangeTests(ITestOutputHelper output)
         var sl1Member = Member(sl2, sl1);
 
         var nowhere = Copy(sl1Member, port: TestNetwork.FreePort());
-        var e = await Assert.ThrowsAsync<ModelExchangeException>(() => sl2.Node.Exchange.FetchAsync(nowhere, published.Sha256, published.Size, CancellationToken.None));
+        var e = await Assert.ThrowsAsync<ModelExchangeException>(() => sl2.Node.Exchange.FetchAsync(nowhere, published.Hash, published.Size, CancellationToken.None));
         Assert.Contains("SL node 'sl1'", e.Message, StringComparison.Ordinal);
         Assert.Contains("cannot fetch model", e.Message, StringComparison.Ordinal);
 
         // The ledger says sl1 is at the port where the SN listens: TLS refuses a server that is not an SL node.
         var impostor = Copy(sl1Member, port: swarm.Sentinel.Node.Options.ApiPort);
-        e = await Assert.ThrowsAsync<ModelExchangeException>(() => sl2.Node.Exchange.FetchAsync(impostor, published.Sha256, published.Size, CancellationToken.None));
+        e = await Assert.ThrowsAsync<ModelExchangeException>(() => sl2.Node.Exchange.FetchAsync(impostor, published.Hash, published.Size, CancellationToken.None));
         Assert.Contains("TLS handshake failed", e.Message, StringComparison.Ordinal);
     }
 

@@ -1,9 +1,9 @@
 using System.Net;
-using System.Security.Cryptography;
 using SwarmLearning.Ledger.Contracts;
 using SwarmLearning.Ledger.Transactions;
 using SwarmLearning.Network.Tests;
 using SwarmLearning.Node.Tests.Harness;
+using SwarmLearning.Safetensors;
 using Xunit.Abstractions;
 
 namespace SwarmLearning.Node.Tests;
@@ -23,7 +23,7 @@ public sealed class ProcessFailureTests(ITestOutputHelper output)
     public const string Collection = "SL processes";
 
     private const string Contract = LedgerDefaults.HpeDefaultContract;
-    private const string SessionOptions = """{"syncFrequency": 1, "minPeers": 2, "apiVersion": 1}""";
+    private const string SessionOptions = """{"syncFrequency": 1, "minPeers": 2, "apiVersion": 2}""";
 
     [Fact]
     public async Task When_the_leader_is_killed_during_a_merge_the_next_leader_completes_the_round_and_training_completes()
@@ -35,7 +35,7 @@ public sealed class ProcessFailureTests(ITestOutputHelper output)
         var channels = nodes.Select(n => n.Channel()).ToArray();
         var sessions = await Task.WhenAll(channels.Select(c => c.OpenAsync(SessionOptions)));
         var begun = await Bounded.WithinAsync(Task.WhenAll(channels.Select((c, i) => c.CallAsync(sessions[i], "begin", Models.Large(i)))), "the initial sync of three 16 MB models");
-        Assert.Single(begun.Select(b => b.Sha256).Distinct());
+        Assert.Single(begun.Select(b => b.Hash).Distinct());
 
         // Round 2. The leader fetches and merges only once every participant's submission is on the ledger; the test
         // sees that block on the sentinel before the leader's replica does, and kills the leader at once.
@@ -65,12 +65,12 @@ public sealed class ProcessFailureTests(ITestOutputHelper output)
             Assert.True(answer.Contributed);
         }
 
-        Assert.Single(answers.Select(a => a.Sha256).Distinct());
+        Assert.Single(answers.Select(a => a.Hash).Distinct());
         var merged = chain.State!.Contracts[Contract].LastMerged!;
         Assert.Equal(2, merged.Round);
         Assert.True(merged.Leader != leader.Fingerprint,
             $"the kill lost the race: '{leader.Name}' had sent its merge of round 2 before it was killed, so no other node had to complete the round");
-        Assert.Equal(answers[0].Sha256, merged.ModelHash);
+        Assert.Equal(answers[0].Hash, merged.ModelHash);
 
         // The ledger replaced the dead leader; the next one left the dead node's submission out (nobody serves it now)
         // and merged the survivors' models.
@@ -87,12 +87,12 @@ public sealed class ProcessFailureTests(ITestOutputHelper output)
         // Training completes: the survivors end, the dead node does not hold the contract up, and both get the same
         // final model, the one the ledger records.
         var ends = await Bounded.WithinAsync(Task.WhenAll(survivorIndexes.Select(i => channels[i].CallAsync(sessions[i], "end", Models.Large(20 + i)))), "the survivors' end of training");
-        Assert.Single(ends.Select(e => e.Sha256).Distinct());
+        Assert.Single(ends.Select(e => e.Hash).Distinct());
         Assert.All(ends, e => Assert.True(e.TrainingOver));
         var contract = chain.State!.Contracts[Contract];
         Assert.Equal(ContractStatus.Completed, contract.Status);
-        Assert.Equal(ends[0].Sha256, contract.LastMerged!.ModelHash);
-        Assert.Equal(ends[0].Sha256, Convert.ToHexStringLower(SHA256.HashData(ends[1].Body)));
+        Assert.Equal(ends[0].Hash, contract.LastMerged!.ModelHash);
+        Assert.Equal(ends[0].Hash, ModelHash.Of(ends[1].Body));
     }
 
     [Fact]
@@ -113,7 +113,7 @@ public sealed class ProcessFailureTests(ITestOutputHelper output)
         victim.Kill();
         var others = Enumerable.Range(0, nodes.Length).Where(i => i != v).ToArray();
         var without = await Bounded.WithinAsync(Task.WhenAll(others.Select(i => channels[i].CallAsync(sessions[i], "sync", Models.Tiny(20 + i)))), $"a round without '{victim.Name}'");
-        Assert.Single(without.Select(a => a.Sha256).Distinct());
+        Assert.Single(without.Select(a => a.Hash).Distinct());
         var latest = chain.State!.Contracts[Contract].LastMerged!;
         Assert.Equal(without[0].Round, latest.Round);
         Assert.DoesNotContain(victim.Fingerprint, latest.Contributors);
@@ -124,11 +124,11 @@ public sealed class ProcessFailureTests(ITestOutputHelper output)
         var channel = victim.Channel();
         var session = await channel.OpenAsync(SessionOptions);
         var rejoined = await Bounded.WithinAsync(channel.CallAsync(session, "begin", Models.Tiny(100)), $"'{victim.Name}' to begin again");
-        Assert.Equal(latest.ModelHash, rejoined.Sha256);
+        Assert.Equal(latest.ModelHash, rejoined.Hash);
         Assert.Equal(latest.Round, rejoined.Round);
-        Assert.NotEqual(begun[v].Sha256, rejoined.Sha256);
+        Assert.NotEqual(begun[v].Hash, rejoined.Hash);
         Assert.False(rejoined.Contributed);
-        Assert.Equal(latest.ModelHash, Convert.ToHexStringLower(SHA256.HashData(rejoined.Body)));
+        Assert.Equal(latest.ModelHash, ModelHash.Of(rejoined.Body));
 
         // The next round: the restarted node is ready first, so the round waits for it, and its model is merged.
         var next = latest.Round + 1;
@@ -140,7 +140,7 @@ public sealed class ProcessFailureTests(ITestOutputHelper output)
         var mine = all[^1];
         Assert.Equal(next, mine.Round);
         Assert.True(mine.Contributed, $"'{victim.Name}' did not contribute to round {next}");
-        Assert.Single(all.Select(a => a.Sha256).Distinct());
+        Assert.Single(all.Select(a => a.Hash).Distinct());
         var merged = chain.State!.Contracts[Contract].LastMerged!;
         Assert.Equal(next, merged.Round);
         Assert.Contains(victim.Fingerprint, merged.Contributors);

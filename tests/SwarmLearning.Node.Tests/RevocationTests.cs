@@ -29,7 +29,7 @@ public sealed class RevocationTests(ITestOutputHelper output)
         var peer = await swarm.StartSlAsync(peerName);
         RunningLearningNode[] nodes = [victim, peer];
         var channels = nodes.Select(swarm.Channel).ToArray();
-        var sessions = await Task.WhenAll(channels.Select(c => c.OpenAsync("""{"syncFrequency": 1, "minPeers": 2, "apiVersion": 1}""")));
+        var sessions = await Task.WhenAll(channels.Select(c => c.OpenAsync("""{"syncFrequency": 1, "minPeers": 2, "apiVersion": 2}""")));
         await Bounded.WithinAsync(Task.WhenAll(channels.Select((c, i) => c.CallAsync(sessions[i], "begin", Models.Tiny(i)))), "the initial sync");
 
         // A third participant, driven by hand, is ready for round 2 but never submits, so the leader of round 2 waits
@@ -64,7 +64,7 @@ public sealed class RevocationTests(ITestOutputHelper output)
         // And by its peer's file server, once the peer's replica holds that block: within one heartbeat interval.
         await TestSwarm.WaitUntilAsync(peer, s => s.Height >= revoked.Height, "the peer's replica holds the revocation");
         var published = await peer.Node.Exchange.PublishAsync(Models.Tiny(3), CancellationToken.None);
-        using var fetch = await swarm.FileClient(victim.Node.Identity).GetAsync(new Uri($"https://localhost:{peer.Node.Options.FilePort}/v1/models/{published.Sha256}"));
+        using var fetch = await swarm.FileClient(victim.Node.Identity).GetAsync(new Uri($"https://localhost:{peer.Node.Options.FilePort}/v1/models/{published.Hash}"));
         var elapsed = Stopwatch.GetElapsedTime(revokedAt);
         Assert.Equal(HttpStatusCode.Forbidden, fetch.StatusCode);
         Assert.Contains("revoked", await fetch.Content.ReadAsStringAsync(), StringComparison.Ordinal);
@@ -78,7 +78,7 @@ public sealed class RevocationTests(ITestOutputHelper output)
         Assert.Equal(2, merged.Round);
         Assert.Equal(peer.Node.Identity.Fingerprint, merged.Leader);
         Assert.Equal([peer.Node.Identity.Fingerprint], merged.Contributors);
-        Assert.Equal(merged.ModelHash, answer.Sha256);
+        Assert.Equal(merged.ModelHash, answer.Hash);
         Assert.Equal([20f / 2, -20f], Models.Values(answer.Model!, "fc.bias")); // the peer's own model alone, none of the victim's
     }
 }

@@ -47,7 +47,7 @@ public sealed class RotationTests(ITestOutputHelper output)
         var peer = await swarm.StartSlAsync(peerName);
         RunningLearningNode[] nodes = [rotating, peer];
         var channels = nodes.Select(swarm.Channel).ToArray();
-        var sessions = await Task.WhenAll(channels.Select(c => c.OpenAsync("""{"syncFrequency": 1, "minPeers": 2, "apiVersion": 1}""")));
+        var sessions = await Task.WhenAll(channels.Select(c => c.OpenAsync("""{"syncFrequency": 1, "minPeers": 2, "apiVersion": 2}""")));
         await Bounded.WithinAsync(Task.WhenAll(channels.Select((c, i) => c.CallAsync(sessions[i], "begin", Models.Tiny(i)))), "the initial sync");
 
         // A third participant, driven by hand, is ready for round 2 but does not submit yet, so the leader waits for it
@@ -79,7 +79,7 @@ public sealed class RotationTests(ITestOutputHelper output)
 
         await TestSwarm.WaitUntilAsync(peer, s => s.Rotations.ContainsKey(old.Fingerprint), "the peer's replica holds the rotation");
         var published = await peer.Node.Exchange.PublishAsync(Models.Tiny(3), CancellationToken.None);
-        var peerModel = new Uri($"https://localhost:{peer.Node.Options.FilePort}/v1/models/{published.Sha256}");
+        var peerModel = new Uri($"https://localhost:{peer.Node.Options.FilePort}/v1/models/{published.Hash}");
         using (var fetch = await swarm.FileClient(old).GetAsync(peerModel))
         {
             Assert.Equal(HttpStatusCode.Forbidden, fetch.StatusCode);
@@ -97,7 +97,7 @@ public sealed class RotationTests(ITestOutputHelper output)
                 return check(sender, c, chainInfo, errors);
             };
             using var http = new HttpClient(handler, disposeHandler: false);
-            using var response = await http.GetAsync(new Uri($"https://localhost:{rotating.Node.Options.FilePort}/v1/models/{published.Sha256}"));
+            using var response = await http.GetAsync(new Uri($"https://localhost:{rotating.Node.Options.FilePort}/v1/models/{published.Hash}"));
             Assert.Equal(HttpStatusCode.NotFound, response.StatusCode); // admitted; the model is the peer's, not its
             Assert.Equal(next.Fingerprint, presented);
         }
@@ -109,11 +109,11 @@ public sealed class RotationTests(ITestOutputHelper output)
         Assert.Equal((2L, next.Fingerprint), (merged.Round, merged.Leader));
         Assert.Equal(new[] { next.Fingerprint, peerId.Fingerprint }.Order(), merged.Contributors);
         Assert.All(answers, a => Assert.True(a.Contributed));
-        Assert.Equal(answers[0].Sha256, answers[1].Sha256);
+        Assert.Equal(answers[0].Hash, answers[1].Hash);
 
         // And the next round, whose leader order ranks the new fingerprint.
         var third = await Bounded.WithinAsync(Task.WhenAll(channels.Select((c, i) => c.CallAsync(sessions[i], "sync", Models.Tiny(100 * (i + 1))))), "round 3");
-        Assert.Equal(third[0].Sha256, third[1].Sha256);
+        Assert.Equal(third[0].Hash, third[1].Hash);
         Assert.Equal(3, chain.State!.Contracts[Contract].LastMerged!.Round);
         Assert.Contains(next.Fingerprint, chain.State!.Contracts[Contract].LastMerged!.Contributors);
     }

@@ -45,7 +45,7 @@ internal sealed class ChannelDriver : IDisposable
     /// <summary>Opens the session: minPeers = every node, so every round waits for all of them.</summary>
     public async Task OpenAsync(int minPeers, CancellationToken cancellationToken)
     {
-        using var content = new StringContent($$"""{"syncFrequency":1,"minPeers":{{minPeers}},"apiVersion":1}""", Encoding.UTF8, "application/json");
+        using var content = new StringContent($$"""{"syncFrequency":1,"minPeers":{{minPeers}},"apiVersion":2}""", Encoding.UTF8, "application/json");
         using var response = await _http.PostAsync(new Uri("/v1/sessions", UriKind.Relative), content, cancellationToken).ConfigureAwait(false);
         var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
         if (response.StatusCode != HttpStatusCode.Created)
@@ -90,7 +90,7 @@ internal sealed class ChannelDriver : IDisposable
         }
 
         var round = response.Headers.TryGetValues("Swarm-Round", out var r) ? long.Parse(r.Single(), System.Globalization.CultureInfo.InvariantCulture) : -1;
-        var sha = response.Headers.TryGetValues("Swarm-Model-Sha256", out var s) ? s.Single() : "";
+        var sha = response.Headers.TryGetValues("Swarm-Model-Hash", out var s) ? s.Single() : "";
         return new CallTiming(Name, started, content.SentAt, finished, round, sha, received);
     }
 
@@ -128,4 +128,4 @@ internal sealed class ChannelDriver : IDisposable
 }
 
 /// <summary>One begin or sync call as the ML program saw it (Stopwatch timestamps).</summary>
-internal sealed record CallTiming(string Node, long Started, long Sent, long Received, long Round, string Sha256, long Bytes);
+internal sealed record CallTiming(string Node, long Started, long Sent, long Received, long Round, string Hash, long Bytes);

@@ -7,7 +7,7 @@ namespace SwarmLearning.Benchmarks.Round;
 
 /// <summary>
 /// A node's model as the safetensors bytes its ML program posts: <c>P</c> f32 parameters in tensors of at most 4M
-/// elements (<c>layers.K.weight</c>), uniform in ±0.05 and seeded per node, so every node's model, and so its SHA-256,
+/// elements (<c>layers.K.weight</c>), uniform in ±0.05 and seeded per node, so every node's model, and so its hash,
 /// differs. The bytes are generated while they are sent, never held: 16 models of 50M parameters would take 3.2 GB of
 /// the memory the SL processes are measured in.
 /// </summary>

@@ -28,9 +28,9 @@ internal sealed record RoundTiming(
     public static RoundTiming From(RoundSwarm swarm, long round, CallTiming?[] calls)
     {
         var answered = calls.Select(c => c ?? throw new InvalidOperationException($"round {round}: a node did not answer")).ToList();
-        if (answered.Any(c => c.Round != round) || answered.Select(c => c.Sha256).Distinct().Count() != 1)
+        if (answered.Any(c => c.Round != round) || answered.Select(c => c.Hash).Distinct().Count() != 1)
         {
-            throw new InvalidOperationException($"round {round}: the answers differ (rounds {string.Join(",", answered.Select(c => c.Round))}, hashes {string.Join(",", answered.Select(c => c.Sha256[..Math.Min(12, c.Sha256.Length)]).Distinct())})");
+            throw new InvalidOperationException($"round {round}: the answers differ (rounds {string.Join(",", answered.Select(c => c.Round))}, hashes {string.Join(",", answered.Select(c => c.Hash[..Math.Min(12, c.Hash.Length)]).Distinct())})");
         }
 
         var sent = answered.Max(c => c.Sent);

@@ -8,7 +8,7 @@ namespace SwarmLearning.Benchmarks.Suites;
 /// <summary>Which hash a <see cref="HashBenchmarks"/> case runs.</summary>
 public enum HashFunction
 {
-    /// <summary>SHA-256 through .NET's <see cref="IncrementalHash"/> (OpenSSL; SHA-NI where the CPU has it): the models' hash today.</summary>
+    /// <summary>SHA-256 through .NET's <see cref="IncrementalHash"/> (OpenSSL; SHA-NI where the CPU has it): the models' hash until 2026-11-22.</summary>
     Sha256,
 
     /// <summary><see cref="Hashing.Blake3"/>, sixteen chunks at a time where the CPU has AVX-512.</summary>

@@ -6,7 +6,7 @@ using SwarmLearning.Tensors;
 namespace SwarmLearning.Benchmarks.Suites;
 
 /// <summary>
-/// Writing and reading a 25M-parameter f32 model (100 MB) as safetensors. Writing includes SHA-256 hashing and the
+/// Writing and reading a 25M-parameter f32 model (100 MB) as safetensors. Writing includes hashing (BLAKE3, the model hash) and the
 /// flush to disk before the atomic rename, so it measures the disk too; reading (open, validate, load into memory,
 /// finiteness check) runs from the page cache after the first iteration.
 /// </summary>

@@ -285,8 +285,8 @@ class SwarmCallbackBase:
         self._load(answer)
         self.isTrainingOver = True
         self.sessionId = None
-        self.logger.info("All peers and Swarm training rounds finished. Final Swarm model was loaded (round %d, sha256 %s).",
-                         answer.round, answer.sha256[:12])
+        self.logger.info("All peers and Swarm training rounds finished. Final Swarm model was loaded (round %d, hash %s).",
+                         answer.round, answer.model_hash[:12])
 
     def close(self) -> None:
         """Abandons an open session (the program is going away); harmless when there is none."""

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from .errors import SwarmError
 
-API_VERSION = 1
+API_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class SyncAnswer:
 
     model: bytes
     round: int
-    sha256: str
+    model_hash: str
     contributed: bool
     training_over: bool
 
@@ -97,7 +97,7 @@ class ChannelClient:
         return SyncAnswer(
             model=payload,
             round=int(header("Swarm-Round", "0") or 0),
-            sha256=header("Swarm-Model-Sha256"),
+            model_hash=header("Swarm-Model-Hash"),
             contributed=header("Swarm-Contributed") == "true",
             training_over=header("Swarm-Training-Over") == "true",
         )

@@ -24,7 +24,7 @@ def test_three_pytorch_nodes_train_fashion_mnist_and_end_with_the_same_state_dic
     summary = json.loads(run.stdout)
     nodes = summary["nodes"]
     assert [n["name"] for n in nodes] == ["sl1", "sl2", "sl3"]
-    hashes = {n["finalModelSha256"] for n in nodes}
+    hashes = {n["finalModelHash"] for n in nodes}
     assert len(hashes) == 1 and len(hashes.pop()) == 64
     assert all(n["rounds"] >= 3 for n in nodes)  # the initial sync, syncs every 8 batches, the final merge
     assert all(n["accuracy"] > 0.55 for n in nodes), nodes  # 1,500 biased samples and one epoch, from 10 % at random
@@ -33,6 +33,8 @@ def test_three_pytorch_nodes_train_fashion_mnist_and_end_with_the_same_state_dic
     for k, node in enumerate(nodes):
         final = tmp_path / f"sl{k + 1}" / "models" / "final.safetensors"
         assert hashlib.sha256(final.read_bytes()).hexdigest() == node["finalModelSha256"]
+        b3sum = subprocess.run(["b3sum", "--no-names", str(final)], capture_output=True, text=True, check=True)
+        assert b3sum.stdout.strip() == node["finalModelHash"]  # BLAKE3's reference implementation agrees
     state_dicts = [torch.load(tmp_path / f"model-{k + 1}" / "fashion_mnist.pt") for k in range(3)]
     for other in state_dicts[1:]:
         assert list(other) == list(state_dicts[0])
@@ -64,7 +66,7 @@ def test_a_single_node_swarm_round_trips_the_weights_through_the_sl_node(one_nod
     cb.on_train_begin()  # the first round of a contract is everyone's initial model: here, this one
     for name, value in before.items():
         assert torch.equal(model.state_dict()[name], value), name
-    assert cb.lastAnswer.round >= 1 and len(cb.lastAnswer.sha256) == 64
+    assert cb.lastAnswer.round >= 1 and len(cb.lastAnswer.model_hash) == 64
     cb.on_epoch_end(0)
     cb.on_train_end()
     assert cb.isTrainingOver

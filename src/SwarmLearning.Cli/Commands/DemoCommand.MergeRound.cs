@@ -75,7 +75,7 @@ internal static partial class DemoCommand
             paths.Add(path);
             if (!json)
             {
-                o.WriteLine($"  site {s}{(poisoned ? " (poisoned)" : string.Empty),-11} {path}  sha256 {file.Sha256[..16]}…");
+                o.WriteLine($"  site {s}{(poisoned ? " (poisoned)" : string.Empty),-11} {path}  hash {file.Hash[..16]}…");
             }
         }
 
@@ -101,7 +101,7 @@ internal static partial class DemoCommand
                 var (file, result) = ModelMerger.MergeToFile(inputs, options, output, cancellationToken: cancellationToken);
                 using var merged = SafetensorsFile.Open(output);
                 var relative = Distance(merged.LoadModel(), honest) / spread;
-                rows.Add(new { method = name, seconds = result.Elapsed.TotalSeconds, distanceToHonestConsensus = relative, path = output, sha256 = file.Sha256 });
+                rows.Add(new { method = name, seconds = result.Elapsed.TotalSeconds, distanceToHonestConsensus = relative, path = output, modelHash = file.Hash });
                 if (!json)
                 {
                     // An honest site's own model lies about 1 spread from the consensus; the poisoned one far beyond.

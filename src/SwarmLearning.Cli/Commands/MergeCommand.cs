@@ -144,7 +144,7 @@ internal static class MergeCommand
             io.WriteJson(new
             {
                 output = file.Path,
-                sha256 = file.Sha256,
+                modelHash = file.Hash,
                 bytes = file.Length,
                 method = result.Method.ToName(),
                 parameters = result.MergedElements,
@@ -166,7 +166,7 @@ internal static class MergeCommand
         var seconds = result.Elapsed.TotalSeconds;
         o.WriteLine($"merged {result.Participants.Count} of {paths.Length} models with {result.Method.ToName()} -> {file.Path}");
         o.WriteLine($"  tensors     {result.Tensors.Count}, parameters {result.MergedElements:N0}, file {file.Length:N0} bytes");
-        o.WriteLine($"  sha256      {file.Sha256}");
+        o.WriteLine($"  hash        {file.Hash}");
         o.WriteLine($"  time        {seconds:F3} s");
         if (result.TrimmedPerSide is { } t)
         {

@@ -41,13 +41,15 @@ internal static class ModelCommand
             model.VerifyValues(new InlineProgress(done => bar.Report("verify", done, total, 1)), cancellationToken);
         }
 
-        var sha256 = ModelHash.ComputeSha256(path);
+        var modelHash = ModelHash.Compute(path);
+        var sha256 = ModelHash.Sha256(path);
         if (asJson)
         {
             io.WriteJson(new
             {
                 path,
                 bytes = model.Length,
+                modelHash,
                 sha256,
                 valuesVerified = verified,
                 parameters = model.ParameterCount,
@@ -78,6 +80,7 @@ internal static class ModelCommand
             o.WriteLine($"metadata {key} = {value}");
         }
 
+        o.WriteLine($"hash   {modelHash} ({ModelHash.Algorithm}, as the ledger records it)");
         o.WriteLine($"sha256 {sha256}");
         o.WriteLine(verified ? "valid: header and all values checked (finite)" : "valid header (values not read)");
         return SwarmCli.Success;
@@ -86,12 +89,12 @@ internal static class ModelCommand
     private static Command Hash(CliIo io)
     {
         var files = new Argument<string[]>("files") { Arity = ArgumentArity.OneOrMore, Description = "Files to hash." };
-        var command = new Command("hash", "Print the SHA-256 content hash of model files (the hash the ledger records), as sha256sum does.") { files };
+        var command = new Command("hash", "Print the content hash of model files (BLAKE3, the hash the ledger records), as b3sum does.") { files };
         command.SetAction((parse, cancellationToken) => io.RunAsync(async () =>
         {
             foreach (var path in parse.GetValue(files)!)
             {
-                var hash = await ModelHash.ComputeSha256Async(path, cancellationToken).ConfigureAwait(false);
+                var hash = await ModelHash.ComputeAsync(path, cancellationToken).ConfigureAwait(false);
                 await io.Out.WriteLineAsync($"{hash}  {path}").ConfigureAwait(false);
             }
 

@@ -140,10 +140,10 @@ internal static class SimulateCommand
         foreach (var n in result.Nodes)
         {
             var local = n.LocalAccuracy is { } l ? string.Create(CultureInfo.InvariantCulture, $"{l * 100,13:0.00} %  ") : "";
-            await o.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{n.Name,-8} {n.Samples,8}  {local}{n.SwarmAccuracy * 100,8:0.00} %  {n.FinalSha256[..16]}…{(n.Attacker ? "  (poisoning)" : "")}")).ConfigureAwait(false);
+            await o.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{n.Name,-8} {n.Samples,8}  {local}{n.SwarmAccuracy * 100,8:0.00} %  {n.FinalModelHash[..16]}…{(n.Attacker ? "  (poisoning)" : "")}")).ConfigureAwait(false);
         }
 
-        var identical = result.Nodes.Select(n => n.FinalSha256).Distinct(StringComparer.Ordinal).Count() == 1;
+        var identical = result.Nodes.Select(n => n.FinalModelHash).Distinct(StringComparer.Ordinal).Count() == 1;
         await o.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
             $"{result.Rounds} rounds; swarm model: test accuracy {result.SwarmAccuracy * 100:0.00} %, macro-F1 {result.SwarmMacroF1:0.0000}, {(result.SwarmLoss is { } loss ? $"loss {loss:0.0000}" : "loss not finite (the model diverged)")}; final model {(identical ? "identical on every node" : "DIFFERS between nodes")}; {result.Seconds:0.0} s")).ConfigureAwait(false);
         return identical ? SwarmCli.Success : SwarmCli.Failure;

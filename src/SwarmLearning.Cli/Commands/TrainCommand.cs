@@ -246,20 +246,20 @@ internal static class TrainCommand
                 test = Summary(final),
                 swarm = swarm is null ? null : SwarmSummary(swarm.Swarm),
                 @out = saved?.Path,
-                sha256 = saved?.Sha256,
+                modelHash = saved?.Hash,
             });
             return SwarmCli.Success;
         }
 
         if (swarm?.Swarm is { IsLoopback: false, LastResult: { } last } node)
         {
-            o.WriteLine(Invariant($"swarm    final model of round {last.Round} (sha256 {(last.ModelSha256.Length > 0 ? last.ModelSha256 : "none")}), {node.SyncCount} syncs during training"));
+            o.WriteLine(Invariant($"swarm    final model of round {last.Round} (hash {(last.ModelHash.Length > 0 ? last.ModelHash : "none")}), {node.SyncCount} syncs during training"));
         }
 
         o.WriteLine(Invariant($"test     loss {final.Loss:F4}  accuracy {final.Accuracy * 100:F2} %  macro-F1 {final.MacroF1:F4}  ({final.Samples:N0} samples)"));
         if (saved is not null)
         {
-            o.WriteLine(Invariant($"saved    {saved.Path} ({saved.Length:N0} bytes, sha256 {saved.Sha256})"));
+            o.WriteLine(Invariant($"saved    {saved.Path} ({saved.Length:N0} bytes, hash {saved.Hash})"));
         }
 
         return SwarmCli.Success;
@@ -292,7 +292,7 @@ internal static class TrainCommand
         node = swarm.Node?.Node,
         syncs = swarm.SyncCount,
         round = swarm.LastResult?.Round,
-        sha256 = swarm.LastResult?.ModelSha256,
+        modelHash = swarm.LastResult?.ModelHash,
         contributed = swarm.LastResult?.Contributed,
     };
 

@@ -19,7 +19,7 @@ internal sealed record ContractView(
     long? MergedRound,
     string? MergedLeader,
     int MergedContributors,
-    string? MergedSha256,
+    string? MergedHash,
     IReadOnlyDictionary<string, ProgressView> Progress,
     IReadOnlySet<string> Finished)
 {
@@ -32,13 +32,13 @@ internal sealed record ContractView(
         var leader = round.TryGetProperty("leader", out var l) && l.ValueKind == JsonValueKind.String ? l.GetString() : null;
         long? mergedRound = null;
         string? mergedLeader = null;
-        string? mergedSha256 = null;
+        string? mergedHash = null;
         var contributors = 0;
         if (contract.TryGetProperty("lastMerged", out var merged) && merged.ValueKind == JsonValueKind.Object)
         {
             mergedRound = merged.GetProperty("round").GetInt64();
             mergedLeader = merged.TryGetProperty("leader", out var ml) ? ml.GetString() : null;
-            mergedSha256 = merged.TryGetProperty("modelHash", out var mh) ? mh.GetString() : null;
+            mergedHash = merged.TryGetProperty("modelHash", out var mh) ? mh.GetString() : null;
             contributors = merged.TryGetProperty("contributors", out var mc) && mc.ValueKind == JsonValueKind.Array ? mc.GetArrayLength() : 0;
         }
 
@@ -65,7 +65,7 @@ internal sealed record ContractView(
             mergedRound,
             mergedLeader,
             contributors,
-            mergedSha256,
+            mergedHash,
             progress,
             finished);
     }

@@ -4,7 +4,9 @@ using System.Text.Json;
 using SwarmLearning.Client;
 using SwarmLearning.Identity;
 using SwarmLearning.Network.Client;
+using SwarmLearning.Node.Hosting;
 using SwarmLearning.Operator.Processes;
+using SwarmLearning.Safetensors;
 
 namespace SwarmLearning.Cli.Demo;
 
@@ -106,18 +108,20 @@ internal sealed partial class DemoRunner
                 node.FavouredClasses,
                 node.LocalAccuracy ?? throw new InvalidOperationException($"no local-only accuracy for {node.Name}"),
                 r.GetProperty("test").GetProperty("accuracy").GetDouble(),
-                swarm.GetProperty("sha256").GetString() ?? string.Empty,
-                r.GetProperty("sha256").GetString() ?? string.Empty,
+                swarm.GetProperty("modelHash").GetString() ?? string.Empty,
+                FinalModelSha256(node.Name),
+                r.GetProperty("modelHash").GetString() ?? string.Empty,
                 swarm.GetProperty("round").GetInt64(),
                 swarm.GetProperty("syncs").GetInt32(),
                 Seconds(programs[k].Elapsed.TotalSeconds));
         }).ToList());
-        var identical = nodes[0].FinalModelSha256.Length > 0
-            && nodes.All(n => n.FinalModelSha256 == nodes[0].FinalModelSha256 && n.ModelFileSha256 == nodes[0].ModelFileSha256);
+        var identical = nodes[0].FinalModelHash.Length > 0
+            && nodes.All(n => n.FinalModelHash == nodes[0].FinalModelHash && n.FinalModelSha256 == nodes[0].FinalModelSha256 && n.ModelFileHash == nodes[0].ModelFileHash);
         return new DemoSummary(
             nodes,
             nodes.Max(n => n.Round),
             identical,
+            identical ? nodes[0].FinalModelHash : null,
             identical ? nodes[0].FinalModelSha256 : null,
             Seconds(state.Clock.Elapsed.TotalSeconds),
             Seconds(swarmSeconds),
@@ -371,4 +375,14 @@ internal sealed partial class DemoRunner
 
     /// <summary>Seconds to the hundredth: what a person reads, and what JSON consumers need.</summary>
     private static double Seconds(double seconds) => Math.Round(seconds, 2);
+
+    /// <summary>
+    /// The SHA-256 of the final model an SL node wrote (<c>DIR/NODE/models/final.safetensors</c>), for users to check
+    /// with <c>sha256sum</c>; empty when the node wrote none.
+    /// </summary>
+    private string FinalModelSha256(string node)
+    {
+        var path = Path.Combine(_directory, node, "models", SwarmLearningNode.FinalModelName);
+        return File.Exists(path) ? ModelHash.Sha256(path) : string.Empty;
+    }
 }

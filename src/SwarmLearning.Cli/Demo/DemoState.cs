@@ -209,9 +209,9 @@ internal sealed partial class DemoState
             {
                 var leader = contract.MergedLeader is { } l && _byFingerprint.TryGetValue(l, out var n) ? n.Name : "?";
                 AddEvent(round == 1
-                    ? $"round 1, the initial sync: every node starts from {leader}'s initial weights, sha256 {Short(contract.MergedSha256)}"
+                    ? $"round 1, the initial sync: every node starts from {leader}'s initial weights, modelHash {Short(contract.MergedHash)}"
                     : string.Create(CultureInfo.InvariantCulture,
-                        $"round {round} merged by {leader} from {contract.MergedContributors} models, sha256 {Short(contract.MergedSha256)}"));
+                        $"round {round} merged by {leader} from {contract.MergedContributors} models, modelHash {Short(contract.MergedHash)}"));
             }
 
             foreach (var (fingerprint, progress) in contract.Progress)
@@ -234,7 +234,7 @@ internal sealed partial class DemoState
     }
 
     /// <summary>The first 12 hex digits of a hash, for lines and tables.</summary>
-    public static string Short(string? sha256) => sha256 is { Length: > 12 } ? sha256[..12] + "…" : sha256 ?? "-";
+    public static string Short(string? modelHash) => modelHash is { Length: > 12 } ? modelHash[..12] + "…" : modelHash ?? "-";
 
     private static long Number(Match match) => long.Parse(match.Groups[1].ValueSpan, CultureInfo.InvariantCulture);
 

@@ -9,8 +9,9 @@ internal sealed record NodeSummary(
     IReadOnlyList<int> FavouredClasses,
     double LocalAccuracy,
     double SwarmAccuracy,
+    string FinalModelHash,
     string FinalModelSha256,
-    string ModelFileSha256,
+    string ModelFileHash,
     long Round,
     int Syncs,
     double Seconds);
@@ -20,6 +21,7 @@ internal sealed record DemoSummary(
     IReadOnlyList<NodeSummary> Nodes,
     long Rounds,
     bool Identical,
+    string? FinalModelHash,
     string? FinalModelSha256,
     double Seconds,
     double SwarmSeconds,
@@ -47,9 +49,9 @@ internal sealed record DemoSummary(
             Percent(n.SwarmAccuracy),
             n.Syncs.ToString(CultureInfo.InvariantCulture),
             n.Seconds.ToString("F1", CultureInfo.InvariantCulture),
-            n.FinalModelSha256.Length > 16 ? n.FinalModelSha256[..16] + "…" : n.FinalModelSha256,
+            n.FinalModelHash.Length > 16 ? n.FinalModelHash[..16] + "…" : n.FinalModelHash,
         }).ToList();
-        string[] header = ["node", "samples", "favours", "local-only acc.", "swarm acc.", "syncs", "seconds", "final model sha256"];
+        string[] header = ["node", "samples", "favours", "local-only acc.", "swarm acc.", "syncs", "seconds", "final model hash"];
         var right = new[] { false, true, false, true, true, true, true, false };
         var widths = header.Select((h, c) => Math.Max(h.Length, rows.Max(r => r[c].Length))).ToArray();
         o.WriteLine(Line(header, widths, right));
@@ -62,8 +64,8 @@ internal sealed record DemoSummary(
         var local = Nodes.Average(n => n.LocalAccuracy);
         var swarm = Nodes.Average(n => n.SwarmAccuracy);
         o.WriteLine(Identical
-            ? $"final model identical on every node: sha256 {FinalModelSha256} (round {Rounds})"
-            : "final models DIFFER between nodes: " + string.Join(", ", Nodes.Select(n => $"{n.Name} {n.FinalModelSha256}")));
+            ? $"final model identical on every node (round {Rounds}): hash {FinalModelHash} (BLAKE3, as the ledger records it); sha256 of final.safetensors {FinalModelSha256}"
+            : "final models DIFFER between nodes: " + string.Join(", ", Nodes.Select(n => $"{n.Name} {n.FinalModelHash}")));
         o.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"swarm test accuracy {Percent(swarm)} vs {Percent(local)} local-only on average ({(swarm - local) * 100:+0.00;-0.00} points); {Rounds} rounds"));
         o.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -5,7 +5,7 @@ using SwarmLearning.Tensors;
 namespace SwarmLearning.Client.Channel;
 
 /// <summary>What <c>GET /v1/info</c> says about the SL node.</summary>
-/// <param name="ApiVersion">The channel version it speaks (1).</param>
+/// <param name="ApiVersion">The channel version it speaks (2).</param>
 /// <param name="Node">Its name.</param>
 /// <param name="Fingerprint">Its certificate's fingerprint (hex).</param>
 /// <param name="Sn">The SN it talks to, e.g. <c>https://host:30304</c>.</param>
@@ -50,10 +50,10 @@ public sealed record SwarmProgress(double Loss, double Metric, int EpochsDone, i
 /// <summary>What begin, sync and end give back.</summary>
 /// <param name="Model">The model to continue from: the merged one, or the final swarm model after end.</param>
 /// <param name="Round">The round it came from (0: no merge yet, or loopback).</param>
-/// <param name="ModelSha256">Its SHA-256 as recorded on the ledger (empty when there was no merge).</param>
+/// <param name="ModelHash">Its model hash (BLAKE3, hex) as recorded on the ledger (empty when there was no merge).</param>
 /// <param name="Contributed">True when this node's model went into it.</param>
 /// <param name="TrainingOver">True when the training contract has completed: there will be no more rounds.</param>
-public sealed record SwarmSyncResult(TensorModel Model, long Round, string ModelSha256, bool Contributed, bool TrainingOver);
+public sealed record SwarmSyncResult(TensorModel Model, long Round, string ModelHash, bool Contributed, bool TrainingOver);
 
 /// <summary>The answer to a progress report.</summary>
 internal sealed record NextInterval(int SyncInterval);

@@ -20,10 +20,10 @@ namespace SwarmLearning.Client.Channel;
 public sealed partial class SwarmChannelClient : IAsyncDisposable, IDisposable
 {
     /// <summary>The channel version this client speaks.</summary>
-    public const int ApiVersion = 1;
+    public const int ApiVersion = 2;
 
     internal const string RoundHeader = "Swarm-Round";
-    internal const string Sha256Header = "Swarm-Model-Sha256";
+    internal const string HashHeader = "Swarm-Model-Hash";
     internal const string ContributedHeader = "Swarm-Contributed";
     internal const string TrainingOverHeader = "Swarm-Training-Over";
     private const string ModelMediaType = "application/octet-stream";
@@ -225,7 +225,7 @@ public sealed partial class SwarmChannelClient : IAsyncDisposable, IDisposable
         var round = long.TryParse(HeaderValue(response, RoundHeader), NumberStyles.None, CultureInfo.InvariantCulture, out var r) ? r : throw MissingHeader(response, RoundHeader, path);
         var contributed = bool.TryParse(HeaderValue(response, ContributedHeader), out var c) ? c : throw MissingHeader(response, ContributedHeader, path);
         var over = bool.TryParse(HeaderValue(response, TrainingOverHeader), out var o) ? o : throw MissingHeader(response, TrainingOverHeader, path);
-        var sha = response.Headers.TryGetValues(Sha256Header, out var values) ? values.FirstOrDefault() ?? "" : "";
+        var sha = response.Headers.TryGetValues(HashHeader, out var values) ? values.FirstOrDefault() ?? "" : "";
 
         var incoming = Path.Combine(_scratch, $"{action}-in-{Guid.NewGuid():N}.safetensors");
         try

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
-using System.Security.Cryptography;
 using SwarmLearning.Tensors;
 
 namespace SwarmLearning.Safetensors;
@@ -16,7 +15,7 @@ public static class SafetensorsEncoding
 {
     /// <summary>
     /// Checks that every value is finite and fits its tensor's dtype (as <see cref="SafetensorsWriter"/> does) and
-    /// returns the encoding's size in bytes and SHA-256.
+    /// returns the encoding's size in bytes and model hash (<see cref="ModelHash"/>).
     /// </summary>
     /// <exception cref="ModelFormatException">A value is not finite, or does not fit its dtype.</exception>
     public static EncodedModel Measure(TensorModel model)
@@ -32,7 +31,7 @@ public static class SafetensorsEncoding
         }
 
         using var stream = new EncodingStream(model, Prefixed(SafetensorsWriter.BuildHeader(model.Tensors, model.Metadata)));
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var hash = ModelHash.Create();
         var buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
         try
         {
@@ -57,7 +56,7 @@ public static class SafetensorsEncoding
             ArrayPool<byte>.Shared.Return(buffer);
         }
 
-        return new EncodedModel(stream.Length, Convert.ToHexStringLower(hash.GetHashAndReset()));
+        return new EncodedModel(stream.Length, ModelHash.Finish(hash));
     }
 
     /// <summary>
@@ -282,5 +281,5 @@ public static class SafetensorsEncoding
     }
 }
 
-/// <summary>The size in bytes and the SHA-256 (lowercase hex) of a model's safetensors encoding.</summary>
-public sealed record EncodedModel(long Length, string Sha256);
+/// <summary>The size in bytes and the model hash (<see cref="ModelHash"/>) of a model's safetensors encoding.</summary>
+public sealed record EncodedModel(long Length, string Hash);

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Buffers.Binary;
-using System.Security.Cryptography;
 using System.Text.Json;
 using SwarmLearning.Tensors;
 
@@ -8,7 +7,7 @@ namespace SwarmLearning.Safetensors;
 
 /// <summary>
 /// Writes a safetensors file as a stream: the header first (tensor shapes are known up front), then the values in
-/// tensor order as they are appended, hashed with SHA-256 on the way. The file appears under its name only when
+/// tensor order as they are appended, hashed on the way (<see cref="ModelHash"/>). The file appears under its name only when
 /// <see cref="Complete(bool)"/> succeeds (written to a temporary file, flushed to disk, then renamed), so a failed or
 /// cancelled write never leaves a partial model behind. Non-finite values are refused.
 /// </summary>
@@ -18,7 +17,7 @@ public sealed class SafetensorsWriter : IModelSink, IDisposable
     private readonly TensorInfo[] _tensors;
     private readonly string _tempPath;
     private readonly FileStream _stream;
-    private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly Hashing.Blake3 _hash = ModelHash.Create();
     private readonly byte[] _encoded;
     private int _tensor;
     private long _written;
@@ -132,13 +131,13 @@ public sealed class SafetensorsWriter : IModelSink, IDisposable
     }
 
     /// <summary>
-    /// Flushes the file to disk, moves it to its final name and returns its size and SHA-256. With
+    /// Flushes the file to disk, moves it to its final name and returns its size and model hash. With
     /// <paramref name="overwrite"/> false an existing file at the target is kept and the write fails instead.
     /// </summary>
     public ModelFileInfo Complete(bool overwrite = true) => Complete(overwrite, flushToDisk: true);
 
     /// <summary>
-    /// Moves the file to its final name and returns its size and SHA-256, flushing it to disk first only when
+    /// Moves the file to its final name and returns its size and model hash, flushing it to disk first only when
     /// <paramref name="flushToDisk"/> is true. With <paramref name="overwrite"/> false an existing file at the target
     /// is kept and the write fails instead.
     /// </summary>
@@ -183,7 +182,7 @@ public sealed class SafetensorsWriter : IModelSink, IDisposable
         }
 
         _completed = true;
-        return new ModelFileInfo(Path, length, Convert.ToHexStringLower(_hash.GetHashAndReset()));
+        return new ModelFileInfo(Path, length, ModelHash.Finish(_hash));
     }
 
     /// <summary>Releases the file; an incomplete file is deleted.</summary>
@@ -205,7 +204,6 @@ public sealed class SafetensorsWriter : IModelSink, IDisposable
         {
         }
 
-        _hash.Dispose();
         ArrayPool<byte>.Shared.Return(_encoded);
         if (!_completed)
         {
@@ -298,5 +296,5 @@ public sealed class SafetensorsWriter : IModelSink, IDisposable
     }
 }
 
-/// <summary>A model file on disk: where it is, how large, and the SHA-256 of its bytes (lowercase hex).</summary>
-public sealed record ModelFileInfo(string Path, long Length, string Sha256);
+/// <summary>A model file on disk: where it is, how large, and the model hash of its bytes (<see cref="ModelHash"/>).</summary>
+public sealed record ModelFileInfo(string Path, long Length, string Hash);

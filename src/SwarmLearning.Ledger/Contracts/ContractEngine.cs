@@ -283,7 +283,7 @@ internal sealed partial class ContractEngine
     {
         if (hex.Length != 64 || !hex.All(char.IsAsciiHexDigitLower))
         {
-            throw new TransactionRejectedException($"{what}: \"{Truncate(hex)}\" is not a SHA-256 (64 lowercase hex digits)");
+            throw new TransactionRejectedException($"{what}: \"{Truncate(hex)}\" is not a model hash (64 lowercase hex digits: BLAKE3)");
         }
     }
 

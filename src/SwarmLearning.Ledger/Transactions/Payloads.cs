@@ -179,7 +179,7 @@ public sealed record SubmitPayload
     /// <summary>The round.</summary>
     public required long Round { get; init; }
 
-    /// <summary>SHA-256 of the safetensors file, hex.</summary>
+    /// <summary>The model hash of the safetensors file: BLAKE3, 64 lowercase hex digits.</summary>
     public required string ModelHash { get; init; }
 
     /// <summary>The file's size in bytes.</summary>
@@ -195,7 +195,7 @@ public sealed record MergedPayload
     /// <summary>The round.</summary>
     public required long Round { get; init; }
 
-    /// <summary>SHA-256 of the merged safetensors file, hex.</summary>
+    /// <summary>The model hash of the merged safetensors file: BLAKE3, 64 lowercase hex digits.</summary>
     public required string ModelHash { get; init; }
 
     /// <summary>The file's size in bytes.</summary>

@@ -203,7 +203,7 @@ internal static partial class ChannelEndpoints
             _ => await session.Session.EndAsync(local, cancel.Token).ConfigureAwait(false),
         };
         session.Layout = result.Model.Tensors;
-        Log.CallDone(node.ChannelLogger, call, session.Id, result.Round, result.Sha256.Length >= 12 ? result.Sha256[..12] : "(none)", result.Contributed, result.TrainingOver);
+        Log.CallDone(node.ChannelLogger, call, session.Id, result.Round, result.Hash.Length >= 12 ? result.Hash[..12] : "(none)", result.Contributed, result.TrainingOver);
 
         if (call == "end")
         {

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Microsoft.AspNetCore.Http;
 using SwarmLearning.Node.Exchange;
 using SwarmLearning.Node.Rounds;
@@ -18,7 +17,7 @@ internal static class ChannelModels
 {
     public const string ContentType = "application/octet-stream";
     public const string RoundHeader = "Swarm-Round";
-    public const string Sha256Header = "Swarm-Model-Sha256";
+    public const string HashHeader = "Swarm-Model-Hash";
     public const string ContributedHeader = "Swarm-Contributed";
     public const string TrainingOverHeader = "Swarm-Training-Over";
     public const string TempPrefix = ".channel-";
@@ -29,7 +28,7 @@ internal static class ChannelModels
     /// </summary>
     /// <remarks>
     /// The body is hashed as it arrives. When its bytes are the encoding this project writes (the .NET and Python
-    /// clients send that), their SHA-256 is the hash the model would be published under, and the store is told so
+    /// clients send that), their hash is the hash the model would be published under, and the store is told so
     /// (<see cref="ModelStore.RememberEncoding"/>): publishing the model then costs no second pass over it, and the
     /// hashing overlaps the transfer from the ML program instead of following it.
     /// </remarks>
@@ -40,7 +39,7 @@ internal static class ChannelModels
             return await ReadViaFileAsync(body, store.Directory, cancellationToken).ConfigureAwait(false);
         }
 
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var hash = ModelHash.Create();
         var read = await SafetensorsStreamReader.ReadAsync(body, known, "the request body", hash, copy: null, cancellationToken).ConfigureAwait(false);
         if (read.Invalid is { } e)
         {
@@ -51,7 +50,7 @@ internal static class ChannelModels
         var model = read.Model ?? throw new ModelFormatException("the request body", null, $"the body ended after {read.Received} of the {known} bytes its Content-Length announced");
         if (read.Canonical)
         {
-            store.RememberEncoding(model, new PublishedModel(Convert.ToHexStringLower(hash.GetHashAndReset()), known));
+            store.RememberEncoding(model, new PublishedModel(ModelHash.Finish(hash), known));
         }
 
         return model;
@@ -89,11 +88,11 @@ internal static class ChannelModels
     {
         response.StatusCode = StatusCodes.Status200OK;
         response.Headers[RoundHeader] = result.Round.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        response.Headers[Sha256Header] = result.Sha256;
+        response.Headers[HashHeader] = result.Hash;
         response.Headers[ContributedHeader] = result.Contributed ? "true" : "false";
         response.Headers[TrainingOverHeader] = result.TrainingOver ? "true" : "false";
 
-        var stored = ModelStore.IsSha256(result.Sha256) ? store.OpenRead(result.Sha256) : null;
+        var stored = ModelHash.IsValid(result.Hash) ? store.OpenRead(result.Hash) : null;
         if (stored is not null)
         {
             await ModelBody.SendAsync(response, stored, ContentType, cancellationToken).ConfigureAwait(false);

@@ -13,7 +13,7 @@ namespace SwarmLearning.Node.Channel;
 internal static class ChannelRequests
 {
     /// <summary>The channel protocol version this node speaks.</summary>
-    public const int ApiVersion = 1;
+    public const int ApiVersion = 2;
 
     private static readonly string[] Parameters =
     [

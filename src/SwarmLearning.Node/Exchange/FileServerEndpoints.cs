@@ -9,12 +9,12 @@ using SwarmLearning.Ledger.Serialization;
 using SwarmLearning.Network.Api;
 using SwarmLearning.Network.Hosting;
 using SwarmLearning.Node.Hosting;
-using SwarmLearning.Node.Storage;
+using SwarmLearning.Safetensors;
 
 namespace SwarmLearning.Node.Exchange;
 
 /// <summary>
-/// The file server (port 30305, HTTPS, client certificates required): <c>GET /v1/models/{sha256}</c> streams a model
+/// The file server (port 30305, HTTPS, client certificates required): <c>GET /v1/models/{modelHash}</c> streams a model
 /// this node holds (its submissions, the merged models it made or fetched) to another SL node, and <c>GET /v1/ping</c>
 /// answers 204, so that peers can open their connection before a round needs it (<see cref="PeerConnections"/>). TLS admits any identity
 /// of the swarm's CA; this layer admits only active, non-revoked SL members of the ledger as this node's replica
@@ -26,7 +26,7 @@ internal static partial class FileServerEndpoints
 
     public static void Map(IEndpointRouteBuilder app)
     {
-        app.MapGet("/v1/models/{sha256}", Serve);
+        app.MapGet("/v1/models/{modelHash}", Serve);
         app.MapGet(PeerConnections.PingPath, Ping);
     }
 
@@ -35,28 +35,28 @@ internal static partial class FileServerEndpoints
     private static IResult Ping(HttpContext context, SwarmLearningNode node) =>
         Admit(context, node, (remote, reason) => Log.PingRefused(node.FileServerLogger, remote, reason)).Refused ?? Results.NoContent();
 
-    private static IResult Serve(HttpContext context, SwarmLearningNode node, string sha256)
+    private static IResult Serve(HttpContext context, SwarmLearningNode node, string modelHash)
     {
-        var (state, refused) = Admit(context, node, (remote, reason) => Log.Refused(node.FileServerLogger, remote, sha256.Length > 12 ? sha256[..12] : sha256, reason));
+        var (state, refused) = Admit(context, node, (remote, reason) => Log.Refused(node.FileServerLogger, remote, modelHash.Length > 12 ? modelHash[..12] : modelHash, reason));
         if (refused is not null)
         {
             return refused;
         }
 
-        if (!ModelStore.IsSha256(sha256))
+        if (!ModelHash.IsValid(modelHash))
         {
             // Never a path: only 64 lowercase hex digits name a file in the store, so "../" or "%2e%2e%2f" reach nothing.
             return RequestGuard.Refuse(context, StatusCodes.Status400BadRequest, "invalid",
-                $"'{RequestGuard.Truncate(sha256)}' is not a model hash: a SHA-256 is 64 lowercase hex digits, as the ledger records it");
+                $"'{RequestGuard.Truncate(modelHash)}' is not a model hash: that is 64 lowercase hex digits (BLAKE3), as the ledger records it");
         }
 
-        var stream = node.Store.OpenRead(sha256);
+        var stream = node.Store.OpenRead(modelHash);
         if (stream is null)
         {
-            return Error(StatusCodes.Status404NotFound, "notFound", $"SL node '{node.Identity.Name}' does not hold model {sha256[..12]}");
+            return Error(StatusCodes.Status404NotFound, "notFound", $"SL node '{node.Identity.Name}' does not hold model {modelHash[..12]}");
         }
 
-        Log.Serving(node.FileServerLogger, sha256[..12], stream.Length, NameOf(state!, context.Connection.ClientCertificate!));
+        Log.Serving(node.FileServerLogger, modelHash[..12], stream.Length, NameOf(state!, context.Connection.ClientCertificate!));
         return ModelBody.Result(stream, ModelContentType);
     }
 

@@ -7,15 +7,16 @@ using SwarmLearning.Identity;
 using SwarmLearning.Ledger.Contracts;
 using SwarmLearning.Node.Rounds;
 using SwarmLearning.Node.Storage;
+using SwarmLearning.Safetensors;
 using SwarmLearning.Tensors;
 
 namespace SwarmLearning.Node.Exchange;
 
 /// <summary>
 /// Models between SL nodes over HTTPS with mutual TLS: a node publishes into its <see cref="ModelStore"/>, which its
-/// file server serves by hash; it fetches a peer's model from <c>https://host:filePort/v1/models/{sha256}</c>, presenting
+/// file server serves by hash; it fetches a peer's model from <c>https://host:filePort/v1/models/{modelHash}</c>, presenting
 /// its own identity, accepting only a server whose certificate is an SL identity of the swarm naming the peer's host,
-/// and keeps the model only if its size and SHA-256 are what the ledger recorded and it is a valid model.
+/// and keeps the model only if its size and hash are what the ledger recorded and it is a valid model.
 /// </summary>
 public sealed partial class HttpModelExchange : IModelExchange, IDisposable
 {
@@ -117,53 +118,53 @@ public sealed partial class HttpModelExchange : IModelExchange, IDisposable
     }
 
     /// <inheritdoc/>
-    public Task<TensorModel> FetchAsync(MemberState peer, string sha256, long size, CancellationToken cancellationToken) =>
-        FetchAsync(peer, sha256, size, keep: true, allocate: null, cancellationToken);
+    public Task<TensorModel> FetchAsync(MemberState peer, string modelHash, long size, CancellationToken cancellationToken) =>
+        FetchAsync(peer, modelHash, size, keep: true, allocate: null, cancellationToken);
 
     /// <inheritdoc/>
     /// <remarks>The model is verified in memory and not written to the store.</remarks>
-    public Task<TensorModel> FetchToMergeAsync(MemberState peer, string sha256, long size, CancellationToken cancellationToken) =>
-        FetchAsync(peer, sha256, size, keep: false, allocate: null, cancellationToken);
+    public Task<TensorModel> FetchToMergeAsync(MemberState peer, string modelHash, long size, CancellationToken cancellationToken) =>
+        FetchAsync(peer, modelHash, size, keep: false, allocate: null, cancellationToken);
 
     /// <inheritdoc/>
     /// <remarks>The model is verified in memory and not written to the store.</remarks>
-    public Task<TensorModel> FetchToMergeAsync(MemberState peer, string sha256, long size, Func<int, float[]>? allocate, CancellationToken cancellationToken) =>
-        FetchAsync(peer, sha256, size, keep: false, allocate, cancellationToken);
+    public Task<TensorModel> FetchToMergeAsync(MemberState peer, string modelHash, long size, Func<int, float[]>? allocate, CancellationToken cancellationToken) =>
+        FetchAsync(peer, modelHash, size, keep: false, allocate, cancellationToken);
 
-    private async Task<TensorModel> FetchAsync(MemberState peer, string sha256, long size, bool keep, Func<int, float[]>? allocate, CancellationToken cancellationToken)
+    private async Task<TensorModel> FetchAsync(MemberState peer, string modelHash, long size, bool keep, Func<int, float[]>? allocate, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(peer);
-        if (!ModelStore.IsSha256(sha256))
+        if (!ModelHash.IsValid(modelHash))
         {
-            throw new ModelExchangeException($"'{sha256}' is not a SHA-256 (64 lowercase hex digits); nothing to fetch from SL node '{peer.Name}'");
+            throw new ModelExchangeException($"'{modelHash}' is not a model hash (64 lowercase hex digits); nothing to fetch from SL node '{peer.Name}'");
         }
 
-        if (_store.Contains(sha256))
+        if (_store.Contains(modelHash))
         {
             try
             {
-                return await Task.Run(() => _store.Load(sha256), cancellationToken).ConfigureAwait(false);
+                return await Task.Run(() => _store.Load(modelHash), cancellationToken).ConfigureAwait(false);
             }
             catch (Safetensors.ModelFormatException e)
             {
                 // A damaged local copy: drop it and fetch it again.
-                Log.LocalCopyDamaged(_logger, sha256[..12], e.Message);
-                File.Delete(_store.PathOf(sha256));
+                Log.LocalCopyDamaged(_logger, modelHash[..12], e.Message);
+                File.Delete(_store.PathOf(modelHash));
             }
         }
 
         if (size > MaxModelBytes)
         {
             throw new ModelExchangeException(
-                $"the ledger records model {sha256[..12]} of SL node '{peer.Name}' as {size} bytes, more than the {MaxModelBytes} bytes this node takes (MaxModelBytes); not fetched");
+                $"the ledger records model {modelHash[..12]} of SL node '{peer.Name}' as {size} bytes, more than the {MaxModelBytes} bytes this node takes (MaxModelBytes); not fetched");
         }
 
         if (peer.Host is not { Length: > 0 } host || peer.FilePort is not { } port)
         {
-            throw new ModelExchangeException($"SL node '{peer.Name}' has registered no file server address; cannot fetch model {sha256[..12]} from it");
+            throw new ModelExchangeException($"SL node '{peer.Name}' has registered no file server address; cannot fetch model {modelHash[..12]} from it");
         }
 
-        var uri = ModelUri(host, port, sha256);
+        var uri = ModelUri(host, port, modelHash);
         var from = $"SL node '{peer.Name}' ({uri.Authority})";
         var limit = FetchAllowance + TimeSpan.FromSeconds((double)Math.Max(0, size) / MinBytesPerSecond);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -176,43 +177,43 @@ public sealed partial class HttpModelExchange : IModelExchange, IDisposable
                 var reason = await ReadReasonAsync(response, timeout.Token).ConfigureAwait(false);
                 throw new ModelExchangeException(response.StatusCode switch
                 {
-                    HttpStatusCode.NotFound => $"{from} does not have model {sha256[..12]}: {reason}",
-                    HttpStatusCode.Forbidden => $"{from} refused to serve model {sha256[..12]} to this node: {reason}",
-                    _ => $"{from} answered {(int)response.StatusCode} for model {sha256[..12]}: {reason}",
+                    HttpStatusCode.NotFound => $"{from} does not have model {modelHash[..12]}: {reason}",
+                    HttpStatusCode.Forbidden => $"{from} refused to serve model {modelHash[..12]} to this node: {reason}",
+                    _ => $"{from} answered {(int)response.StatusCode} for model {modelHash[..12]}: {reason}",
                 });
             }
 
             Answered(host, port);
             if (response.Content.Headers.ContentLength is { } length && length != size)
             {
-                throw new ModelExchangeException($"{from} offers {length} bytes for model {sha256[..12]}, but the ledger records {size}; refused");
+                throw new ModelExchangeException($"{from} offers {length} bytes for model {modelHash[..12]}, but the ledger records {size}; refused");
             }
 
             var body = await response.Content.ReadAsStreamAsync(timeout.Token).ConfigureAwait(false);
             await using (body.ConfigureAwait(false))
             {
-                var model = await _store.ReceiveAsync(body, sha256, size, from, keep, allocate, timeout.Token).ConfigureAwait(false);
+                var model = await _store.ReceiveAsync(body, modelHash, size, from, keep, allocate, timeout.Token).ConfigureAwait(false);
                 Interlocked.Add(ref _bytesSinceCollect, size);
-                Log.Fetched(_logger, sha256[..12], size, peer.Name);
+                Log.Fetched(_logger, modelHash[..12], size, peer.Name);
                 return model;
             }
         }
         catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new ModelExchangeException($"{from} did not deliver model {sha256[..12]} ({size} bytes) within {limit.TotalSeconds:0} s", e);
+            throw new ModelExchangeException($"{from} did not deliver model {modelHash[..12]} ({size} bytes) within {limit.TotalSeconds:0} s", e);
         }
         catch (HttpRequestException e)
         {
-            throw new ModelExchangeException($"cannot fetch model {sha256[..12]} from {from}: {Describe(e)}", e);
+            throw new ModelExchangeException($"cannot fetch model {modelHash[..12]} from {from}: {Describe(e)}", e);
         }
         catch (IOException e)
         {
-            throw new ModelExchangeException($"the transfer of model {sha256[..12]} from {from} broke off: {e.Message}", e);
+            throw new ModelExchangeException($"the transfer of model {modelHash[..12]} from {from} broke off: {e.Message}", e);
         }
     }
 
     /// <summary>The address of a model on a peer's file server.</summary>
-    public static Uri ModelUri(string host, int port, string sha256) => FileServerUri(host, port, $"/v1/models/{sha256}");
+    public static Uri ModelUri(string host, int port, string modelHash) => FileServerUri(host, port, $"/v1/models/{modelHash}");
 
     /// <summary>A path on a peer's file server.</summary>
     internal static Uri FileServerUri(string host, int port, string path)

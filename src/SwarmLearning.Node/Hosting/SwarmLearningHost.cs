@@ -92,7 +92,7 @@ public static partial class SwarmLearningHost
             if (onFilePort != filePath)
             {
                 await ChannelEndpoints.Error(StatusCodes.Status404NotFound, "notFound", onFilePort
-                    ? $"the file port serves /v1/models/{{sha256}} and {PeerConnections.PingPath} only"
+                    ? $"the file port serves /v1/models/{{modelHash}} and {PeerConnections.PingPath} only"
                     : "models are served on the file port, not on the local channel").ExecuteAsync(context).ConfigureAwait(false);
                 return;
             }

@@ -53,7 +53,7 @@ public sealed partial class SwarmLearningNode : BackgroundService
     /// <summary>Its view of the ledger.</summary>
     public NetworkLedger Ledger { get; }
 
-    /// <summary>Its models, by SHA-256.</summary>
+    /// <summary>Its models, by hash.</summary>
     public ModelStore Store { get; }
 
     /// <summary>How it publishes and fetches models.</summary>
@@ -144,9 +144,9 @@ public sealed partial class SwarmLearningNode : BackgroundService
     internal async Task SaveFinalModelAsync(SyncResult result, CancellationToken cancellationToken)
     {
         var path = FinalModelPath;
-        var sha = await Task.Run(() =>
+        var hash = await Task.Run(() =>
         {
-            if (ModelStore.IsSha256(result.Sha256) && Store.OpenRead(result.Sha256) is { } stored)
+            if (ModelHash.IsValid(result.Hash) && Store.OpenRead(result.Hash) is { } stored)
             {
                 // The exact bytes whose hash the ledger records, flushed to disk: the final model must survive a
                 // machine crash.
@@ -159,12 +159,12 @@ public sealed partial class SwarmLearningNode : BackgroundService
                 }
 
                 File.Move(temp, path, overwrite: true);
-                return result.Sha256;
+                return result.Hash;
             }
 
-            return SafetensorsWriter.Write(path, result.Model).Sha256;
+            return SafetensorsWriter.Write(path, result.Model).Hash;
         }, cancellationToken).ConfigureAwait(false);
-        Log.FinalModel(_logger, path, sha, result.Round);
+        Log.FinalModel(_logger, path, hash, result.Round);
     }
 
     /// <inheritdoc/>
@@ -280,7 +280,7 @@ public sealed partial class SwarmLearningNode : BackgroundService
         [LoggerMessage(604, LogLevel.Warning, "On this machine the leader's streaming mean differs from the merge engine's in the last bits: merged models are still means of the submissions, but 'swarm merge' will not reproduce their hashes. This is a bug in SwarmLearning; please report it with the CPU model")]
         public static partial void StreamingMeanDiffers(ILogger logger);
 
-        [LoggerMessage(601, LogLevel.Information, "Final swarm model (round {Round}) written to {Path}: SHA-256 {Sha}")]
-        public static partial void FinalModel(ILogger logger, string path, string sha, long round);
+        [LoggerMessage(601, LogLevel.Information, "Final swarm model (round {Round}) written to {Path}: model hash {Hash}")]
+        public static partial void FinalModel(ILogger logger, string path, string hash, long round);
     }
 }

@@ -74,7 +74,7 @@ public sealed class SwarmLearningNodeOptions
     /// <summary>Where the ledger replica lives.</summary>
     public string LedgerDirectory => Path.Combine(DataDirectory, "ledger");
 
-    /// <summary>Where models live: the store (by SHA-256) and <c>final.safetensors</c>.</summary>
+    /// <summary>Where models live: the store (by model hash) and <c>final.safetensors</c>.</summary>
     public string ModelDirectory => Path.Combine(DataDirectory, "models");
 
     /// <summary>The SN API address as a URI (valid options only).</summary>

@@ -11,33 +11,33 @@ namespace SwarmLearning.Node.Rounds;
 public interface IModelExchange
 {
     /// <summary>
-    /// Keeps <paramref name="model"/> and serves it to peers as safetensors; returns the SHA-256 and size of those
+    /// Keeps <paramref name="model"/> and serves it to peers as safetensors; returns the model hash and size of those
     /// bytes. The exchange may keep the model itself: the caller must not change its values afterwards.
     /// </summary>
     Task<PublishedModel> PublishAsync(TensorModel model, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Fetches the model with SHA-256 <paramref name="sha256"/> from <paramref name="peer"/>, verifies the hash and the
+    /// Fetches the model with hash <paramref name="modelHash"/> from <paramref name="peer"/>, verifies the hash and the
     /// file (names, shapes, finite values) and returns it. Throws <see cref="ModelExchangeException"/> saying why when
     /// the peer is unreachable, does not have it, or serves something else.
     /// </summary>
-    Task<TensorModel> FetchAsync(MemberState peer, string sha256, long size, CancellationToken cancellationToken);
+    Task<TensorModel> FetchAsync(MemberState peer, string modelHash, long size, CancellationToken cancellationToken);
 
     /// <summary>
     /// Like <see cref="FetchAsync"/>, verifying just as much, for a model this node only uses and never serves (the
     /// submissions a leader merges: others fetch a submission from its submitter). An implementation may skip keeping
     /// a copy; by default it is <see cref="FetchAsync"/>.
     /// </summary>
-    Task<TensorModel> FetchToMergeAsync(MemberState peer, string sha256, long size, CancellationToken cancellationToken) =>
-        FetchAsync(peer, sha256, size, cancellationToken);
+    Task<TensorModel> FetchToMergeAsync(MemberState peer, string modelHash, long size, CancellationToken cancellationToken) =>
+        FetchAsync(peer, modelHash, size, cancellationToken);
 
     /// <summary>
     /// <see cref="FetchToMergeAsync(MemberState, string, long, CancellationToken)"/>, with the received tensors' arrays
     /// from <paramref name="allocate"/> where the exchange receives them (a leader recycles the arrays of the
     /// submissions it has merged). An exchange that does not receive bytes ignores it.
     /// </summary>
-    Task<TensorModel> FetchToMergeAsync(MemberState peer, string sha256, long size, Func<int, float[]>? allocate, CancellationToken cancellationToken) =>
-        FetchToMergeAsync(peer, sha256, size, cancellationToken);
+    Task<TensorModel> FetchToMergeAsync(MemberState peer, string modelHash, long size, Func<int, float[]>? allocate, CancellationToken cancellationToken) =>
+        FetchToMergeAsync(peer, modelHash, size, cancellationToken);
 
     /// <summary>
     /// Lets go of every stored model except <paramref name="keep"/> and those stored in the last minute (which a peer
@@ -48,8 +48,8 @@ public interface IModelExchange
     void Retain(IReadOnlySet<string> keep, long arriving);
 }
 
-/// <summary>A published model: its SHA-256 (lowercase hex) and size in bytes.</summary>
-public sealed record PublishedModel(string Sha256, long Size);
+/// <summary>A published model: its model hash (<see cref="Safetensors.ModelHash"/>) and size in bytes.</summary>
+public sealed record PublishedModel(string Hash, long Size);
 
 /// <summary>A model could not be fetched or failed verification; the message names the peer and the reason.</summary>
 public sealed class ModelExchangeException : SwarmException

@@ -38,7 +38,7 @@ internal static class LeaderWarmUp
 
         var streamed = mean.Result("warm-up");
         var (merged, _) = ModelMerger.Merge([.. models.Select((m, i) => new MergeInput(m, weights[i]))], new MergeOptions { Method = MergeMethod.Mean }, cancellationToken);
-        var same = SafetensorsEncoding.Measure(streamed).Sha256 == SafetensorsEncoding.Measure(merged).Sha256;
+        var same = SafetensorsEncoding.Measure(streamed).Hash == SafetensorsEncoding.Measure(merged).Hash;
         _ = JsonSerializer.SerializeToUtf8Bytes(new MergedPayload
         {
             Contract = "warm-up",

@@ -118,7 +118,7 @@ public sealed partial class SwarmSession
 
         // This node's own fetch of the merged model can use it as it is, when the file holds exactly these values
         // (f32; a 16-bit tensor is rounded on the way to the file).
-        _ownMerged = merged.Tensors.All(t => t.DType == TensorDType.F32) ? new OwnModel(published.Sha256, merged) : null;
+        _ownMerged = merged.Tensors.All(t => t.DType == TensorDType.F32) ? new OwnModel(published.Hash, merged) : null;
 
         // A contributor revoked while this node merged is out of the round: the ledger would refuse this merge.
         var now = _ledger.State;
@@ -135,7 +135,7 @@ public sealed partial class SwarmSession
             {
                 Contract = contractName,
                 Round = number,
-                ModelHash = published.Sha256,
+                ModelHash = published.Hash,
                 Size = published.Size,
                 Contributors = [.. contributors.Select(c => c.ToString())],
                 MergeMethod = method.ToName(),
@@ -148,27 +148,27 @@ public sealed partial class SwarmSession
             Log.Remerging(_logger, contractName, number, e.Message);
             return now.Height;
         }
-        catch (OperationCanceledException) when (leadership.IsCancellationRequested && RecordedAsMerged(contractName, number, published.Sha256))
+        catch (OperationCanceledException) when (leadership.IsCancellationRequested && RecordedAsMerged(contractName, number, published.Hash))
         {
             // The block that records this merge reached this node's replica before the SN's answer did, and the round's
             // end ended the lead: the merge is recorded all the same, and is logged as such.
         }
 
-        Log.Merged(_logger, contractName, number, contributors.Count, submissions.Count, method.ToName(), how, published.Sha256[..12], Stopwatch.GetElapsedTime(started).TotalSeconds);
+        Log.Merged(_logger, contractName, number, contributors.Count, submissions.Count, method.ToName(), how, published.Hash[..12], Stopwatch.GetElapsedTime(started).TotalSeconds);
         return null;
     }
 
-    /// <summary>True when this node's replica records round <paramref name="number"/> as merged into <paramref name="sha256"/> by this node.</summary>
-    private bool RecordedAsMerged(string contractName, long number, string sha256) =>
+    /// <summary>True when this node's replica records round <paramref name="number"/> as merged into <paramref name="modelHash"/> by this node.</summary>
+    private bool RecordedAsMerged(string contractName, long number, string modelHash) =>
         _ledger.State.Contracts.TryGetValue(contractName, out var contract)
-        && contract.LastMerged is { } merged && merged.Round == number && merged.ModelHash == sha256 && merged.Leader == _ledger.Self;
+        && contract.LastMerged is { } merged && merged.Round == number && merged.ModelHash == modelHash && merged.Leader == _ledger.Self;
 
     /// <summary>
-    /// This node's own submission when <paramref name="key"/> is this node and <paramref name="sha256"/> is what it
+    /// This node's own submission when <paramref name="key"/> is this node and <paramref name="modelHash"/> is what it
     /// published: the leader uses it as it is instead of reading it back; null otherwise.
     /// </summary>
-    private TensorModel? OwnSubmission(Fingerprint key, string sha256) =>
-        key == _ledger.Self && _ownSubmission is { } own && own.Sha256 == sha256 ? own.Model : null;
+    private TensorModel? OwnSubmission(Fingerprint key, string modelHash) =>
+        key == _ledger.Self && _ownSubmission is { } own && own.Hash == modelHash ? own.Model : null;
 
     /// <summary>A participant's merge weight: what it declared when ready (its nodeWeightage, 0 when inactive), else 1.</summary>
     private static double WeightOf(RoundState round, Fingerprint key) => round.Ready.TryGetValue(key, out var r) ? r.Weight : 1;

@@ -45,8 +45,8 @@ public sealed partial class SwarmSession
         [LoggerMessage(112, LogLevel.Error, "Round {Round} of '{Contract}': no submission could be fetched; not merging (the next leader takes over after the merge timeout)")]
         public static partial void NothingToMerge(ILogger logger, string contract, long round);
 
-        [LoggerMessage(113, LogLevel.Information, "Round {Round} of '{Contract}' merged {Used} of {Submitted} submissions with {Method}{How}: model {Sha} in {Seconds:0.00} s")]
-        public static partial void Merged(ILogger logger, string contract, long round, int used, int submitted, string method, string how, string sha, double seconds);
+        [LoggerMessage(113, LogLevel.Information, "Round {Round} of '{Contract}' merged {Used} of {Submitted} submissions with {Method}{How}: model {Hash} in {Seconds:0.00} s")]
+        public static partial void Merged(ILogger logger, string contract, long round, int used, int submitted, string method, string how, string hash, double seconds);
 
         [LoggerMessage(114, LogLevel.Information, "Round {Round} of '{Contract}': the merge was not recorded: {Reason}")]
         public static partial void MergeRefused(ILogger logger, string contract, long round, string reason);
@@ -57,8 +57,8 @@ public sealed partial class SwarmSession
         [LoggerMessage(116, LogLevel.Warning, "Round {Round} of '{Contract}': merging without {Missing}, whose models did not arrive within {Seconds:0} s")]
         public static partial void MergingWithout(ILogger logger, string contract, long round, double seconds, string missing);
 
-        [LoggerMessage(117, LogLevel.Warning, "Round {Round}: cannot fetch merged model {Sha} yet ({Reason}); retrying")]
-        public static partial void FetchRetry(ILogger logger, long round, string sha, string reason);
+        [LoggerMessage(117, LogLevel.Warning, "Round {Round}: cannot fetch merged model {Hash} yet ({Reason}); retrying")]
+        public static partial void FetchRetry(ILogger logger, long round, string hash, string reason);
 
         [LoggerMessage(124, LogLevel.Information, "Round {Round} of '{Contract}': merging while fetching stopped ({Reason}); fetching every submission to merge what can be merged")]
         public static partial void MergeWhileFetchingStopped(ILogger logger, string contract, long round, string reason);

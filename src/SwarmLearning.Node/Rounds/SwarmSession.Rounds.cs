@@ -12,7 +12,7 @@ namespace SwarmLearning.Node.Rounds;
 // latest block: a node that loses it (failover) stops merging; a node that gains it starts.
 public sealed partial class SwarmSession
 {
-    private string? _lastMergedSha;
+    private string? _lastMergedHash;
     private double _bestLoss = double.PositiveInfinity;
 
     // The model this node last published as its submission, and the last merged model it made as leader: kept so that
@@ -20,8 +20,8 @@ public sealed partial class SwarmSession
     private volatile OwnModel? _ownSubmission;
     private volatile OwnModel? _ownMerged;
 
-    /// <summary>The SHA-256 of the last merged model this node loaded, if any.</summary>
-    public string? LastMergedSha256 => _lastMergedSha;
+    /// <summary>The hash of the last merged model this node loaded, if any.</summary>
+    public string? LastMergedHash => _lastMergedHash;
 
     /// <summary>
     /// The initial sync (HPE's <c>on_train_begin</c>): when the contract has merged before (this node joins late or
@@ -249,14 +249,14 @@ public sealed partial class SwarmSession
         if (round.Number == number && !round.Submissions.ContainsKey(_ledger.Self))
         {
             var published = await _exchange.PublishAsync(local, cancellationToken).ConfigureAwait(false);
-            _ownSubmission = new OwnModel(published.Sha256, local);
+            _ownSubmission = new OwnModel(published.Hash, local);
             try
             {
                 await _ledger.SubmitAsync(TransactionTypes.RoundSubmit, new SubmitPayload
                 {
                     Contract = contractName,
                     Round = number,
-                    ModelHash = published.Sha256,
+                    ModelHash = published.Hash,
                     Size = published.Size,
                 }, PayloadJson.Default.SubmitPayload, cancellationToken).ConfigureAwait(false);
             }
@@ -386,13 +386,13 @@ public sealed partial class SwarmSession
     {
         // This round's merged model and the one before it stay, for peers that are still catching up.
         var keep = new HashSet<string>(StringComparer.Ordinal) { merged.ModelHash };
-        if (_lastMergedSha is not null)
+        if (_lastMergedHash is not null)
         {
-            keep.Add(_lastMergedSha);
+            keep.Add(_lastMergedHash);
         }
 
         _ownSubmission = null;
-        var arriving = _ownMerged is { } made && made.Sha256 == merged.ModelHash ? 0 : merged.Size; // a leader has its own
+        var arriving = _ownMerged is { } made && made.Hash == merged.ModelHash ? 0 : merged.Size; // a leader has its own
         _exchange.Retain(keep, arriving);
         var errors = new List<string>();
         var deadline = TimeSpan.FromSeconds(60);
@@ -410,11 +410,11 @@ public sealed partial class SwarmSession
 
                 try
                 {
-                    var model = _ownMerged is { } own && own.Sha256 == merged.ModelHash
+                    var model = _ownMerged is { } own && own.Hash == merged.ModelHash
                         ? own.Model // made and published by this node as leader: the file holds these values
                         : await _exchange.FetchAsync(peer, merged.ModelHash, merged.Size, cancellationToken).ConfigureAwait(false);
                     _ownMerged = null;
-                    _lastMergedSha = merged.ModelHash;
+                    _lastMergedHash = merged.ModelHash;
                     return model;
                 }
                 catch (ModelExchangeException e)
@@ -433,8 +433,8 @@ public sealed partial class SwarmSession
         }
     }
 
-    /// <summary>A model this node holds in memory, and the SHA-256 of the file it published it as.</summary>
-    private sealed record OwnModel(string Sha256, TensorModel Model);
+    /// <summary>A model this node holds in memory, and the model hash it published it under.</summary>
+    private sealed record OwnModel(string Hash, TensorModel Model);
 
     private async Task WaitForBlockAsync(long height, CancellationToken cancellationToken)
     {

@@ -5,10 +5,10 @@ namespace SwarmLearning.Node.Rounds;
 /// <summary>What a sync gives back to the ML program.</summary>
 /// <param name="Model">The model to continue from: the round's merged model (or the latest one, for a node that was late).</param>
 /// <param name="Round">The round it came from (0 when there was no swarm, in loopback mode, or no merge yet).</param>
-/// <param name="Sha256">Its SHA-256 as recorded on the ledger (empty when not merged).</param>
+/// <param name="Hash">Its model hash as recorded on the ledger (empty when not merged).</param>
 /// <param name="Contributed">True when this node's model went into it.</param>
 /// <param name="TrainingOver">True when the training contract has completed: there will be no more rounds.</param>
-public sealed record SyncResult(TensorModel Model, long Round, string Sha256, bool Contributed, bool TrainingOver);
+public sealed record SyncResult(TensorModel Model, long Round, string Hash, bool Contributed, bool TrainingOver);
 
 /// <summary>An ML node's progress, reported to the ledger for monitoring and used by adaptive sync.</summary>
 /// <param name="Loss">Validation loss (lower is better).</param>

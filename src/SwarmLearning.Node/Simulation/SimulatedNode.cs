@@ -11,7 +11,7 @@ namespace SwarmLearning.Node.Simulation;
 /// <summary>
 /// A virtual SL node of a <see cref="SimulatedSwarm"/>: its identity and heartbeats on the swarm's ledger, its model
 /// store, and both seams of the round engine (<see cref="ISwarmLedger"/>, <see cref="IModelExchange"/>). Fetching from a
-/// peer reads the peer's store through the same verification as a download (size, SHA-256, a valid model).
+/// peer reads the peer's store through the same verification as a download (size, hash, a valid model).
 /// </summary>
 public sealed class SimulatedNode : ISwarmLedger, IModelExchange, IAsyncDisposable
 {
@@ -92,12 +92,12 @@ public sealed class SimulatedNode : ISwarmLedger, IModelExchange, IAsyncDisposab
     }
 
     /// <inheritdoc/>
-    public async Task<TensorModel> FetchAsync(MemberState peer, string sha256, long size, CancellationToken cancellationToken)
+    public async Task<TensorModel> FetchAsync(MemberState peer, string modelHash, long size, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(peer);
-        if (Store.Contains(sha256))
+        if (Store.Contains(modelHash))
         {
-            return await Task.Run(() => Store.Load(sha256), cancellationToken).ConfigureAwait(false);
+            return await Task.Run(() => Store.Load(modelHash), cancellationToken).ConfigureAwait(false);
         }
 
         var source = _swarm.NodeOf(peer.Fingerprint);
@@ -108,13 +108,13 @@ public sealed class SimulatedNode : ISwarmLedger, IModelExchange, IAsyncDisposab
 
         if (source.BeforeServe is { } hook)
         {
-            await hook(source, sha256, cancellationToken).ConfigureAwait(false);
+            await hook(source, modelHash, cancellationToken).ConfigureAwait(false);
         }
 
-        Stream? served = source.Serve(sha256) ?? throw new ModelExchangeException($"'{peer.Name}' does not have model {sha256[..12]}");
+        Stream? served = source.Serve(modelHash) ?? throw new ModelExchangeException($"'{peer.Name}' does not have model {modelHash[..12]}");
         await using (served.ConfigureAwait(false))
         {
-            return await Store.ReceiveAsync(served, sha256, size, $"'{peer.Name}'", cancellationToken).ConfigureAwait(false);
+            return await Store.ReceiveAsync(served, modelHash, size, $"'{peer.Name}'", cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -125,9 +125,9 @@ public sealed class SimulatedNode : ISwarmLedger, IModelExchange, IAsyncDisposab
         new(model.NamedTensors.Select(t => new NamedTensor(t.Info, (float[])t.Values.Clone())), model.Metadata, model.Name);
 
     /// <summary>What this node's file server would send for a hash.</summary>
-    private Stream? Serve(string sha256)
+    private Stream? Serve(string modelHash)
     {
-        var file = Store.OpenRead(sha256);
+        var file = Store.OpenRead(modelHash);
         if (file is null || ServeCorrupted is not { } corrupt)
         {
             return file;

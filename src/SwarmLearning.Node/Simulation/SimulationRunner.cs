@@ -155,7 +155,7 @@ public sealed record SimulationOptions
 public readonly record struct SimulationProgress(string Node, int Epoch, int Epochs, long Round, double Accuracy);
 
 /// <summary>One node's outcome.</summary>
-public sealed record SimulationNodeResult(string Name, int Samples, IReadOnlyList<int> Histogram, double SwarmAccuracy, double SwarmMacroF1, double? LocalAccuracy, double? LocalMacroF1, string FinalSha256, int Syncs, bool Attacker);
+public sealed record SimulationNodeResult(string Name, int Samples, IReadOnlyList<int> Histogram, double SwarmAccuracy, double SwarmMacroF1, double? LocalAccuracy, double? LocalMacroF1, string FinalModelHash, int Syncs, bool Attacker);
 
 /// <summary>
 /// A simulation's outcome. <see cref="SwarmLoss"/> is null and <see cref="Diverged"/> true when the final model's test
@@ -226,7 +226,7 @@ public static class SimulationRunner
                 evaluation.MacroF1,
                 locals?[i].Accuracy,
                 locals?[i].MacroF1,
-                outcomes[i].Final.Sha256,
+                outcomes[i].Final.Hash,
                 outcomes[i].Syncs,
                 IsAttacker(options, i))).ToList();
             return new SimulationResult(options, results, final.Round, evaluation.Accuracy, evaluation.MacroF1,

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
-using System.Security.Cryptography;
 using SwarmLearning.Node.Rounds;
 using SwarmLearning.Safetensors;
 using SwarmLearning.Tensors;
@@ -8,10 +7,10 @@ using SwarmLearning.Tensors;
 namespace SwarmLearning.Node.Storage;
 
 /// <summary>
-/// A node's models, named by their SHA-256: what it submits, what it merges and what it fetches from peers, so it can
+/// A node's models, named by their model hash (<see cref="ModelHash"/>): what it submits, what it merges and what it fetches from peers, so it can
 /// serve each of them to others by hash. The models of the rounds are held in memory and served as their safetensors
 /// encoding (<see cref="SafetensorsEncoding"/>): no file, so no copy into the page cache, no write-back, no copy out
-/// for every peer. Files in <c>DIR/&lt;sha256&gt;.safetensors</c> are served too (a file the store already has under a
+/// for every peer. Files in <c>DIR/&lt;modelHash&gt;.safetensors</c> are served too (a file the store already has under a
 /// hash is kept and preferred); they appear whole or not at all (written to a temporary name, then renamed).
 /// </summary>
 public sealed class ModelStore
@@ -43,15 +42,12 @@ public sealed class ModelStore
     /// <summary>The directory.</summary>
     public string Directory { get; }
 
-    /// <summary>True for 64 lowercase hex digits.</summary>
-    public static bool IsSha256(string? value) => value is { Length: 64 } && value.All(char.IsAsciiHexDigitLower);
-
     /// <summary>The path a model with this hash has in the store (whether or not it is there).</summary>
-    public string PathOf(string sha256) =>
-        IsSha256(sha256) ? Path.Combine(Directory, sha256 + Extension) : throw new ArgumentException($"'{sha256}' is not a SHA-256", nameof(sha256));
+    public string PathOf(string modelHash) =>
+        ModelHash.IsValid(modelHash) ? Path.Combine(Directory, modelHash + Extension) : throw new ArgumentException($"'{modelHash}' is not a model hash", nameof(modelHash));
 
     /// <summary>True when the store holds the model.</summary>
-    public bool Contains(string sha256) => IsSha256(sha256) && (_held.ContainsKey(sha256) || File.Exists(PathOf(sha256)));
+    public bool Contains(string modelHash) => ModelHash.IsValid(modelHash) && (_held.ContainsKey(modelHash) || File.Exists(PathOf(modelHash)));
 
     /// <summary>
     /// Holds <paramref name="model"/> in the store (after checking that its values are finite and fit their dtypes) and
@@ -64,12 +60,12 @@ public sealed class ModelStore
         if (!_encodings.TryGetValue(model, out var published))
         {
             var encoded = SafetensorsEncoding.Measure(model);
-            published = new PublishedModel(encoded.Sha256, encoded.Length);
+            published = new PublishedModel(encoded.Hash, encoded.Length);
         }
 
-        if (!File.Exists(PathOf(published.Sha256)))
+        if (!File.Exists(PathOf(published.Hash)))
         {
-            _held[published.Sha256] = model;
+            _held[published.Hash] = model;
         }
 
         return published;
@@ -92,14 +88,14 @@ public sealed class ModelStore
     /// Opens a stored model's safetensors bytes for reading (the file server streams them; <see cref="Stream.Length"/>
     /// is known), or null when the store does not hold it.
     /// </summary>
-    public Stream? OpenRead(string sha256)
+    public Stream? OpenRead(string modelHash)
     {
-        if (!IsSha256(sha256))
+        if (!ModelHash.IsValid(modelHash))
         {
             return null;
         }
 
-        var path = PathOf(sha256);
+        var path = PathOf(modelHash);
         if (File.Exists(path))
         {
             try
@@ -112,21 +108,21 @@ public sealed class ModelStore
             }
         }
 
-        return _held.TryGetValue(sha256, out var model) ? SafetensorsEncoding.OpenRead(model) : null;
+        return _held.TryGetValue(modelHash, out var model) ? SafetensorsEncoding.OpenRead(model) : null;
     }
 
     /// <summary>
     /// A stored model: the one held in memory (itself: do not change it), or one read from its file with every check
     /// (header, names, shapes, finite values).
     /// </summary>
-    public TensorModel Load(string sha256)
+    public TensorModel Load(string modelHash)
     {
-        if (!File.Exists(PathOf(sha256)) && _held.TryGetValue(sha256, out var model))
+        if (!File.Exists(PathOf(modelHash)) && _held.TryGetValue(modelHash, out var model))
         {
             return model;
         }
 
-        using var file = SafetensorsFile.Open(PathOf(sha256));
+        using var file = SafetensorsFile.Open(PathOf(modelHash));
         return file.LoadModel();
     }
 
@@ -134,63 +130,63 @@ public sealed class ModelStore
     /// Receives a model from a peer and keeps it in the store (to serve it to others): see the overload with
     /// <c>keep</c>.
     /// </summary>
-    public Task<TensorModel> ReceiveAsync(Stream content, string sha256, long size, string from, CancellationToken cancellationToken) =>
-        ReceiveAsync(content, sha256, size, from, keep: true, cancellationToken);
+    public Task<TensorModel> ReceiveAsync(Stream content, string modelHash, long size, string from, CancellationToken cancellationToken) =>
+        ReceiveAsync(content, modelHash, size, from, keep: true, cancellationToken);
 
     /// <summary>
     /// Receives a model from a peer: reads <paramref name="content"/> into memory while hashing and validating it,
-    /// refuses it if its size or SHA-256 differ from what the ledger recorded or if it is not a valid model, and
+    /// refuses it if its size or model hash differ from what the ledger recorded or if it is not a valid model, and
     /// otherwise returns it. With <paramref name="keep"/> the store also holds it, to serve it to others, when its
     /// bytes are the encoding this project writes (every SL node publishes that way); a model in another writer's
     /// layout is returned but not served. <paramref name="from"/> names the peer in errors.
     /// </summary>
-    public Task<TensorModel> ReceiveAsync(Stream content, string sha256, long size, string from, bool keep, CancellationToken cancellationToken) =>
-        ReceiveAsync(content, sha256, size, from, keep, allocate: null, cancellationToken);
+    public Task<TensorModel> ReceiveAsync(Stream content, string modelHash, long size, string from, bool keep, CancellationToken cancellationToken) =>
+        ReceiveAsync(content, modelHash, size, from, keep, allocate: null, cancellationToken);
 
     /// <summary>
     /// <see cref="ReceiveAsync(Stream, string, long, string, bool, CancellationToken)"/>, with the tensors' arrays from
     /// <paramref name="allocate"/> when given (and the model is not one the store already holds).
     /// </summary>
-    public async Task<TensorModel> ReceiveAsync(Stream content, string sha256, long size, string from, bool keep, Func<int, float[]>? allocate, CancellationToken cancellationToken)
+    public async Task<TensorModel> ReceiveAsync(Stream content, string modelHash, long size, string from, bool keep, Func<int, float[]>? allocate, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(content);
-        if (Contains(sha256))
+        if (Contains(modelHash))
         {
-            return Load(sha256);
+            return Load(modelHash);
         }
 
         if (size < 0)
         {
-            throw new ModelExchangeException($"the ledger records {size} bytes for model {sha256[..12]}; nothing to receive from {from}");
+            throw new ModelExchangeException($"the ledger records {size} bytes for model {modelHash[..12]}; nothing to receive from {from}");
         }
 
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var read = await SafetensorsStreamReader.ReadAsync(content, size, $"model {sha256[..12]}", hash, copy: null, cancellationToken, allocate).ConfigureAwait(false);
+        var hash = ModelHash.Create();
+        var read = await SafetensorsStreamReader.ReadAsync(content, size, $"model {modelHash[..12]}", hash, copy: null, cancellationToken, allocate).ConfigureAwait(false);
         if (read.Longer)
         {
-            throw new ModelExchangeException($"{from} sent more than the {size} bytes the ledger records for model {sha256[..12]}; refused");
+            throw new ModelExchangeException($"{from} sent more than the {size} bytes the ledger records for model {modelHash[..12]}; refused");
         }
 
         if (read.Received != size)
         {
-            throw new ModelExchangeException($"{from} sent {read.Received} bytes of model {sha256[..12]}, but the ledger records {size}; refused");
+            throw new ModelExchangeException($"{from} sent {read.Received} bytes of model {modelHash[..12]}, but the ledger records {size}; refused");
         }
 
-        var actual = Convert.ToHexStringLower(hash.GetHashAndReset());
-        if (actual != sha256)
+        var actual = ModelHash.Finish(hash);
+        if (actual != modelHash)
         {
-            throw new ModelExchangeException($"{from} served a model whose SHA-256 is {actual[..12]}, not {sha256[..12]} as the ledger records; refused");
+            throw new ModelExchangeException($"{from} served a model whose hash ({ModelHash.Algorithm}) is {actual[..12]}, not {modelHash[..12]} as the ledger records; refused");
         }
 
         if (read.Invalid is { } e)
         {
-            throw new ModelExchangeException($"{from} served model {sha256[..12]} with the recorded hash, but it is not a valid model: {e.Message}", e);
+            throw new ModelExchangeException($"{from} served model {modelHash[..12]} with the recorded hash, but it is not a valid model: {e.Message}", e);
         }
 
         var model = read.Model!;
         if (keep && read.Canonical)
         {
-            _held.TryAdd(sha256, model);
+            _held.TryAdd(modelHash, model);
         }
 
         return model;
@@ -217,7 +213,7 @@ public sealed class ModelStore
         foreach (var path in System.IO.Directory.EnumerateFiles(Directory, "*" + Extension))
         {
             var sha = Path.GetFileNameWithoutExtension(path);
-            if (IsSha256(sha) && !keep.Contains(sha) && File.GetLastWriteTimeUtc(path) < cutoff)
+            if (ModelHash.IsValid(sha) && !keep.Contains(sha) && File.GetLastWriteTimeUtc(path) < cutoff)
             {
                 try
                 {

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Diagnostics;
-using System.Security.Cryptography;
 using SwarmLearning.Safetensors;
 using SwarmLearning.Tensors;
 
@@ -30,7 +29,7 @@ internal static class SafetensorsStreamReader
     /// length asked), for a caller that recycles them.
     /// </summary>
     public static async Task<StreamedModel> ReadAsync(
-        Stream content, long length, string name, IncrementalHash? hash, Stream? copy, CancellationToken cancellationToken, Func<int, float[]>? allocate = null)
+        Stream content, long length, string name, Hashing.Blake3? hash, Stream? copy, CancellationToken cancellationToken, Func<int, float[]>? allocate = null)
     {
         ArgumentNullException.ThrowIfNull(content);
         ArgumentOutOfRangeException.ThrowIfNegative(length);
@@ -151,7 +150,7 @@ internal static class SafetensorsStreamReader
     }
 
     /// <summary>The stream, read in order, hashed and copied, never past <see cref="Length"/> except for the final probe.</summary>
-    private sealed class Input(Stream content, long length, IncrementalHash? hash, Stream? copy) : IDisposable
+    private sealed class Input(Stream content, long length, Hashing.Blake3? hash, Stream? copy) : IDisposable
     {
         private Stream? _copy = copy;
 

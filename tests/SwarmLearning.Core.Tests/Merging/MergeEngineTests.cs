@@ -136,7 +136,7 @@ public sealed class MergeEngineTests
 
         Assert.Equal(path, info.Path);
         Assert.Equal(new FileInfo(path).Length, info.Length);
-        Assert.Equal(ModelHash.ComputeSha256(path), info.Sha256);
+        Assert.Equal(ModelHash.Compute(path), info.Hash);
         Assert.Equal(expectedResult.MergedElements, result.MergedElements);
         using var file = SafetensorsFile.Open(path);
         Assert.Equal("7", file.Metadata["round"]);

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Security.Cryptography;
 using SwarmLearning.Safetensors;
 using SwarmLearning.Tensors;
 
@@ -73,7 +72,7 @@ public sealed class SafetensorsEncodingTests : IDisposable
         var encoded = SafetensorsEncoding.Measure(model);
 
         Assert.Equal(expected.Length, encoded.Length);
-        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(expected)), encoded.Sha256);
+        Assert.Equal(ModelHash.Of(expected), encoded.Hash);
     }
 
     [Theory]

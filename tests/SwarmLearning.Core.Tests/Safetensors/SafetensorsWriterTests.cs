@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Security.Cryptography;
 using SwarmLearning.Safetensors;
 using SwarmLearning.Tensors;
 
@@ -69,7 +68,7 @@ public sealed class SafetensorsWriterTests : IDisposable
     }
 
     [Fact]
-    public void Hash_returned_by_Complete_is_the_sha256_of_the_file()
+    public void Hash_returned_by_Complete_is_the_model_hash_of_the_file()
     {
         var random = new Random(1);
         var model = new TensorModel(
@@ -84,9 +83,9 @@ public sealed class SafetensorsWriterTests : IDisposable
         var bytes = File.ReadAllBytes(_path);
         Assert.Equal(_path, info.Path);
         Assert.Equal(bytes.Length, info.Length);
-        Assert.Matches("^[0-9a-f]{64}$", info.Sha256);
-        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(bytes)), info.Sha256);
-        Assert.Equal(info.Sha256, ModelHash.ComputeSha256(_path));
+        Assert.Matches("^[0-9a-f]{64}$", info.Hash);
+        Assert.Equal(ModelHash.Of(bytes), info.Hash);
+        Assert.Equal(info.Hash, ModelHash.Compute(_path));
     }
 
     [Fact]
@@ -94,7 +93,7 @@ public sealed class SafetensorsWriterTests : IDisposable
     {
         var info = SafetensorsWriter.Write(_path, new TensorModel([new NamedTensor("w", TensorDType.F16, new TensorShape(3), [1f, 2f, 3f])]));
 
-        Assert.Equal(info.Sha256, await ModelHash.ComputeSha256Async(_path));
+        Assert.Equal(info.Hash, await ModelHash.ComputeAsync(_path));
     }
 
     [Fact]
@@ -122,7 +121,7 @@ public sealed class SafetensorsWriterTests : IDisposable
                 done += n;
             }
 
-            return writer.Complete().Sha256;
+            return writer.Complete().Hash;
         }
 
         var whole = WriteInChunks("whole.safetensors", [all.Length]);
@@ -253,7 +252,7 @@ public sealed class SafetensorsWriterTests : IDisposable
         var info = SafetensorsWriter.Write(_path, new TensorModel([new NamedTensor("w", TensorDType.F32, new TensorShape(1), [4f])]));
 
         Assert.Equal(["model.safetensors"], _dir.Entries());
-        Assert.Equal(info.Sha256, ModelHash.ComputeSha256(_path));
+        Assert.Equal(info.Hash, ModelHash.Compute(_path));
         using var file = SafetensorsFile.Open(_path);
         Assert.Equal([4f], file.LoadModel()["w"].Values);
     }

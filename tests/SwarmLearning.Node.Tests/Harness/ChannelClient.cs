@@ -97,7 +97,7 @@ internal sealed class ChannelClient : IDisposable
             response.StatusCode,
             Models.Parse(body),
             long.Parse(Header(response, "Swarm-Round"), System.Globalization.CultureInfo.InvariantCulture),
-            Header(response, "Swarm-Model-Sha256"),
+            Header(response, "Swarm-Model-Hash"),
             bool.Parse(Header(response, "Swarm-Contributed")),
             bool.Parse(Header(response, "Swarm-Training-Over")),
             body,
@@ -123,7 +123,7 @@ internal sealed class ChannelClient : IDisposable
 }
 
 /// <summary>The answer to begin, sync or end.</summary>
-internal sealed record SyncAnswer(HttpStatusCode Status, TensorModel? Model, long Round, string Sha256, bool Contributed, bool TrainingOver, byte[] Body, JsonElement? Error)
+internal sealed record SyncAnswer(HttpStatusCode Status, TensorModel? Model, long Round, string Hash, bool Contributed, bool TrainingOver, byte[] Body, JsonElement? Error)
 {
     public string ErrorMessage => Error?.GetProperty("message").GetString() ?? "";
 

@@ -99,7 +99,7 @@ public sealed class SimulatedRoundTests : IAsyncLifetime, IDisposable
 
         var begun = await All(sessions.Select((s, i) => s.BeginAsync(Model(i, i, i, i), CancellationToken.None)));
         Assert.All(begun, b => Assert.Equal(1, b.Round));
-        Assert.Single(begun.Select(b => b.Sha256).Distinct());
+        Assert.Single(begun.Select(b => b.Hash).Distinct());
 
         // The initial sync gives everyone the first leader's initial weights (an average of random starts is a poor start).
         var first = _swarm.Chain.State!.Contracts[LedgerDefaults.HpeDefaultContract].LastMerged!;
@@ -114,11 +114,11 @@ public sealed class SimulatedRoundTests : IAsyncLifetime, IDisposable
 
         var ended = await All(sessions.Select((s, i) => s.EndAsync(Model(i, i, i, i), CancellationToken.None)));
         Assert.All(ended, r => Assert.True(r.TrainingOver));
-        Assert.Single(ended.Select(r => r.Sha256).Distinct());
+        Assert.Single(ended.Select(r => r.Hash).Distinct());
         Assert.Single(ended.Select(r => string.Join(',', Values(r.Model))).Distinct());
         var contract = _swarm.Chain.State!.Contracts[LedgerDefaults.HpeDefaultContract];
         Assert.Equal(ContractStatus.Completed, contract.Status);
-        Assert.Equal(ended[0].Sha256, contract.LastMerged!.ModelHash);
+        Assert.Equal(ended[0].Hash, contract.LastMerged!.ModelHash);
     }
 
     [Fact]
@@ -135,7 +135,7 @@ public sealed class SimulatedRoundTests : IAsyncLifetime, IDisposable
         // Plain Krum (m = 1) would give one node's model; multi-Krum gives the mean of the five, 25 / 5 = 5, which is none of them.
         // The five are summed in an order that depends on the nodes' (random) fingerprints: 5 within float rounding.
         Assert.All(synced, r => Assert.All(Values(r.Model), v => Assert.Equal(5f, v, 1e-5f)));
-        Assert.Single(synced.Select(r => r.Sha256).Distinct());
+        Assert.Single(synced.Select(r => r.Hash).Distinct());
         Assert.Equal("krum", _swarm.Chain.State!.Contracts[LedgerDefaults.HpeDefaultContract].LastMerged!.MergeMethod);
     }
 
@@ -157,8 +157,8 @@ public sealed class SimulatedRoundTests : IAsyncLifetime, IDisposable
         var third = await All(sessions.Select((s, i) => s.SyncAsync(Model(10 * (i + 1), 10 + (20 * i)), CancellationToken.None)));
         float[] expected = [15 + (0.5f * (3 - x0[0])), 20 + (0.5f * (6 - x0[1]))];
         Assert.All(third, r => Assert.Equal(expected, Values(r.Model)));
-        Assert.Single(third.Select(r => r.Sha256).Distinct());
-        Assert.Equal((0.5, second[0].Sha256, third[0].Sha256), (Last().Momentum, Last().Previous, Last().ModelHash));
+        Assert.Single(third.Select(r => r.Hash).Distinct());
+        Assert.Equal((0.5, second[0].Hash, third[0].Hash), (Last().Momentum, Last().Previous, Last().ModelHash));
         Assert.Contains(_logs.Lines, l => l.Contains("with mean while fetching, momentum 0.5", StringComparison.Ordinal));
     }
 
@@ -235,7 +235,7 @@ public sealed class SimulatedRoundTests : IAsyncLifetime, IDisposable
         var third = await _swarm.AddNodeAsync("sl3");
         var late = await Session(third, minPeers: 3).BeginAsync(Model(5), CancellationToken.None).WaitAsync(Patience);
         var results = await All(waiting);
-        Assert.All(results, r => Assert.Equal(late.Sha256, r.Sha256));
+        Assert.All(results, r => Assert.Equal(late.Hash, r.Hash));
         Assert.Equal(2, _swarm.Chain.State!.Contracts[LedgerDefaults.HpeDefaultContract].Round.Number); // round 1 merged with all three
         Assert.True(Values(late.Model)[0] is 0f or 1f or 5f); // one node's initial weights
     }
@@ -275,7 +275,7 @@ public sealed class SimulatedRoundTests : IAsyncLifetime, IDisposable
         var survivors = await All(syncs.Where((_, i) => i != leader.Index));
         var completedIn = DateTime.UtcNow - at;
 
-        Assert.Single(survivors.Select(r => r.Sha256).Distinct());
+        Assert.Single(survivors.Select(r => r.Hash).Distinct());
         var round = _swarm.Chain.State!.Contracts[LedgerDefaults.HpeDefaultContract];
         Assert.NotEqual(leader.Self, round.LastMerged!.Leader);
         Assert.Equal(2, round.LastMerged.Round);
@@ -309,11 +309,11 @@ public sealed class SimulatedRoundTests : IAsyncLifetime, IDisposable
         };
 
         var results = await All(sessions.Select((s, i) => s.SyncAsync(Model(i * 3), CancellationToken.None)));
-        Assert.All(results, r => Assert.Equal(results[0].Sha256, r.Sha256));
+        Assert.All(results, r => Assert.Equal(results[0].Hash, r.Hash));
         Assert.Equal(1.5f, Values(results[0].Model)[0], 5); // mean of 0 and 3: the corrupted 6 is out
         var merged = _swarm.Chain.State!.Contracts[LedgerDefaults.HpeDefaultContract].LastMerged!;
         Assert.DoesNotContain(nodes[2].Self, merged.Contributors);
-        Assert.Contains(_logs.Lines, l => l.Contains("leaving out 'sl3'", StringComparison.Ordinal) && l.Contains("SHA-256", StringComparison.Ordinal));
+        Assert.Contains(_logs.Lines, l => l.Contains("leaving out 'sl3'", StringComparison.Ordinal) && l.Contains("hash (BLAKE3)", StringComparison.Ordinal));
         Assert.False(results[2].Contributed);
     }
 
@@ -326,7 +326,7 @@ public sealed class SimulatedRoundTests : IAsyncLifetime, IDisposable
 
         // sl3 submits a model of another shape (a program that was not built for this swarm's model).
         var results = await All(sessions.Select((s, i) => s.SyncAsync(i == 2 ? Model(9, 9) : Model(i * 4), CancellationToken.None)));
-        Assert.Single(results.Select(r => r.Sha256).Distinct());
+        Assert.Single(results.Select(r => r.Hash).Distinct());
         Assert.Equal(2f, Values(results[0].Model)[0], 5); // mean of 0 and 4
         Assert.DoesNotContain(nodes[2].Self, _swarm.Chain.State!.Contracts[LedgerDefaults.HpeDefaultContract].LastMerged!.Contributors);
         Assert.Contains(_logs.Lines, l => l.Contains("leaving out 'sl3'", StringComparison.Ordinal) && l.Contains("differ", StringComparison.Ordinal));
@@ -342,7 +342,7 @@ public sealed class SimulatedRoundTests : IAsyncLifetime, IDisposable
         var late = await _swarm.AddNodeAsync("sl3");
         var lateSession = Session(late, minPeers: 2);
         var begun = await lateSession.BeginAsync(Model(100), CancellationToken.None).WaitAsync(Patience);
-        Assert.Equal(first[0].Sha256, begun.Sha256);
+        Assert.Equal(first[0].Hash, begun.Hash);
         Assert.False(begun.Contributed);
         Assert.Equal(Values(first[0].Model), Values(begun.Model));
 
@@ -372,8 +372,8 @@ public sealed class SimulatedRoundTests : IAsyncLifetime, IDisposable
         var sync3 = await sessions[2].SyncAsync(Model(60), CancellationToken.None).WaitAsync(Patience);
         var end3 = await sessions[2].EndAsync(Model(60), CancellationToken.None).WaitAsync(Patience);
         var ends = await All([end1, end2]);
-        Assert.Equal(end3.Sha256, ends[0].Sha256);
-        Assert.Equal(end3.Sha256, ends[1].Sha256);
+        Assert.Equal(end3.Hash, ends[0].Hash);
+        Assert.Equal(end3.Hash, ends[1].Hash);
         Assert.Equal(45f, Values(end3.Model)[0], 4); // the snapshot 30 and the final 60; the inactive node weighs 0
         Assert.True(sync3.Round >= 2);
         Assert.Equal(ContractStatus.Completed, _swarm.Chain.State!.Contracts[LedgerDefaults.HpeDefaultContract].Status);
@@ -417,8 +417,8 @@ public sealed class SimulatedRoundTests : IAsyncLifetime, IDisposable
         // submission of that round nor a merged model older than the previous one: the incoming model replaces them.
         var fetches = exchanges.SelectMany(e => e.Fetches).ToList();
         Assert.True(fetches.Count >= 3 * 2, $"{fetches.Count} merged-model fetches in 3 rounds of 3 nodes");
-        Assert.All(fetches, f => Assert.False(f.SubmissionHeld, $"{f.Node} still held its submission when it fetched {f.Sha256[..12]}"));
-        Assert.All(fetches, f => Assert.True(f.MergedHeld <= 1, $"{f.Node} held {f.MergedHeld} older merged models when it fetched {f.Sha256[..12]}"));
+        Assert.All(fetches, f => Assert.False(f.SubmissionHeld, $"{f.Node} still held its submission when it fetched {f.Hash[..12]}"));
+        Assert.All(fetches, f => Assert.True(f.MergedHeld <= 1, $"{f.Node} held {f.MergedHeld} older merged models when it fetched {f.Hash[..12]}"));
 
         // The previous round's merged model stays servable for a peer that is still catching up.
         var merged = _swarm.Chain.State!.Contracts[LedgerDefaults.HpeDefaultContract].LastMerged!;
@@ -498,12 +498,12 @@ public sealed class SimulatedRoundTests : IAsyncLifetime, IDisposable
         private readonly List<string> _merged = [];
         private string? _submission;
 
-        public List<(string Node, string Sha256, bool SubmissionHeld, int MergedHeld)> Fetches { get; } = [];
+        public List<(string Node, string Hash, bool SubmissionHeld, int MergedHeld)> Fetches { get; } = [];
 
         public async Task<PublishedModel> PublishAsync(TensorModel model, CancellationToken cancellationToken)
         {
             var published = await node.PublishAsync(model, cancellationToken);
-            _submission = published.Sha256;
+            _submission = published.Hash;
             return published;
         }
 

@@ -27,15 +27,15 @@ public sealed class ModelStorePruneTests : IDisposable
         var other = Path.Combine(_dir.Path, "final.safetensors");
         File.WriteAllText(other, "not a hash-named model");
 
-        store.Prune(new HashSet<string>(StringComparer.Ordinal) { kept.Sha256, keptFile }, TimeSpan.FromMinutes(1));
+        store.Prune(new HashSet<string>(StringComparer.Ordinal) { kept.Hash, keptFile }, TimeSpan.FromMinutes(1));
 
-        Assert.True(store.Contains(kept.Sha256));
-        Assert.False(store.Contains(dropped.Sha256));
+        Assert.True(store.Contains(kept.Hash));
+        Assert.False(store.Contains(dropped.Hash));
         Assert.False(store.Contains(oldFile));
         Assert.True(store.Contains(youngFile));
         Assert.True(store.Contains(keptFile));
         Assert.True(File.Exists(other));
-        Assert.Equal([1f, 1f], store.Load(kept.Sha256)["w"].Values.ToArray());
+        Assert.Equal([1f, 1f], store.Load(kept.Hash)["w"].Values.ToArray());
         Assert.Equal([6f, 6f], store.Load(keptFile)["w"].Values.ToArray());
     }
 
@@ -47,7 +47,7 @@ public sealed class ModelStorePruneTests : IDisposable
 
         var put = store.Put(Model(7));
 
-        Assert.Equal(sha, put.Sha256);
+        Assert.Equal(sha, put.Hash);
         using var served = store.OpenRead(sha)!;
         Assert.IsType<FileStream>(served);
     }
@@ -56,9 +56,9 @@ public sealed class ModelStorePruneTests : IDisposable
     {
         var temp = Path.Combine(_dir.Path, "temp.safetensors");
         var info = SwarmLearning.Safetensors.SafetensorsWriter.Write(temp, model);
-        var path = Path.Combine(_dir.Path, info.Sha256 + ".safetensors");
+        var path = Path.Combine(_dir.Path, info.Hash + ".safetensors");
         File.Move(temp, path);
         File.SetLastWriteTimeUtc(path, writtenAt);
-        return info.Sha256;
+        return info.Hash;
     }
 }

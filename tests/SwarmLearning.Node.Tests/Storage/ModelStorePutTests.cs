@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text;
 using SwarmLearning.Node.Channel;
 using SwarmLearning.Node.Rounds;
@@ -18,7 +17,7 @@ public sealed class ModelStorePutTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private static string Sha(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
+    private static string Sha(byte[] bytes) => ModelHash.Of(bytes);
 
     private static async Task<byte[]> ServedAsync(ModelStore store, string sha)
     {
@@ -41,7 +40,7 @@ public sealed class ModelStorePutTests : IDisposable
         var published = store.Put(model);
 
         Assert.Equal(new PublishedModel(Sha(bytes), bytes.Length), published);
-        Assert.Equal(bytes, await ServedAsync(store, published.Sha256));
+        Assert.Equal(bytes, await ServedAsync(store, published.Hash));
     }
 
     [Fact]
@@ -54,8 +53,8 @@ public sealed class ModelStorePutTests : IDisposable
         store.RememberEncoding(model, vouched);
 
         Assert.Same(vouched, store.Put(model));
-        Assert.True(store.Contains(vouched.Sha256));
-        Assert.Equal(Sha(Models.Bytes(Models.Tiny(4))), store.Put(Models.Tiny(4)).Sha256); // another instance: measured
+        Assert.True(store.Contains(vouched.Hash));
+        Assert.Equal(Sha(Models.Bytes(Models.Tiny(4))), store.Put(Models.Tiny(4)).Hash); // another instance: measured
     }
 
     [Fact]

@@ -1,8 +1,8 @@
 using System.Buffers.Binary;
-using System.Security.Cryptography;
 using SwarmLearning.Node.Rounds;
 using SwarmLearning.Node.Storage;
 using SwarmLearning.Node.Tests.Harness;
+using SwarmLearning.Safetensors;
 using SwarmLearning.Tensors;
 
 namespace SwarmLearning.Node.Tests.Storage;
@@ -32,7 +32,7 @@ public sealed class ModelStoreReceiveTests : IDisposable
         ], new Dictionary<string, string>(StringComparer.Ordinal) { ["format"] = "pt" });
     }
 
-    private static string Sha(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
+    private static string Sha(byte[] bytes) => ModelHash.Of(bytes);
 
     [Theory]
     [InlineData(true, int.MaxValue)]
@@ -111,7 +111,7 @@ public sealed class ModelStoreReceiveTests : IDisposable
         var other = Models.Bytes(Models.Tiny(2));
         var wrong = await Assert.ThrowsAsync<ModelExchangeException>(() =>
             store.ReceiveAsync(new MemoryStream(other), sha, bytes.Length, From, keep, CancellationToken.None));
-        Assert.Equal($"{From} served a model whose SHA-256 is {Sha(other)[..12]}, not {sha[..12]} as the ledger records; refused", wrong.Message);
+        Assert.Equal($"{From} served a model whose hash (BLAKE3) is {Sha(other)[..12]}, not {sha[..12]} as the ledger records; refused", wrong.Message);
 
         Assert.False(store.Contains(sha));
         Assert.Empty(Directory.EnumerateFiles(_dir.Path));
