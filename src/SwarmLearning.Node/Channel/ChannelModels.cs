@@ -28,7 +28,7 @@ internal static class ChannelModels
     /// </summary>
     /// <remarks>
     /// The body is hashed as it arrives. When its bytes are the encoding this project writes (the .NET and Python
-    /// clients send that), their hash is the hash the model would be published under, and the store is told so
+    /// clients send that), their model hash is the one the model would be published under, and the store is told so
     /// (<see cref="ModelStore.RememberEncoding"/>): publishing the model then costs no second pass over it, and the
     /// hashing overlaps the transfer from the ML program instead of following it.
     /// </remarks>
