@@ -17,7 +17,7 @@ public enum HashFunction
     /// <summary><see cref="Hashing.Blake3"/> eight chunks at a time (a CPU with AVX2 and without AVX-512).</summary>
     Blake3Lanes8,
 
-    /// <summary><see cref="Hashing.Blake3"/> one chunk at a time (a CPU without 256-bit vectors).</summary>
+    /// <summary><see cref="Hashing.Blake3"/> one chunk at a time (a CPU without AVX2).</summary>
     Blake3Narrow,
 }
 

@@ -58,7 +58,7 @@ public sealed class Blake3
     /// <summary>An empty hash.</summary>
     public Blake3() => Reset();
 
-    /// <summary>How many chunks <see cref="AppendData"/> compresses at once on this machine: 16 (AVX-512), 8 (256-bit vectors) or 1.</summary>
+    /// <summary>How many chunks <see cref="AppendData"/> compresses at once on this machine: 16 (AVX-512), 8 (AVX2) or 1.</summary>
     public static int LaneCount => Blake3Lanes.Supported(Blake3Lanes.MaxLanes);
 
     /// <summary>For tests and benchmarks: at most this many chunks at once (16, 8 or 1), even where more are supported.</summary>

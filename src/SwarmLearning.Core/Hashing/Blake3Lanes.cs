@@ -9,7 +9,7 @@ namespace SwarmLearning.Hashing;
 /// BLAKE3's compression of whole chunks side by side, one chunk per 32-bit lane, and of the parents above them: the
 /// same arithmetic as <see cref="Blake3.CompressInPlace"/>, a lane's worth of times per instruction. Written once over
 /// <see cref="IBlake3Lanes{TVec}"/>; the JIT specialises it per width (struct type arguments): sixteen lanes with
-/// AVX-512 (<see cref="Lanes16"/>), eight with 256-bit vectors (<see cref="Lanes8"/>).
+/// AVX-512 (<see cref="Lanes16"/>), eight with AVX2 (<see cref="Lanes8"/>).
 /// </summary>
 internal static class Blake3Lanes
 {
@@ -327,10 +327,13 @@ internal readonly struct Lanes16 : IBlake3Lanes<Vector512<uint>>
     private static Vector512<uint> High64(Vector512<uint> a, Vector512<uint> b) => Avx512F.UnpackHigh(a.AsUInt64(), b.AsUInt64()).AsUInt32();
 }
 
-/// <summary>Eight lanes: 256-bit vectors through .NET's cross-platform operations (rotations as two shifts).</summary>
+/// <summary>
+/// Eight lanes: AVX2, with an 8 × 8 transpose of the message in registers, and byte shuffles for the rotations by 16
+/// and 8 (two shifts and an or for those by 12 and 7: AVX2 has no rotate).
+/// </summary>
 internal readonly struct Lanes8 : IBlake3Lanes<Vector256<uint>>
 {
-    public static bool IsSupported => Vector256.IsHardwareAccelerated && BitConverter.IsLittleEndian;
+    public static bool IsSupported => Avx2.IsSupported;
 
     public static int Count => 8;
 
@@ -346,13 +349,15 @@ internal readonly struct Lanes8 : IBlake3Lanes<Vector256<uint>>
     public static Vector256<uint> Xor(Vector256<uint> a, Vector256<uint> b) => a ^ b;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<uint> RotateRight16(Vector256<uint> value) => Vector256.ShiftRightLogical(value, 16) | Vector256.ShiftLeft(value, 16);
+    public static Vector256<uint> RotateRight16(Vector256<uint> value) =>
+        Avx2.Shuffle(value.AsByte(), Vector256.Create((byte)2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13)).AsUInt32();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<uint> RotateRight12(Vector256<uint> value) => Vector256.ShiftRightLogical(value, 12) | Vector256.ShiftLeft(value, 20);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<uint> RotateRight8(Vector256<uint> value) => Vector256.ShiftRightLogical(value, 8) | Vector256.ShiftLeft(value, 24);
+    public static Vector256<uint> RotateRight8(Vector256<uint> value) =>
+        Avx2.Shuffle(value.AsByte(), Vector256.Create((byte)1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12, 1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12)).AsUInt32();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<uint> RotateRight7(Vector256<uint> value) => Vector256.ShiftRightLogical(value, 7) | Vector256.ShiftLeft(value, 25);
@@ -366,20 +371,62 @@ internal readonly struct Lanes8 : IBlake3Lanes<Vector256<uint>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint First(Vector256<uint> value) => value.ToScalar();
 
-    /// <summary>One word at a time through a small buffer.</summary>
+    /// <summary>Rows k = chunk k's half block, transposed in registers: 32-bit, then 64-bit interleaves, then 128-bit halves.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void LoadMessage(ReadOnlySpan<uint> words, int offset, Span<Vector256<uint>> m)
     {
-        const int stride = Blake3.ChunkBytes / sizeof(uint);
-        Span<uint> column = stackalloc uint[8];
-        for (var j = 0; j < 16; j++)
-        {
-            for (var lane = 0; lane < 8; lane++)
-            {
-                column[lane] = words[(lane * stride) + offset + j];
-            }
-
-            m[j] = Vector256.Create<uint>(column);
-        }
+        Transpose(words, offset, m[..8]);
+        Transpose(words, offset + 8, m[8..]);
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose(ReadOnlySpan<uint> words, int offset, Span<Vector256<uint>> m)
+    {
+        const int stride = Blake3.ChunkBytes / sizeof(uint);
+        ref var start = ref MemoryMarshal.GetReference(words);
+        var r0 = Vector256.LoadUnsafe(ref start, (nuint)offset);
+        var r1 = Vector256.LoadUnsafe(ref start, (nuint)(offset + stride));
+        var r2 = Vector256.LoadUnsafe(ref start, (nuint)(offset + (2 * stride)));
+        var r3 = Vector256.LoadUnsafe(ref start, (nuint)(offset + (3 * stride)));
+        var r4 = Vector256.LoadUnsafe(ref start, (nuint)(offset + (4 * stride)));
+        var r5 = Vector256.LoadUnsafe(ref start, (nuint)(offset + (5 * stride)));
+        var r6 = Vector256.LoadUnsafe(ref start, (nuint)(offset + (6 * stride)));
+        var r7 = Vector256.LoadUnsafe(ref start, (nuint)(offset + (7 * stride)));
+
+        // 32-bit interleave within each 128-bit half: words (0, 1, 4, 5) and (2, 3, 6, 7) of two rows.
+        var t0 = Avx2.UnpackLow(r0, r1);
+        var t1 = Avx2.UnpackHigh(r0, r1);
+        var t2 = Avx2.UnpackLow(r2, r3);
+        var t3 = Avx2.UnpackHigh(r2, r3);
+        var t4 = Avx2.UnpackLow(r4, r5);
+        var t5 = Avx2.UnpackHigh(r4, r5);
+        var t6 = Avx2.UnpackLow(r6, r7);
+        var t7 = Avx2.UnpackHigh(r6, r7);
+
+        // 64-bit interleave: each half holds one word of four rows (words j and j + 4).
+        r0 = Low64(t0, t2);
+        r1 = High64(t0, t2);
+        r2 = Low64(t1, t3);
+        r3 = High64(t1, t3);
+        r4 = Low64(t4, t6);
+        r5 = High64(t4, t6);
+        r6 = Low64(t5, t7);
+        r7 = High64(t5, t7);
+
+        // Halves: the low ones make words 0–3, the high ones words 4–7.
+        m[0] = Avx2.Permute2x128(r0, r4, 0x20);
+        m[1] = Avx2.Permute2x128(r1, r5, 0x20);
+        m[2] = Avx2.Permute2x128(r2, r6, 0x20);
+        m[3] = Avx2.Permute2x128(r3, r7, 0x20);
+        m[4] = Avx2.Permute2x128(r0, r4, 0x31);
+        m[5] = Avx2.Permute2x128(r1, r5, 0x31);
+        m[6] = Avx2.Permute2x128(r2, r6, 0x31);
+        m[7] = Avx2.Permute2x128(r3, r7, 0x31);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<uint> Low64(Vector256<uint> a, Vector256<uint> b) => Avx2.UnpackLow(a.AsUInt64(), b.AsUInt64()).AsUInt32();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<uint> High64(Vector256<uint> a, Vector256<uint> b) => Avx2.UnpackHigh(a.AsUInt64(), b.AsUInt64()).AsUInt32();
 }
