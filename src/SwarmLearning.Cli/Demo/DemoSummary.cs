@@ -64,7 +64,8 @@ internal sealed record DemoSummary(
         var local = Nodes.Average(n => n.LocalAccuracy);
         var swarm = Nodes.Average(n => n.SwarmAccuracy);
         o.WriteLine(Identical
-            ? $"final model identical on every node (round {Rounds}): hash {FinalModelHash} (BLAKE3, as the ledger records it); sha256 of final.safetensors {FinalModelSha256}"
+            ? $"final model identical on every node (round {Rounds}): hash {FinalModelHash} (BLAKE3, as the ledger records it)\n" +
+              $"  sha256 of each node's models/final.safetensors: {FinalModelSha256}"
             : "final models DIFFER between nodes: " + string.Join(", ", Nodes.Select(n => $"{n.Name} {n.FinalModelHash}")));
         o.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"swarm test accuracy {Percent(swarm)} vs {Percent(local)} local-only on average ({(swarm - local) * 100:+0.00;-0.00} points); {Rounds} rounds"));
