@@ -209,9 +209,9 @@ internal sealed partial class DemoState
             {
                 var leader = contract.MergedLeader is { } l && _byFingerprint.TryGetValue(l, out var n) ? n.Name : "?";
                 AddEvent(round == 1
-                    ? $"round 1, the initial sync: every node starts from {leader}'s initial weights, modelHash {Short(contract.MergedHash)}"
+                    ? $"round 1, the initial sync: every node starts from {leader}'s initial weights, hash {Short(contract.MergedHash)}"
                     : string.Create(CultureInfo.InvariantCulture,
-                        $"round {round} merged by {leader} from {contract.MergedContributors} models, modelHash {Short(contract.MergedHash)}"));
+                        $"round {round} merged by {leader} from {contract.MergedContributors} models, hash {Short(contract.MergedHash)}"));
             }
 
             foreach (var (fingerprint, progress) in contract.Progress)

@@ -225,7 +225,7 @@ public sealed partial class SwarmChannelClient : IAsyncDisposable, IDisposable
         var round = long.TryParse(HeaderValue(response, RoundHeader), NumberStyles.None, CultureInfo.InvariantCulture, out var r) ? r : throw MissingHeader(response, RoundHeader, path);
         var contributed = bool.TryParse(HeaderValue(response, ContributedHeader), out var c) ? c : throw MissingHeader(response, ContributedHeader, path);
         var over = bool.TryParse(HeaderValue(response, TrainingOverHeader), out var o) ? o : throw MissingHeader(response, TrainingOverHeader, path);
-        var sha = response.Headers.TryGetValues(HashHeader, out var values) ? values.FirstOrDefault() ?? "" : "";
+        var hash = response.Headers.TryGetValues(HashHeader, out var values) ? values.FirstOrDefault() ?? "" : "";
 
         var incoming = Path.Combine(_scratch, $"{action}-in-{Guid.NewGuid():N}.safetensors");
         try
@@ -246,7 +246,7 @@ public sealed partial class SwarmChannelClient : IAsyncDisposable, IDisposable
                 _ => Invariant($"the SL node's merged model (round {round})"),
             };
             var named = new TensorModel(loaded.NamedTensors, loaded.Metadata, name);
-            return new SwarmSyncResult(named, round, sha, contributed, over);
+            return new SwarmSyncResult(named, round, hash, contributed, over);
         }
         catch (ModelFormatException e)
         {

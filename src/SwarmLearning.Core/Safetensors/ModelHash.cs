@@ -7,12 +7,13 @@ namespace SwarmLearning.Safetensors;
 /// A model's identity: BLAKE3 over its safetensors file's bytes, 32 bytes as 64 lowercase hex digits, as Debian's
 /// <c>b3sum</c> prints it. This is the hash the ledger records for submitted and merged models, the name the file
 /// server and the store know a model by, and what every receiver verifies. BLAKE3 rather than SHA-256 because every
-/// model a round moves is hashed by its publisher and by each node that receives it: with AVX-512, BLAKE3 hashes at
-/// 5–6 GB/s on one core where SHA-256 (SHA-NI) does 2 GB/s (docs/performance.md, "The hash").
+/// model a round moves is hashed by its publisher and by each node that receives it: on one core BLAKE3 hashes 2–3
+/// times as fast as SHA-256 with the SHA instructions where the CPU has AVX-512, and 1.4–1.6 times with AVX2
+/// (docs/performance.md, "The hash").
 /// </summary>
 /// <remarks>
 /// <see cref="Sha256(string)"/> stays for what users check with <c>sha256sum</c>: the demo's
-/// <c>finalModelSha256</c> and <c>swarm train</c>'s saved file.
+/// <c>finalModelSha256</c> and <c>swarm model inspect</c>.
 /// </remarks>
 public static class ModelHash
 {
