@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using SwarmLearning.Identity;
 using SwarmLearning.Ledger.Transactions;
+using SwarmLearning.Safetensors;
 
 namespace SwarmLearning.Ledger.Contracts;
 
@@ -281,7 +282,7 @@ internal sealed partial class ContractEngine
 
     private static void RequireHash(string hex, string what)
     {
-        if (hex.Length != 64 || !hex.All(char.IsAsciiHexDigitLower))
+        if (!ModelHash.IsValid(hex))
         {
             throw new TransactionRejectedException($"{what}: \"{Truncate(hex)}\" is not a model hash (64 lowercase hex digits: BLAKE3)");
         }
