@@ -452,13 +452,17 @@ public sealed class SimulatedRoundTests : IAsyncLifetime, IDisposable
         }
         while (allocatedAfter[Last().Leader].Count < 2);
 
-        // The second lead received its five submissions (and kept its group sum) in the arrays of the first: it
-        // allocated none, and the merge is still the plain mean of what was sent.
+        // The second lead received its five submissions (and kept its group sum) in the arrays of the first, and the
+        // merge is still the plain mean of what was sent. How many arrays a lead holds at once depends on how its
+        // fetches interleave with its adds, so the second lead may need one or two more than the first did; but over
+        // both leads the pool never holds more than one lead's peak: the reference, three submissions in flight and the
+        // group sum. Without recycling, the second lead alone would allocate six.
+        const int Peak = 1 + 3 + 1;
         var again = exchanges[nodes.FindIndex(n => n.Self == Last().Leader)];
         Assert.Equal(2 * (N - 1), again.Filled);
         var after = allocatedAfter[Last().Leader];
         Assert.True(after[0] > 0, "the first lead allocated nothing");
-        Assert.Equal(after[0], after[1]);
+        Assert.True(after[1] <= Peak, $"the leader allocated {after[0]} arrays in its first lead and {after[1]} by the end of its second; at most {Peak} are ever needed at once");
         Assert.All(results, r => Assert.All(Values(r.Model).Zip(expected), v => Assert.Equal(v.Second, v.First, 1e-4)));
     }
 
