@@ -429,8 +429,8 @@ internal static partial class ChannelEndpoints
         [LoggerMessage(502, LogLevel.Information, "Session {Session}: {Call} with a model of {Tensors} tensors, {Parameters} parameters")]
         public static partial void CallStarted(ILogger logger, string call, string session, int tensors, long parameters);
 
-        [LoggerMessage(503, LogLevel.Information, "Session {Session}: {Call} done: round {Round}, model {Sha}, contributed {Contributed}, training over {Over}")]
-        public static partial void CallDone(ILogger logger, string call, string session, long round, string sha, bool contributed, bool over);
+        [LoggerMessage(503, LogLevel.Information, "Session {Session}: {Call} done: round {Round}, model {ModelHash}, contributed {Contributed}, training over {Over}")]
+        public static partial void CallDone(ILogger logger, string call, string session, long round, string modelHash, bool contributed, bool over);
 
         [LoggerMessage(504, LogLevel.Warning, "Session {Session}: {Call} failed: {Reason}")]
         public static partial void CallFailed(ILogger logger, string call, string session, string reason);

@@ -129,11 +129,11 @@ internal static partial class FileServerEndpoints
 
     private static partial class Log
     {
-        [LoggerMessage(400, LogLevel.Warning, "File server refused {Remote} the model {Sha}: {Reason}")]
-        public static partial void Refused(ILogger logger, string remote, string sha, string reason);
+        [LoggerMessage(400, LogLevel.Warning, "File server refused {Remote} the model {ModelHash}: {Reason}")]
+        public static partial void Refused(ILogger logger, string remote, string modelHash, string reason);
 
-        [LoggerMessage(401, LogLevel.Debug, "Serving model {Sha} ({Size} bytes) to '{Peer}'")]
-        public static partial void Serving(ILogger logger, string sha, long size, string peer);
+        [LoggerMessage(401, LogLevel.Debug, "Serving model {ModelHash} ({Size} bytes) to '{Peer}'")]
+        public static partial void Serving(ILogger logger, string modelHash, long size, string peer);
 
         [LoggerMessage(402, LogLevel.Debug, "File server refused {Remote} a ping: {Reason}")]
         public static partial void PingRefused(ILogger logger, string remote, string reason);

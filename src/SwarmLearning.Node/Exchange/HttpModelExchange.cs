@@ -307,10 +307,10 @@ public sealed partial class HttpModelExchange : IModelExchange, IDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(300, LogLevel.Debug, "Fetched model {Sha} ({Size} bytes) from '{Peer}'")]
-        public static partial void Fetched(ILogger logger, string sha, long size, string peer);
+        [LoggerMessage(300, LogLevel.Debug, "Fetched model {ModelHash} ({Size} bytes) from '{Peer}'")]
+        public static partial void Fetched(ILogger logger, string modelHash, long size, string peer);
 
-        [LoggerMessage(301, LogLevel.Warning, "The stored copy of model {Sha} is damaged ({Reason}); fetching it again")]
-        public static partial void LocalCopyDamaged(ILogger logger, string sha, string reason);
+        [LoggerMessage(301, LogLevel.Warning, "The stored copy of model {ModelHash} is damaged ({Reason}); fetching it again")]
+        public static partial void LocalCopyDamaged(ILogger logger, string modelHash, string reason);
     }
 }

@@ -201,19 +201,19 @@ public sealed class ModelStore
     public void Prune(IReadOnlySet<string> keep, TimeSpan minimumAge = default)
     {
         ArgumentNullException.ThrowIfNull(keep);
-        foreach (var sha in _held.Keys)
+        foreach (var hash in _held.Keys)
         {
-            if (!keep.Contains(sha))
+            if (!keep.Contains(hash))
             {
-                _held.TryRemove(sha, out _);
+                _held.TryRemove(hash, out _);
             }
         }
 
         var cutoff = DateTime.UtcNow - minimumAge;
         foreach (var path in System.IO.Directory.EnumerateFiles(Directory, "*" + Extension))
         {
-            var sha = Path.GetFileNameWithoutExtension(path);
-            if (ModelHash.IsValid(sha) && !keep.Contains(sha) && File.GetLastWriteTimeUtc(path) < cutoff)
+            var hash = Path.GetFileNameWithoutExtension(path);
+            if (ModelHash.IsValid(hash) && !keep.Contains(hash) && File.GetLastWriteTimeUtc(path) < cutoff)
             {
                 try
                 {

@@ -474,11 +474,11 @@ public sealed class SimulatedRoundTests : IAsyncLifetime, IDisposable
 
         public Task<PublishedModel> PublishAsync(TensorModel model, CancellationToken cancellationToken) => node.PublishAsync(model, cancellationToken);
 
-        public Task<TensorModel> FetchAsync(MemberState peer, string sha256, long size, CancellationToken cancellationToken) => node.FetchAsync(peer, sha256, size, cancellationToken);
+        public Task<TensorModel> FetchAsync(MemberState peer, string modelHash, long size, CancellationToken cancellationToken) => node.FetchAsync(peer, modelHash, size, cancellationToken);
 
-        public async Task<TensorModel> FetchToMergeAsync(MemberState peer, string sha256, long size, Func<int, float[]>? allocate, CancellationToken cancellationToken)
+        public async Task<TensorModel> FetchToMergeAsync(MemberState peer, string modelHash, long size, Func<int, float[]>? allocate, CancellationToken cancellationToken)
         {
-            var model = await ((IModelExchange)node).FetchToMergeAsync(peer, sha256, size, cancellationToken);
+            var model = await ((IModelExchange)node).FetchToMergeAsync(peer, modelHash, size, cancellationToken);
             if (allocate is null)
             {
                 return model;
@@ -511,18 +511,18 @@ public sealed class SimulatedRoundTests : IAsyncLifetime, IDisposable
             return published;
         }
 
-        public async Task<TensorModel> FetchAsync(MemberState peer, string sha256, long size, CancellationToken cancellationToken)
+        public async Task<TensorModel> FetchAsync(MemberState peer, string modelHash, long size, CancellationToken cancellationToken)
         {
             // (The initial round's merged model is the first leader's own submission, the same bytes: that one stays.)
-            var older = _merged.Distinct().Count(m => m != sha256 && node.Store.Contains(m));
-            Fetches.Add((node.Name, sha256, _submission is { } own && own != sha256 && node.Store.Contains(own), older));
-            var model = await node.FetchAsync(peer, sha256, size, cancellationToken);
-            _merged.Add(sha256);
+            var older = _merged.Distinct().Count(m => m != modelHash && node.Store.Contains(m));
+            Fetches.Add((node.Name, modelHash, _submission is { } own && own != modelHash && node.Store.Contains(own), older));
+            var model = await node.FetchAsync(peer, modelHash, size, cancellationToken);
+            _merged.Add(modelHash);
             return model;
         }
 
-        public Task<TensorModel> FetchToMergeAsync(MemberState peer, string sha256, long size, CancellationToken cancellationToken) =>
-            ((IModelExchange)node).FetchToMergeAsync(peer, sha256, size, cancellationToken);
+        public Task<TensorModel> FetchToMergeAsync(MemberState peer, string modelHash, long size, CancellationToken cancellationToken) =>
+            ((IModelExchange)node).FetchToMergeAsync(peer, modelHash, size, cancellationToken);
 
         public void Retain(IReadOnlySet<string> keep, long arriving) => node.Retain(keep, arriving);
     }
@@ -542,7 +542,7 @@ public sealed class SimulatedRoundTests : IAsyncLifetime, IDisposable
     {
         public Task<PublishedModel> PublishAsync(TensorModel model, CancellationToken cancellationToken) => throw new NotSupportedException();
 
-        public Task<TensorModel> FetchAsync(MemberState peer, string sha256, long size, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public Task<TensorModel> FetchAsync(MemberState peer, string modelHash, long size, CancellationToken cancellationToken) => throw new NotSupportedException();
 
         public void Retain(IReadOnlySet<string> keep, long arriving) => throw new NotSupportedException();
     }
