@@ -25,6 +25,8 @@ run() {  # run LABEL [ENV=VALUE ...] -- dotnet test ARGS...
     local rc=0
     env "${envs[@]}" "$@" >"$log" 2>&1 || rc=$?
     grep -E "^(Passed|Failed|Skipped)!|error|Failed [A-Za-z]|Test Run Aborted|aborted|crashed" "$log" || true
+    # Each failed test's message too (up to its stack trace, at most 12 lines), so that a CI log says why it failed.
+    awk '/^  Failed [A-Za-z]/ { n = 12; print "   --- " $2; next } /^  Stack Trace:/ { n = 0 } n > 0 && !/^  Error Message:/ { print "   " $0; n-- }' "$log"
     local summary
     summary="$(grep -E "^(Passed|Failed|Skipped)! +- Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+" "$log" || true)"
     # A crashed test host still prints a summary of the results it sent before dying, so the exit code and the
