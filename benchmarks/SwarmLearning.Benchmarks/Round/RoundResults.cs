@@ -63,12 +63,17 @@ internal sealed record RoundTiming(
 /// </summary>
 internal sealed record NodeMemory(string Node, long PeakBytes, string Led);
 
-/// <summary>One (nodes, parameters) cell.</summary>
+/// <summary>
+/// One (nodes, parameters) cell. T (<see cref="BoundBytesPerSecond"/>) is the faster of the throughputs measured just
+/// before the swarm started and just after it stopped.
+/// </summary>
 internal sealed record CellResult(
     int Nodes,
     long Parameters,
     long ModelBytes,
     double BoundBytesPerSecond,
+    double BoundBytesPerSecondBefore,
+    double BoundBytesPerSecondAfter,
     double BoundSeconds,
     double BoundCpuSeconds,
     IReadOnlyList<RoundTiming> Rounds,
@@ -148,7 +153,7 @@ internal sealed record RoundResults(
         if (Cells.Count > 0)
         {
             text.AppendLine();
-            text.AppendLine("overhead = last sync request sent -> last merged model received; bound = 2 (N-1) S / T, T = best HTTPS download of S bytes on loopback; target ratio <= 1.5");
+            text.AppendLine("overhead = last sync request sent -> last merged model received; bound = 2 (N-1) S / T, T = best HTTPS download of S bytes on loopback, the faster of before and after the cell; target ratio <= 1.5");
             text.AppendLine("parts (medians): sent -> closed on the ledger / -> all submitted / -> merged recorded / -> last answer received");
             text.AppendLine("CPU per round: CPU seconds of all SL processes (of the leader) per round, median / the bound's bytes over plain TLS (both ends) = ratio");
             text.AppendLine("peak memory: VmHWM / S, max over the nodes that merged a round (warm-up included) / over the others (in GB)");
