@@ -231,34 +231,11 @@ internal static class CertificateProfile
     public static bool AllowsCertificateSigning(X509Certificate2 certificate) =>
         certificate.Extensions.OfType<X509KeyUsageExtension>().All(k => k.KeyUsages.HasFlag(X509KeyUsageFlags.KeyCertSign));
 
-    /// <summary>
-    /// Decodes the typed views of <paramref name="certificate"/>'s extensions now (basic constraints, key usage, extended
-    /// key usage, subject alternative names). They decode lazily on first read, and the extended key usage list not
-    /// safely across threads: two threads reading it first at once can find it empty, and Kestrel then refuses this
-    /// node's own certificate as "not for Server Authentication". A certificate that concurrent TLS handshakes share is
-    /// decoded here once, before it is shared. It also shows that the extensions decode at all.
-    /// </summary>
-    /// <exception cref="CryptographicException">An extension does not decode.</exception>
-    public static void DecodeExtensions(X509Certificate2 certificate)
-    {
-        ArgumentNullException.ThrowIfNull(certificate);
-        foreach (var extension in certificate.Extensions)
-        {
-            switch (extension)
-            {
-                case X509BasicConstraintsExtension b: _ = b.CertificateAuthority; break;
-                case X509KeyUsageExtension k: _ = k.KeyUsages; break;
-                case X509EnhancedKeyUsageExtension e: _ = e.EnhancedKeyUsages.Count; break;
-                case X509SubjectAlternativeNameExtension s: _ = s.EnumerateDnsNames().Count() + s.EnumerateIPAddresses().Count(); break;
-            }
-        }
-    }
-
     /// <summary>True when the certificate may authenticate both ends of a TLS connection.</summary>
     public static bool HasServerAndClientAuth(X509Certificate2 certificate)
     {
         // Each list is read from a copy of its own: the certificate's view decodes on first read, and not safely when
-        // another thread reads it first at the same time (see DecodeExtensions).
+        // another thread reads it first at the same time (see CertificateDecoding.DecodeExtensions).
         var usages = certificate.Extensions.OfType<X509EnhancedKeyUsageExtension>()
             .SelectMany(e => new X509EnhancedKeyUsageExtension(e, e.Critical).EnhancedKeyUsages.Cast<Oid>())
             .Select(o => o.Value)

@@ -15,7 +15,7 @@ public sealed class SwarmIdentity : IDisposable
     private SwarmIdentity(X509Certificate2 certificate, ECDsa key, SwarmRole role, string name)
     {
         // Kestrel's handshakes and this component's own client connections read the certificate at once.
-        CertificateProfile.DecodeExtensions(certificate);
+        CertificateDecoding.DecodeExtensions(certificate);
         Certificate = certificate;
         _key = key;
         Role = role;

@@ -118,19 +118,6 @@ internal sealed class CertificateConverter : JsonConverter<string>
         writer.WriteStringValue(value);
     }
 
-    private static void ReadNames(X500DistinguishedName name)
-    {
-        _ = name.Name;
-        foreach (var rdn in name.EnumerateRelativeDistinguishedNames())
-        {
-            if (!rdn.HasMultipleElements)
-            {
-                _ = rdn.GetSingleElementType();
-                _ = rdn.GetSingleElementValue();
-            }
-        }
-    }
-
     internal static void Check(string base64, string prefix)
     {
         byte[] der;
@@ -146,25 +133,7 @@ internal sealed class CertificateConverter : JsonConverter<string>
         try
         {
             using var certificate = X509CertificateLoader.LoadCertificate(der);
-            _ = certificate.NotBefore;
-            _ = certificate.NotAfter;
-            ReadNames(certificate.SubjectName);
-            ReadNames(certificate.IssuerName);
-            _ = SwarmIdentity.TryReadRole(certificate, out _, out _);
-            foreach (var extension in certificate.Extensions)
-            {
-                // The typed views decode lazily; read each the way the identity checks will.
-                switch (extension)
-                {
-                    case X509BasicConstraintsExtension b: _ = b.CertificateAuthority; break;
-                    case X509KeyUsageExtension k: _ = k.KeyUsages; break;
-                    case X509EnhancedKeyUsageExtension e: _ = e.EnhancedKeyUsages.Count; break;
-                    case X509SubjectAlternativeNameExtension s: _ = s.EnumerateDnsNames().Count() + s.EnumerateIPAddresses().Count(); break;
-                }
-            }
-
-            using var key = certificate.GetECDsaPublicKey();
-            _ = key?.ExportParameters(includePrivateParameters: false);
+            CertificateDecoding.DecodeAll(certificate);
         }
         catch (CryptographicException e)
         {
