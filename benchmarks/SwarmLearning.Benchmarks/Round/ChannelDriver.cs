@@ -90,8 +90,8 @@ internal sealed class ChannelDriver : IDisposable
         }
 
         var round = response.Headers.TryGetValues("Swarm-Round", out var r) ? long.Parse(r.Single(), System.Globalization.CultureInfo.InvariantCulture) : -1;
-        var sha = response.Headers.TryGetValues("Swarm-Model-Hash", out var s) ? s.Single() : "";
-        return new CallTiming(Name, started, content.SentAt, finished, round, sha, received);
+        var hash = response.Headers.TryGetValues("Swarm-Model-Hash", out var s) ? s.Single() : "";
+        return new CallTiming(Name, started, content.SentAt, finished, round, hash, received);
     }
 
     public void Dispose() => _http.Dispose();
