@@ -41,8 +41,7 @@ internal static class ModelCommand
             model.VerifyValues(new InlineProgress(done => bar.Report("verify", done, total, 1)), cancellationToken);
         }
 
-        var modelHash = ModelHash.Compute(path);
-        var sha256 = ModelHash.Sha256(path);
+        var (modelHash, sha256) = ModelHash.ComputeWithSha256(path);
         if (asJson)
         {
             io.WriteJson(new

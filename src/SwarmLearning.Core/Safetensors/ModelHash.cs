@@ -60,6 +60,21 @@ public static class ModelHash
         return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 
+    /// <summary>
+    /// The model hash and the SHA-256 of a file in one read of it: what <c>swarm model inspect</c> prints.
+    /// </summary>
+    public static (string ModelHash, string Sha256) ComputeWithSha256(string path)
+    {
+        var hash = Create();
+        using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        ReadFile(path, bytes =>
+        {
+            hash.AppendData(bytes);
+            sha256.AppendData(bytes);
+        });
+        return (Finish(hash), Convert.ToHexStringLower(sha256.GetHashAndReset()));
+    }
+
     private static void ReadFile(string path, Action<ReadOnlySpan<byte>> append)
     {
         try

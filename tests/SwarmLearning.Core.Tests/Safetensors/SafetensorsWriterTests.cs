@@ -89,6 +89,27 @@ public sealed class SafetensorsWriterTests : IDisposable
     }
 
     [Fact]
+    public void One_read_of_a_file_gives_its_model_hash_and_its_sha256()
+    {
+        // 1.6 MB: more than one of the reader's 1 MiB pieces, so both hashes see every piece in order.
+        var values = new float[400_000];
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = (i % 977) * 0.5f;
+        }
+
+        SafetensorsWriter.Write(_path, new TensorModel([new NamedTensor("w", TensorDType.F32, new TensorShape(values.Length), values)]));
+
+        var (modelHash, sha256) = ModelHash.ComputeWithSha256(_path);
+
+        var bytes = File.ReadAllBytes(_path);
+        Assert.True(bytes.Length > 1 << 20);
+        Assert.Equal(ModelHash.Of(bytes), modelHash);
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes)), sha256);
+        Assert.Equal(ModelHash.Sha256(_path), sha256);
+    }
+
+    [Fact]
     public async Task Hash_returned_by_Complete_equals_the_streamed_async_hash()
     {
         var info = SafetensorsWriter.Write(_path, new TensorModel([new NamedTensor("w", TensorDType.F16, new TensorShape(3), [1f, 2f, 3f])]));
