@@ -52,6 +52,10 @@ public sealed partial class DashboardBrowserTests : IDisposable
             });
             var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 800 } });
             page.SetDefaultTimeout((float)Limit.TotalMilliseconds);
+
+            // Expect's own timeout (5 s unless set) is not the page's: on a loaded machine an SL node can take longer
+            // than that to register, and its row to appear, after the dashboard is live.
+            Assertions.SetDefaultExpectTimeout((float)Limit.TotalMilliseconds);
             var errors = new List<string>();
             page.Console += (_, message) =>
             {
