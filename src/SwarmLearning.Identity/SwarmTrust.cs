@@ -23,6 +23,8 @@ public sealed class SwarmTrust
             bool isAuthority;
             try
             {
+                // Every extension must decode: the copy kept below is decoded before it is shared.
+                CertificateDecoding.DecodeExtensions(authority);
                 isAuthority = CertificateProfile.IsAuthority(authority);
             }
             catch (CryptographicException e)
@@ -41,7 +43,10 @@ public sealed class SwarmTrust
             if (!copies.Any(c => c.RawDataMemory.Span.SequenceEqual(authority.RawDataMemory.Span)))
             {
                 // A copy of the public certificate only: the trust does not depend on the caller keeping theirs alive.
-                copies.Add(X509CertificateLoader.LoadCertificate(authority.RawDataMemory.Span));
+                // Its extensions are decoded now, before the handshakes that share it read them (CertificateDecoding).
+                var copy = X509CertificateLoader.LoadCertificate(authority.RawDataMemory.Span);
+                CertificateDecoding.DecodeExtensions(copy);
+                copies.Add(copy);
             }
         }
 

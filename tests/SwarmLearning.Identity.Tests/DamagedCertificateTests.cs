@@ -22,6 +22,18 @@ public sealed class DamagedCertificateTests
     }
 
     [Fact]
+    public void A_CA_certificate_whose_key_usage_does_not_decode_is_refused_with_a_swarm_exception()
+    {
+        // Its basic constraints decode and say CA; its key usage is a NULL where a bit string belongs. The trust decodes
+        // every extension before it keeps the certificate, so this is refused here, not in a handshake later.
+        using var ca = Load(BadKeyUsageCa);
+        Assert.True(ca.Extensions.OfType<X509BasicConstraintsExtension>().Single().CertificateAuthority);
+        var e = Assert.Throws<SwarmException>(() => new SwarmTrust([ca]));
+        Assert.Contains("does not decode", e.Message, StringComparison.Ordinal);
+        Assert.Contains(Fingerprint.Of(ca).Short, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_certificate_whose_subject_does_not_decode_is_an_invalid_check()
     {
         using var pki = TestPki.Ca();
@@ -49,6 +61,14 @@ public sealed class DamagedCertificateTests
         + "ZzEWMBQGA1UEAwwNZnV6eiBTd2FybSBDQTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABFxqVoOCmkv1Yo3rqqHkWB04P/DFhJ4l"
         + "Jc6x59TUssAQvcqBSflVrTKHKndzkdFXfMd/0SGegi2okGecu3CswOSjRTBDMBIGA1UdEwEB/wQIMAYBAf8FAQAwDgYDVR0PAQH/"
         + "BAQDAgEGMB0GA1UdDgQWBBRAzQvKZpO5rrH7EIsuaOWgEzbDZDAKBggqhkjOPQQDAgNJADBGAiEAy+31yGJ8mGq7CUKL3EydVv65"
+        + "ta7T7r/scwxlfRxK9DgCIQDaEEq9LsK1VPiu7q5hQ1clh++58mljaDQbBSVUQl3xCg==";
+
+    private const string BadKeyUsageCa =
+        "MIIBpDCCAUmgAwIBAgIQaLBTORdHuO1ddwtToNMY6DAKBggqhkjOPQQDAjAwMRYwFAYDVQQKDA1Td2FybUxlYXJuaW5nMRYwFAYD"
+        + "VQQDDA1mdXp6IFN3YXJtIENBMB4XDTI3MDExNDA3NTUwMFoXDTM3MDExMTA4MDAwMFowMDEWMBQGA1UECgwNU3dhcm1MZWFybmlu"
+        + "ZzEWMBQGA1UEAwwNZnV6eiBTd2FybSBDQTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABFxqVoOCmkv1Yo3rqqHkWB04P/DFhJ4l"
+        + "Jc6x59TUssAQvcqBSflVrTKHKndzkdFXfMd/0SGegi2okGecu3CswOSjRTBDMBIGA1UdEwEB/wQIMAYBAf8CAQAwDgYDVR0PAQH/"
+        + "BAQFAgEGMB0GA1UdDgQWBBRAzQvKZpO5rrH7EIsuaOWgEzbDZDAKBggqhkjOPQQDAgNJADBGAiEAy+31yGJ8mGq7CUKL3EydVv65"
         + "ta7T7r/scwxlfRxK9DgCIQDaEEq9LsK1VPiu7q5hQ1clh++58mljaDQbBSVUQl3xCg==";
 
     private const string BadValidityDatesCa =
