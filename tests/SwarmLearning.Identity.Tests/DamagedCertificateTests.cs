@@ -63,6 +63,8 @@ public sealed class DamagedCertificateTests
         + "BAQDAgEGMB0GA1UdDgQWBBRAzQvKZpO5rrH7EIsuaOWgEzbDZDAKBggqhkjOPQQDAgNJADBGAiEAy+31yGJ8mGq7CUKL3EydVv65"
         + "ta7T7r/scwxlfRxK9DgCIQDaEEq9LsK1VPiu7q5hQ1clh++58mljaDQbBSVUQl3xCg==";
 
+    // Not from the fuzz harness: BadBasicConstraintsCa with its basic constraints repaired (CA, path length 0) and the
+    // key usage's BIT STRING tag (03) changed to NULL (05).
     private const string BadKeyUsageCa =
         "MIIBpDCCAUmgAwIBAgIQaLBTORdHuO1ddwtToNMY6DAKBggqhkjOPQQDAjAwMRYwFAYDVQQKDA1Td2FybUxlYXJuaW5nMRYwFAYD"
         + "VQQDDA1mdXp6IFN3YXJtIENBMB4XDTI3MDExNDA3NTUwMFoXDTM3MDExMTA4MDAwMFowMDEWMBQGA1UECgwNU3dhcm1MZWFybmlu"
