@@ -121,6 +121,11 @@ internal sealed class TestSwarm : IDisposable
         Tx(id, TransactionTypes.RoundReady, new ReadyPayload { Contract = contract ?? LedgerDefaults.HpeDefaultContract, Round = round, Weight = weight, MinPeers = minPeers, MakeMeAdmin = makeMeAdmin },
             PayloadJson.Default.ReadyPayload);
 
+    /// <summary>A ready declaration that carries its submission: <paramref name="hash"/> and <paramref name="size"/>, either left out when null.</summary>
+    public Transaction ReadyWith(SwarmIdentity id, long round, string? hash, long? size = 1000, int minPeers = 1) =>
+        Tx(id, TransactionTypes.RoundReady, new ReadyPayload { Contract = LedgerDefaults.HpeDefaultContract, Round = round, Weight = 1, MinPeers = minPeers, ModelHash = hash, Size = size },
+            PayloadJson.Default.ReadyPayload);
+
     public Transaction Submit(SwarmIdentity id, long round, string hash, string? contract = null) =>
         Tx(id, TransactionTypes.RoundSubmit, new SubmitPayload { Contract = contract ?? LedgerDefaults.HpeDefaultContract, Round = round, ModelHash = hash, Size = 1000 },
             PayloadJson.Default.SubmitPayload);

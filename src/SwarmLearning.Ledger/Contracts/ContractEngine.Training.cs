@@ -71,7 +71,24 @@ internal sealed partial class ContractEngine
             throw new TransactionRejectedException(RejectionKind.Conflict, $"round.ready: '{sender.Name}' is already ready for round {round.Number} of '{contract.Name}'");
         }
 
-        round.Ready.Add(sender.Fingerprint, new ReadyRecord(payload.Weight, payload.MinPeers, payload.MakeMeAdmin, state.Time));
+        SubmissionRecord? submission = null;
+        if (payload.ModelHash is not null || payload.Size is not null)
+        {
+            if (payload.ModelHash is null || payload.Size is not { } size)
+            {
+                throw new TransactionRejectedException("round.ready: modelHash and size come together: give both (a submission with the ready) or neither (a round.submit later)");
+            }
+
+            RequireHash(payload.ModelHash, "round.ready: modelHash");
+            if (size < 0)
+            {
+                throw new TransactionRejectedException($"round.ready: size {size} is negative");
+            }
+
+            submission = new SubmissionRecord(payload.ModelHash, size, state.Time);
+        }
+
+        round.Ready.Add(sender.Fingerprint, new ReadyRecord(payload.Weight, payload.MinPeers, payload.MakeMeAdmin, state.Time, submission));
         contract.Joined.Add(sender.Fingerprint);
         contract.Finished.Remove(sender.Fingerprint);
         if (contract.Status == ContractStatus.Created)
@@ -359,6 +376,18 @@ internal sealed partial class ContractEngine
         var leader = state.Members[order[0]];
         events.Add(new LedgerEvent(state.Height, state.Time, "round.closed", contract.Name, round.Number, leader.Fingerprint.ToString(),
             $"round {round.Number} of '{contract.Name}' closed with {round.Participants.Count} participant(s){(everyActiveReady ? "" : " after the full-quorum wait")}; leader '{leader.Name}'"));
+
+        // The submissions that came with the ready declarations count from the closing block on, as if each
+        // participant had sent round.submit in it.
+        foreach (var (f, ready) in round.Ready)
+        {
+            if (ready.Submission is { } s)
+            {
+                round.Submissions.Add(f, s);
+                events.Add(new LedgerEvent(state.Height, state.Time, "round.submitted", contract.Name, round.Number, f.ToString(),
+                    $"'{state.Members[f].Name}' submitted model {s.ModelHash[..12]} with its ready ({round.Submissions.Count} of {round.Participants.Count})"));
+            }
+        }
     }
 
     /// <summary>

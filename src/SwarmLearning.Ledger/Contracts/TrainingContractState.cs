@@ -180,6 +180,13 @@ public sealed class RoundState
             w.WriteI32(r.MinPeers);
             w.WriteBool(r.MakeMeAdmin);
             w.WriteI64(r.At);
+            w.WriteBool(r.Submission is not null);
+            if (r.Submission is { } s)
+            {
+                w.WriteString(s.ModelHash);
+                w.WriteI64(s.Size);
+                w.WriteI64(s.At);
+            }
         }
 
         w.WriteI64(QuorumAt ?? -1);
@@ -217,8 +224,8 @@ public sealed class RoundState
     }
 }
 
-/// <summary>A node's ready declaration.</summary>
-public sealed record ReadyRecord(double Weight, int MinPeers, bool MakeMeAdmin, long At);
+/// <summary>A node's ready declaration, and the submission it came with, if any (it counts once the round closes).</summary>
+public sealed record ReadyRecord(double Weight, int MinPeers, bool MakeMeAdmin, long At, SubmissionRecord? Submission = null);
 
 /// <summary>A node's end of training: its <c>checkinModelOnTrainEnd</c> mode and the weight it contributes with from then on.</summary>
 public sealed record FinishedRecord(string Mode, double Weight, bool MakeMeAdmin, long At);

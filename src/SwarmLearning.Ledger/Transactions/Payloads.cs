@@ -168,6 +168,19 @@ public sealed record ReadyPayload
 
     /// <summary>False keeps it out of the round's leader order (<c>makeMeAdmin=false</c>).</summary>
     public bool MakeMeAdmin { get; set; } = true;
+
+    /// <summary>
+    /// The model hash of the node's submission (BLAKE3, 64 lowercase hex digits), published before it says it is
+    /// ready: the round records it as the node's submission when it closes, so the node needs no <c>round.submit</c>
+    /// and the leader can fetch as soon as the round closes. Null (and then not written): the node submits with
+    /// <c>round.submit</c> once the round has closed.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? ModelHash { get; init; }
+
+    /// <summary>The submission's size in bytes: given with <see cref="ModelHash"/>, and only with it.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public long? Size { get; init; }
 }
 
 /// <summary>A participant published its model for the round.</summary>

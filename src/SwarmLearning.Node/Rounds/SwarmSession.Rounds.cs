@@ -63,6 +63,8 @@ public sealed partial class SwarmSession
     public async Task<SyncResult> SyncAsync(TensorModel local, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(local);
+        PublishedModel? published = null;
+        long? readyFor = null;
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -74,9 +76,16 @@ public sealed partial class SwarmSession
                 return await OverAsync(contract, local, cancellationToken).ConfigureAwait(false);
             }
 
+            if (readyFor is { } readyRound && round.Number > readyRound && contract.LastMerged?.Round == readyRound)
+            {
+                // The round this node was ready for closed and merged before it looked again: its submission came with
+                // its ready, so nothing waited for it. That merge is this sync's result.
+                return await ParticipateAsync(contract.Name, readyRound, local, published, cancellationToken).ConfigureAwait(false);
+            }
+
             if (round.Phase == RoundPhase.Closed && round.Participants.Contains(_ledger.Self))
             {
-                return await ParticipateAsync(contract.Name, round.Number, local, cancellationToken).ConfigureAwait(false);
+                return await ParticipateAsync(contract.Name, round.Number, local, published, cancellationToken).ConfigureAwait(false);
             }
 
             if (round.Phase == RoundPhase.Closed)
@@ -96,6 +105,9 @@ public sealed partial class SwarmSession
 
             if (!round.Ready.ContainsKey(_ledger.Self))
             {
+                // Published first and named in the ready: the block that closes the round records the submission,
+                // so the leader fetches without waiting for another block (a round.submit from every participant).
+                published ??= await PublishSubmissionAsync(local, cancellationToken).ConfigureAwait(false);
                 try
                 {
                     await _ledger.SubmitAsync(TransactionTypes.RoundReady, new ReadyPayload
@@ -105,6 +117,8 @@ public sealed partial class SwarmSession
                         Weight = Options.NodeWeightage,
                         MinPeers = Options.MinPeers,
                         MakeMeAdmin = Options.MakeMeAdmin,
+                        ModelHash = published.Hash,
+                        Size = published.Size,
                     }, PayloadJson.Default.ReadyPayload, cancellationToken).ConfigureAwait(false);
                 }
                 catch (TransactionRejectedException e) when (e.Kind == RejectionKind.Conflict)
@@ -113,6 +127,7 @@ public sealed partial class SwarmSession
                 }
             }
 
+            readyFor = round.Number;
             await WaitForCloseAsync(contract.Name, round.Number, cancellationToken).ConfigureAwait(false);
         }
     }
@@ -205,7 +220,7 @@ public sealed partial class SwarmSession
             var round = contract.Round;
             if (round.Phase == RoundPhase.Closed && round.Participants.Contains(_ledger.Self))
             {
-                result = await ParticipateAsync(contract.Name, round.Number, contribution, cancellationToken).ConfigureAwait(false);
+                result = await ParticipateAsync(contract.Name, round.Number, contribution, published: null, cancellationToken).ConfigureAwait(false);
                 if (mode == CheckinMode.Active)
                 {
                     contribution = result.Model;
@@ -242,14 +257,17 @@ public sealed partial class SwarmSession
         return new SyncResult(model, last.Round, last.ModelHash, last.Contributors.Contains(_ledger.Self), TrainingOver: true);
     }
 
-    /// <summary>Takes part in a closed round: publish, record, lead when the ledger says so, load the merged model.</summary>
-    private async Task<SyncResult> ParticipateAsync(string contractName, long number, TensorModel local, CancellationToken cancellationToken)
+    /// <summary>
+    /// Takes part in a closed round: publish and record the submission (unless the ready already did), lead when the
+    /// ledger says so, load the merged model. <paramref name="published"/> is <paramref name="local"/>, if already
+    /// published.
+    /// </summary>
+    private async Task<SyncResult> ParticipateAsync(string contractName, long number, TensorModel local, PublishedModel? published, CancellationToken cancellationToken)
     {
         var round = RequireContract(_ledger.State).Round;
         if (round.Number == number && !round.Submissions.ContainsKey(_ledger.Self))
         {
-            var published = await _exchange.PublishAsync(local, cancellationToken).ConfigureAwait(false);
-            _ownSubmission = new OwnModel(published.Hash, local);
+            published ??= await PublishSubmissionAsync(local, cancellationToken).ConfigureAwait(false);
             try
             {
                 await _ledger.SubmitAsync(TransactionTypes.RoundSubmit, new SubmitPayload
@@ -271,6 +289,14 @@ public sealed partial class SwarmSession
         var model = await FetchMergedAsync(merged, cancellationToken).ConfigureAwait(false);
         var contract = RequireContract(_ledger.State);
         return new SyncResult(model, merged.Round, merged.ModelHash, merged.Contributors.Contains(_ledger.Self), contract.Status == ContractStatus.Completed);
+    }
+
+    /// <summary>Publishes this node's model for a round, and keeps it at hand for its own merge, should it lead.</summary>
+    private async Task<PublishedModel> PublishSubmissionAsync(TensorModel local, CancellationToken cancellationToken)
+    {
+        var published = await _exchange.PublishAsync(local, cancellationToken).ConfigureAwait(false);
+        _ownSubmission = new OwnModel(published.Hash, local);
+        return published;
     }
 
     /// <summary>Waits until the round's participant set closes (or the round is gone), logging what it waits for.</summary>

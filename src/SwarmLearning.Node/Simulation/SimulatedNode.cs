@@ -52,8 +52,17 @@ public sealed class SimulatedNode : ISwarmLedger, IModelExchange, IAsyncDisposab
     public LedgerState State => _swarm.Chain.State!;
 
     /// <inheritdoc/>
-    public Task WaitForBlockAfterAsync(long height, CancellationToken cancellationToken) =>
-        _swarm.Chain.WaitForHeightAsync(height + 1, cancellationToken);
+    public async Task WaitForBlockAfterAsync(long height, CancellationToken cancellationToken)
+    {
+        await _swarm.Chain.WaitForHeightAsync(height + 1, cancellationToken).ConfigureAwait(false);
+        if (BeforeWake is { } hook)
+        {
+            await hook(this, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Runs when a new block would wake this node's round engine, before it does (fault injection: a node slow to look at the ledger).</summary>
+    public Func<SimulatedNode, CancellationToken, Task>? BeforeWake { get; set; }
 
     /// <inheritdoc/>
     public Task SubmitAsync<T>(string type, T payload, JsonTypeInfo<T> json, CancellationToken cancellationToken)

@@ -192,6 +192,57 @@ public sealed class RoundContractTests : IDisposable
     }
 
     [Fact]
+    public void A_submission_sent_with_the_ready_counts_from_the_closing_block_and_replaces_round_submit()
+    {
+        var ids = _swarm.RegisterSl(3, T(0));
+        _swarm.Apply(T(1), _swarm.ReadyWith(ids[0], 1, TestSwarm.Hash('a'), minPeers: 3), _swarm.ReadyWith(ids[1], 1, TestSwarm.Hash('b'), minPeers: 3));
+        var collecting = _swarm.Contract().Round;
+        Assert.Equal(RoundPhase.Collecting, collecting.Phase);
+        Assert.Empty(collecting.Submissions); // nothing counts before the participants are known
+        Assert.Equal(TestSwarm.Hash('a'), collecting.Ready[ids[0].Fingerprint].Submission?.ModelHash);
+
+        // The third is ready without a model: it submits the old way once the round has closed.
+        var events = _swarm.Apply(T(2), _swarm.Ready(ids[2], 1, minPeers: 3));
+        var round = _swarm.Contract().Round;
+        Assert.Equal(RoundPhase.Closed, round.Phase);
+        Assert.Equal(new[] { ids[0].Fingerprint, ids[1].Fingerprint }.Order(), round.Submissions.Keys.Order());
+        Assert.Equal(new SubmissionRecord(TestSwarm.Hash('b'), 1000, T(1)), round.Submissions[ids[1].Fingerprint]);
+        Assert.Equal(2, events.Count(e => e.Kind == "round.submitted"));
+        Assert.Contains(events, e => e.Kind == "round.submitted" && e.Member == ids[0].Fingerprint.ToString() && e.Message.Contains("with its ready", StringComparison.Ordinal));
+
+        Assert.Equal(RejectionKind.Conflict, _swarm.Refused(T(3), _swarm.Submit(ids[0], 1, TestSwarm.Hash('c'))).Kind);
+        _swarm.Apply(T(3), _swarm.Submit(ids[2], 1, TestSwarm.Hash('c')));
+        Assert.Equal(3, _swarm.Contract().Round.Submissions.Count);
+    }
+
+    [Fact]
+    public void A_submission_with_the_ready_needs_a_model_hash_and_a_size_that_are_valid()
+    {
+        var ids = _swarm.RegisterSl(1, T(0));
+        Assert.Contains("come together", _swarm.Refused(T(1), _swarm.ReadyWith(ids[0], 1, TestSwarm.Hash('a'), size: null)).Message, StringComparison.Ordinal);
+        Assert.Contains("come together", _swarm.Refused(T(1), _swarm.ReadyWith(ids[0], 1, hash: null, size: 10)).Message, StringComparison.Ordinal);
+        Assert.Contains("round.ready: modelHash", _swarm.Refused(T(1), _swarm.ReadyWith(ids[0], 1, "not-a-hash")).Message, StringComparison.Ordinal);
+        Assert.Contains("negative", _swarm.Refused(T(1), _swarm.ReadyWith(ids[0], 1, TestSwarm.Hash('a'), size: -1)).Message, StringComparison.Ordinal);
+        Assert.Equal(RoundPhase.Collecting, _swarm.Contract().Round.Phase);
+        Assert.Empty(_swarm.Contract().Round.Ready);
+    }
+
+    [Fact]
+    public void A_node_revoked_while_the_round_collects_takes_its_ready_submission_with_it()
+    {
+        var ids = _swarm.RegisterSl(3, T(0));
+        var admin = _swarm["admin"];
+        _swarm.Apply(T(0.5), _swarm.Register(admin));
+        _swarm.Apply(T(1), _swarm.ReadyWith(ids[0], 1, TestSwarm.Hash('a'), minPeers: 2));
+        _swarm.Apply(T(2), _swarm.Tx(admin, TransactionTypes.Revoke, new RevokePayload { Member = ids[0].Fingerprint.ToString() }, PayloadJson.Default.RevokePayload));
+        _swarm.Apply(T(3), _swarm.ReadyWith(ids[1], 1, TestSwarm.Hash('b'), minPeers: 2), _swarm.ReadyWith(ids[2], 1, TestSwarm.Hash('c'), minPeers: 2));
+        var round = _swarm.Contract().Round;
+        Assert.Equal(RoundPhase.Closed, round.Phase);
+        Assert.DoesNotContain(ids[0].Fingerprint, round.Participants);
+        Assert.Equal(new[] { ids[1].Fingerprint, ids[2].Fingerprint }.Order(), round.Submissions.Keys.Order());
+    }
+
+    [Fact]
     public void Only_the_leader_records_the_merge_of_submitted_models_and_the_next_round_opens()
     {
         var ids = _swarm.RegisterSl(2, T(0));

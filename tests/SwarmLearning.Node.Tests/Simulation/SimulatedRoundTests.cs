@@ -112,6 +112,14 @@ public sealed class SimulatedRoundTests : IAsyncLifetime, IDisposable
         Assert.All(synced, r => Assert.True(r.Contributed));
         Assert.Equal((0 + 20 + 60) / 6f, Values(synced[2].Model)[0], 4);
 
+        // Each node named its submission in its ready: the block that closed the round recorded all three, so the
+        // leader did not wait for another block.
+        var second = _swarm.Chain.EventsFrom(0, int.MaxValue).Where(e => e.Round == 2).ToList();
+        var closed = Assert.Single(second, e => e.Kind == "round.closed");
+        var submitted = second.Where(e => e.Kind == "round.submitted").ToList();
+        Assert.Equal(3, submitted.Count);
+        Assert.All(submitted, e => Assert.Equal(closed.Height, e.Height));
+
         var ended = await All(sessions.Select((s, i) => s.EndAsync(Model(i, i, i, i), CancellationToken.None)));
         Assert.All(ended, r => Assert.True(r.TrainingOver));
         Assert.Single(ended.Select(r => r.Hash).Distinct());
@@ -357,6 +365,33 @@ public sealed class SimulatedRoundTests : IAsyncLifetime, IDisposable
         Assert.All(next, r => Assert.True(r.Contributed));
         Assert.Equal(2, next[2].Round);
         Assert.Equal(1f, Values(next[2].Model)[0], 5); // mean of 0, 1, 2
+    }
+
+    [Fact]
+    public async Task A_node_that_looks_again_only_after_its_round_merged_takes_that_merge_instead_of_waiting_in_the_next_round()
+    {
+        var nodes = await NodesAsync(2);
+        var sessions = nodes.Select(n => Session(n, minPeers: 2)).ToList();
+        await All(sessions.Select((s, i) => s.BeginAsync(Model(i), CancellationToken.None)));
+
+        // The node that does not lead round 2 sleeps through its closing: it wakes only once the round has merged,
+        // with its submission, which came with its ready.
+        var slow = nodes.Single(n => n.Self != LeaderOf(nodes, 2));
+        slow.BeforeWake = async (_, token) =>
+        {
+            while (_swarm.Chain.State!.Contracts[LedgerDefaults.HpeDefaultContract].LastMerged!.Round < 2)
+            {
+                await _swarm.Chain.WaitForHeightAsync(_swarm.Chain.Height + 1, token);
+            }
+        };
+
+        var synced = await All(sessions.Select((s, i) => s.SyncAsync(Model(10 * (i + 1)), CancellationToken.None)));
+        Assert.All(synced, r => Assert.Equal(2, r.Round));
+        Assert.All(synced, r => Assert.True(r.Contributed));
+        Assert.Equal(15f, Values(synced[slow.Index].Model)[0]);
+        var open = _swarm.Chain.State!.Contracts[LedgerDefaults.HpeDefaultContract].Round;
+        Assert.Equal(3, open.Number);
+        Assert.Empty(open.Ready); // the slow node did not take round 3 for its own
     }
 
     [Fact]
