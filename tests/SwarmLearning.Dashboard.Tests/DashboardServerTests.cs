@@ -136,13 +136,14 @@ public sealed class DashboardServerTests : IAsyncLifetime, IDisposable
         var waiting = _http.PostAsync(new Uri("/v1/taskrunners/slow/wait?timeout=6", UriKind.Relative), null);
         await Task.Delay(300);
         Assert.False(waiting.IsCompleted);
-        var started = System.Diagnostics.Stopwatch.StartNew();
+
+        // Both reads are answered while the wait still holds the session (checked after them, not by a stopwatch, so
+        // a busy machine does not fail the test).
         var nodes = await _http.GetFromJsonAsync<JsonElement>(new Uri("/v1/nodes", UriKind.Relative));
         var view = await _http.GetFromJsonAsync<JsonElement>(new Uri("/v1/dashboard", UriKind.Relative));
-        Assert.True(started.Elapsed < TimeSpan.FromSeconds(3), $"reads took {started.Elapsed.TotalSeconds:0.0} s behind the wait");
         Assert.Contains(nodes.EnumerateArray(), n => n.GetProperty("name").GetString() == "sn0");
         Assert.Contains(view.GetProperty("taskRunners").EnumerateArray(), r => r.GetProperty("name").GetString() == "slow");
-        Assert.False(waiting.IsCompleted);
+        Assert.False(waiting.IsCompleted, "the reads were answered only after the 6 s wait had ended");
         using var waited = await waiting;
         Assert.Equal(HttpStatusCode.Conflict, waited.StatusCode); // nobody reported: the bound passed
     }
