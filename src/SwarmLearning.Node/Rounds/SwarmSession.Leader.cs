@@ -214,20 +214,29 @@ public sealed partial class SwarmSession
         int[] order = [mean.Reference, .. mean.Order];
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(leadership);
 
-        // Fetch k starts once model k − StreamingFetches has been added: at most that many models wait in memory, in
-        // the arrays of those already added. The arrays (and the mean's group sums) come from the session's pool, which
-        // keeps them from one lead to the next.
+        // The models to fetch are those not in this node's memory already (its own submission is). The r-th of them
+        // starts once the (r − StreamingFetches)-th has been added: at most that many fetched models wait in memory,
+        // in the arrays of those already added, and the leader's own submission takes no place among them (counting
+        // it kept a 4-node round's third fetch waiting for the first). The arrays (and the mean's group sums) come from
+        // the session's pool, which keeps them from one lead to the next.
         var added = order.Select(_ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).ToArray();
+        var own = order.Select(i => OwnSubmission(submissions[i].Key, submissions[i].Value.ModelHash)).ToArray();
+        var fetched = Enumerable.Range(0, order.Length).Where(k => own[k] is null).ToArray(); // positions, in turn
         async Task<TensorModel> FetchInTurnAsync(int k)
         {
-            if (k >= StreamingFetches)
+            if (own[k] is { } model)
             {
-                await added[k - StreamingFetches].Task.WaitAsync(stop.Token).ConfigureAwait(false);
+                return model;
+            }
+
+            var r = Array.IndexOf(fetched, k);
+            if (r >= StreamingFetches)
+            {
+                await added[fetched[r - StreamingFetches]].Task.WaitAsync(stop.Token).ConfigureAwait(false);
             }
 
             var (key, submission) = submissions[order[k]];
-            return OwnSubmission(key, submission.ModelHash)
-                ?? await _exchange.FetchToMergeAsync(state.Members[key], submission.ModelHash, submission.Size, _mergeArrays.Rent, stop.Token).ConfigureAwait(false);
+            return await _exchange.FetchToMergeAsync(state.Members[key], submission.ModelHash, submission.Size, _mergeArrays.Rent, stop.Token).ConfigureAwait(false);
         }
 
         var fetches = Enumerable.Range(0, order.Length).Select(FetchInTurnAsync).ToArray();

@@ -395,6 +395,44 @@ public sealed class SimulatedRoundTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task A_leader_merging_while_fetching_has_three_fetches_in_flight_however_early_its_own_submission_comes()
+    {
+        // Four nodes in fingerprint order (the merge's order): the first is the heaviest (the mean's reference, taken
+        // first), the second the only one that may lead, so the leader's own submission comes second, between fetches.
+        var nodes = (await NodesAsync(4)).OrderBy(n => n.Self).ToList();
+        var leader = nodes[1];
+        var sessions = nodes.Select((n, i) => Session(n, minPeers: 4, weight: i == 0 ? 3 : 1, makeMeAdmin: n == leader)).ToList();
+        await All(sessions.Select((s, i) => s.BeginAsync(Model(i), CancellationToken.None)));
+
+        // Every served submission waits until three are being served at once, or 10 s.
+        var (serving, gaveUp) = (0, 0);
+        var threeAtOnce = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        foreach (var node in nodes.Where(n => n != leader))
+        {
+            node.BeforeServe = async (_, _, token) =>
+            {
+                if (Interlocked.Increment(ref serving) == 3)
+                {
+                    threeAtOnce.TrySetResult();
+                }
+
+#pragma warning disable VSTHRD003 // the test's own signal, set by the third serve
+                if (await Task.WhenAny(threeAtOnce.Task, Task.Delay(TimeSpan.FromSeconds(10), token)) != threeAtOnce.Task)
+#pragma warning restore VSTHRD003
+                {
+                    Interlocked.Increment(ref gaveUp);
+                }
+            };
+        }
+
+        var synced = await All(sessions.Select((s, i) => s.SyncAsync(Model(4 * i), CancellationToken.None)));
+        Assert.Equal(leader.Self, Last().Leader);
+        Assert.True(gaveUp == 0, $"{gaveUp} serve(s) waited 10 s for a third one to start: the leader fetched fewer than three submissions at once");
+        Assert.Equal((3 * 0 + 4 + 8 + 12) / 6f, Values(synced[0].Model)[0], 4);
+        Assert.Contains(_logs.Lines, l => l.Contains("merged 4 of 4 submissions with mean while fetching", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Nodes_that_end_early_keep_contributing_their_snapshot_and_everyone_ends_with_the_same_model()
     {
         var nodes = await NodesAsync(3);
