@@ -306,6 +306,20 @@ public sealed partial class LedgerState
                 r.WritePeerReportsTo(w);
             }
         }
+
+        // Submissions named in round.ready declarations came later still, and follow the same rule: a tail of their
+        // own, tagged, written only when a collecting round holds one.
+        var withSubmissions = Contracts.Values.Where(c => c.Round.ReadyWithSubmission.Any()).ToList();
+        if (withSubmissions.Count > 0)
+        {
+            w.WriteFixed("RDYS"u8);
+            w.WriteU32((uint)withSubmissions.Count);
+            foreach (var c in withSubmissions)
+            {
+                w.WriteString(c.Name);
+                c.Round.WriteReadySubmissionsTo(w);
+            }
+        }
     }
 }
 

@@ -180,13 +180,6 @@ public sealed class RoundState
             w.WriteI32(r.MinPeers);
             w.WriteBool(r.MakeMeAdmin);
             w.WriteI64(r.At);
-            w.WriteBool(r.Submission is not null);
-            if (r.Submission is { } s)
-            {
-                w.WriteString(s.ModelHash);
-                w.WriteI64(s.Size);
-                w.WriteI64(s.At);
-            }
         }
 
         w.WriteI64(QuorumAt ?? -1);
@@ -211,6 +204,23 @@ public sealed class RoundState
             w.WriteFingerprint(f.To);
             w.WriteI64(f.At);
             w.WriteString(f.Reason);
+        }
+    }
+
+    /// <summary>The ready declarations that carry a submission (written in the state's tail: <see cref="LedgerState"/>).</summary>
+    internal IEnumerable<KeyValuePair<Fingerprint, ReadyRecord>> ReadyWithSubmission => Ready.Where(r => r.Value.Submission is not null);
+
+    internal void WriteReadySubmissionsTo(LedgerWriter w)
+    {
+        var ready = ReadyWithSubmission.ToList();
+        w.WriteI64(Number);
+        w.WriteU32((uint)ready.Count);
+        foreach (var (f, r) in ready)
+        {
+            w.WriteFingerprint(f);
+            w.WriteString(r.Submission!.ModelHash);
+            w.WriteI64(r.Submission.Size);
+            w.WriteI64(r.Submission.At);
         }
     }
 

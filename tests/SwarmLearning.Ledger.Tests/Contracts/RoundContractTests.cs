@@ -216,6 +216,31 @@ public sealed class RoundContractTests : IDisposable
     }
 
     [Fact]
+    public void A_ready_submission_is_in_the_state_hash_as_a_tail_so_states_without_one_encode_as_before()
+    {
+        var ids = _swarm.RegisterSl(2, T(0));
+        _swarm.Apply(T(1), _swarm.ReadyWith(ids[0], 1, TestSwarm.Hash('a'), minPeers: 2));
+        var state = _swarm.State;
+        var without = state.Clone();
+        var round = without.Contracts[LedgerDefaults.HpeDefaultContract].Round;
+        round.Ready[ids[0].Fingerprint] = round.Ready[ids[0].Fingerprint] with { Submission = null };
+
+        static byte[] Encode(LedgerState s)
+        {
+            var w = new Serialization.LedgerWriter(4096);
+            s.WriteTo(w);
+            return w.WrittenSpan.ToArray();
+        }
+
+        // The same state with a plain ready encodes as every state did before ready submissions existed (no field of
+        // its own), so the state hashes of older chains still verify; the submission adds a tagged tail.
+        var (tail, plain) = (Encode(state), Encode(without));
+        Assert.Equal(plain, tail[..plain.Length]);
+        Assert.Equal("RDYS"u8.ToArray(), tail[plain.Length..(plain.Length + 4)]);
+        Assert.NotEqual(state.ComputeHash(), without.ComputeHash());
+    }
+
+    [Fact]
     public void A_submission_with_the_ready_needs_a_model_hash_and_a_size_that_are_valid()
     {
         var ids = _swarm.RegisterSl(1, T(0));
