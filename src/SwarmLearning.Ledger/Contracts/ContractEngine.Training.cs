@@ -74,18 +74,9 @@ internal sealed partial class ContractEngine
         SubmissionRecord? submission = null;
         if (payload.ModelHash is not null || payload.Size is not null)
         {
-            if (payload.ModelHash is null || payload.Size is not { } size)
-            {
-                throw new TransactionRejectedException("round.ready: modelHash and size come together: give both (a submission with the ready) or neither (a round.submit later)");
-            }
-
-            RequireHash(payload.ModelHash, "round.ready: modelHash");
-            if (size < 0)
-            {
-                throw new TransactionRejectedException($"round.ready: size {size} is negative");
-            }
-
-            submission = new SubmissionRecord(payload.ModelHash, size, state.Time);
+            submission = payload.ModelHash is not null && payload.Size is { } size
+                ? RequireSubmission(payload.ModelHash, size, tx.Type, state.Time)
+                : throw new TransactionRejectedException("round.ready: modelHash and size come together: give both (a submission with the ready) or neither (a round.submit later)");
         }
 
         round.Ready.Add(sender.Fingerprint, new ReadyRecord(payload.Weight, payload.MinPeers, payload.MakeMeAdmin, state.Time, submission));
@@ -106,12 +97,7 @@ internal sealed partial class ContractEngine
         var payload = ParsePayload(tx, PayloadJson.Default.SubmitPayload);
         var contract = RequireContract(state, payload.Contract, tx.Type);
         var round = RequireRound(contract, payload.Round, RoundPhase.Closed, tx.Type);
-        RequireHash(payload.ModelHash, "round.submit: modelHash");
-        if (payload.Size < 0)
-        {
-            throw new TransactionRejectedException($"round.submit: size {payload.Size} is negative");
-        }
-
+        var submission = RequireSubmission(payload.ModelHash, payload.Size, tx.Type, state.Time);
         if (!round.Participants.Contains(sender.Fingerprint))
         {
             throw new TransactionRejectedException(RejectionKind.Forbidden,
@@ -123,7 +109,7 @@ internal sealed partial class ContractEngine
             throw new TransactionRejectedException(RejectionKind.Conflict, $"round.submit: '{sender.Name}' already submitted for round {round.Number} of '{contract.Name}'");
         }
 
-        round.Submissions.Add(sender.Fingerprint, new SubmissionRecord(payload.ModelHash, payload.Size, state.Time));
+        round.Submissions.Add(sender.Fingerprint, submission);
         events.Add(new LedgerEvent(state.Height, state.Time, "round.submitted", contract.Name, round.Number, sender.Fingerprint.ToString(),
             $"'{sender.Name}' submitted model {payload.ModelHash[..12]} ({round.Submissions.Count} of {round.Participants.Count})"));
     }
@@ -290,6 +276,13 @@ internal sealed partial class ContractEngine
             : $"every node that joined ended its training or is gone ({string.Join(", ", gone.Select(f => $"'{state.Members[f].Name}'"))} without a heartbeat or revoked)";
         events.Add(new LedgerEvent(state.Height, state.Time, "contract.completed", contract.Name, contract.Round.Number, null,
             $"training contract '{contract.Name}' completed: {why}"));
+    }
+
+    /// <summary>A submitted model's hash and size, checked (by <c>round.submit</c>, or <c>round.ready</c> that carries one).</summary>
+    private static SubmissionRecord RequireSubmission(string modelHash, long size, string type, long at)
+    {
+        RequireHash(modelHash, $"{type}: modelHash");
+        return size >= 0 ? new SubmissionRecord(modelHash, size, at) : throw new TransactionRejectedException($"{type}: size {size} is negative");
     }
 
     private static TrainingContractState RequireContract(LedgerState state, string name, string type) =>
