@@ -48,6 +48,42 @@ public sealed class ModelExchangeTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_kept_model_is_received_into_the_arrays_of_one_the_store_let_go_of_and_still_verified()
+    {
+        await using var swarm = await TestSwarm.StartAsync(output);
+        var sl1 = await swarm.StartSlAsync("sl1");
+        var sl2 = await swarm.StartSlAsync("sl2");
+        var exchange = (HttpModelExchange)sl2.Node.Exchange;
+        var first = await sl1.Node.Exchange.PublishAsync(Models.Tiny(1), CancellationToken.None);
+        var second = await sl1.Node.Exchange.PublishAsync(Models.Tiny(2), CancellationToken.None);
+        var third = await sl1.Node.Exchange.PublishAsync(Models.Tiny(3), CancellationToken.None);
+
+        var one = await exchange.FetchAsync(Member(sl2, sl1), first.Hash, first.Size, CancellationToken.None);
+        var arrays = one.NamedTensors.Select(t => t.Values).ToList();
+        var allocated = exchange.KeptArraysAllocated;
+        Assert.Equal(arrays.Count, allocated);
+
+        // Kept while the store holds it: the next fetch gets fresh arrays.
+        exchange.Retain(new HashSet<string>(StringComparer.Ordinal) { first.Hash }, second.Size);
+        var two = await exchange.FetchAsync(Member(sl2, sl1), second.Hash, second.Size, CancellationToken.None);
+        Assert.Equal(2 * allocated, exchange.KeptArraysAllocated);
+        Assert.Equal(Models.Tiny(1)["fc.weight"].Values, one["fc.weight"].Values);
+
+        // Let go of: its arrays hold the next model, whose values and hash are those the peer published.
+        exchange.Retain(new HashSet<string>(StringComparer.Ordinal) { second.Hash }, third.Size);
+        var three = await exchange.FetchAsync(Member(sl2, sl1), third.Hash, third.Size, CancellationToken.None);
+        Assert.Equal(2 * allocated, exchange.KeptArraysAllocated);
+        Assert.All(three.NamedTensors, t => Assert.Contains(arrays, a => ReferenceEquals(a, t.Values)));
+        Assert.Equal(Models.Tiny(3)["fc.weight"].Values, three["fc.weight"].Values);
+        Assert.Equal(Models.Tiny(3)["fc.bias"].Values, three["fc.bias"].Values);
+        Assert.Equal(Models.Tiny(2)["fc.weight"].Values, two["fc.weight"].Values);
+        using var served = sl2.Node.Store.OpenRead(third.Hash)!;
+        var bytes = new MemoryStream();
+        await served.CopyToAsync(bytes);
+        Assert.Equal(third.Hash, SwarmLearning.Safetensors.ModelHash.Of(bytes.ToArray()));
+    }
+
+    [Fact]
     public async Task A_fetch_to_merge_verifies_the_model_just_as_much_and_keeps_no_copy()
     {
         await using var swarm = await TestSwarm.StartAsync(output);

@@ -27,6 +27,7 @@ public sealed partial class HttpModelExchange : IModelExchange, IDisposable
     private readonly IdentityHttpClient _http;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, long> _lastAnswer = new(StringComparer.OrdinalIgnoreCase);
+    private readonly RecycledArrays _keptArrays = new();
     private long _bytesSinceCollect;
     private int _collections;
 
@@ -76,10 +77,18 @@ public sealed partial class HttpModelExchange : IModelExchange, IDisposable
     /// to <see cref="CollectAfterBytes"/>, a full collection lets it reuse their memory (see <see cref="MakeRoom"/>; it
     /// spares the kernel zeroing fresh pages). Its cost is small, as the heap holds few objects beyond those arrays; small models never
     /// reach the threshold in a round and pay nothing.
+    /// <para>
+    /// The models this exchange fetched and kept (merged models) are received into arrays it recycles: when the store
+    /// lets go of one and no peer is still downloading it, its arrays hold the next fetched model of the same layout.
+    /// A node that does not lead then receives each round's merged model into the memory of the one from two rounds
+    /// before, where fresh arrays cost a page fault and the kernel's zeroing for every 4 KiB. What is kept for reuse
+    /// never exceeds the arriving model's size (a leader, which fetches nothing, keeps none).
+    /// </para>
     /// </remarks>
     public void Retain(IReadOnlySet<string> keep, long arriving)
     {
-        _store.Prune(keep, TimeSpan.FromMinutes(1));
+        _store.Prune(keep, TimeSpan.FromMinutes(1), _keptArrays.Return);
+        _keptArrays.TrimTo(Math.Max(arriving, 0));
         MakeRoom(arriving);
     }
 
@@ -98,6 +107,9 @@ public sealed partial class HttpModelExchange : IModelExchange, IDisposable
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
         }
     }
+
+    /// <summary>How many arrays fetches of kept models have allocated because none was free to recycle (for tests).</summary>
+    internal int KeptArraysAllocated => _keptArrays.Allocated;
 
     /// <summary>How many heap collections <see cref="MakeRoom"/> has made (for tests).</summary>
     internal int Collections => Volatile.Read(ref _collections);
@@ -119,7 +131,7 @@ public sealed partial class HttpModelExchange : IModelExchange, IDisposable
 
     /// <inheritdoc/>
     public Task<TensorModel> FetchAsync(MemberState peer, string modelHash, long size, CancellationToken cancellationToken) =>
-        FetchAsync(peer, modelHash, size, keep: true, allocate: null, cancellationToken);
+        FetchAsync(peer, modelHash, size, keep: true, _keptArrays.Rent, cancellationToken);
 
     /// <inheritdoc/>
     /// <remarks>The model is verified in memory and not written to the store.</remarks>

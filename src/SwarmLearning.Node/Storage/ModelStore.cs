@@ -18,7 +18,7 @@ public sealed class ModelStore
     private const string Extension = ".safetensors";
 
     // Models held in memory, by hash. A model is never changed once held (its owner hands it over).
-    private readonly ConcurrentDictionary<string, TensorModel> _held = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Held> _held = new(StringComparer.Ordinal);
 
     // Encodings already known for models not yet put (see RememberEncoding); an entry lives as long as its model.
     private readonly ConditionalWeakTable<TensorModel, PublishedModel> _encodings = [];
@@ -65,7 +65,7 @@ public sealed class ModelStore
 
         if (!File.Exists(PathOf(published.Hash)))
         {
-            _held[published.Hash] = model;
+            _held[published.Hash] = new Held(model);
         }
 
         return published;
@@ -108,7 +108,7 @@ public sealed class ModelStore
             }
         }
 
-        return _held.TryGetValue(modelHash, out var model) ? SafetensorsEncoding.OpenRead(model) : null;
+        return _held.TryGetValue(modelHash, out var held) && held.TryEnter() ? new ReaderStream(SafetensorsEncoding.OpenRead(held.Model), held) : null;
     }
 
     /// <summary>
@@ -117,9 +117,9 @@ public sealed class ModelStore
     /// </summary>
     public TensorModel Load(string modelHash)
     {
-        if (!File.Exists(PathOf(modelHash)) && _held.TryGetValue(modelHash, out var model))
+        if (!File.Exists(PathOf(modelHash)) && _held.TryGetValue(modelHash, out var held))
         {
-            return model;
+            return held.Model;
         }
 
         using var file = SafetensorsFile.Open(PathOf(modelHash));
@@ -186,7 +186,7 @@ public sealed class ModelStore
         var model = read.Model!;
         if (keep && read.Canonical)
         {
-            _held.TryAdd(modelHash, model);
+            _held.TryAdd(modelHash, new Held(model));
         }
 
         return model;
@@ -198,14 +198,23 @@ public sealed class ModelStore
     /// <paramref name="minimumAge"/> ago, to bound the memory and disk a long training uses. Other files (such as the
     /// final model) are left alone.
     /// </summary>
-    public void Prune(IReadOnlySet<string> keep, TimeSpan minimumAge = default)
+    public void Prune(IReadOnlySet<string> keep, TimeSpan minimumAge = default) => Prune(keep, minimumAge, released: null);
+
+    /// <summary>
+    /// <see cref="Prune(IReadOnlySet{string}, TimeSpan)"/>, handing each model it lets go of to
+    /// <paramref name="released"/> once nothing reads it any more: at once, or when the last stream
+    /// <see cref="OpenRead"/> opened on it is disposed (a peer still downloading it). From then on the store never
+    /// touches that model again, so <paramref name="released"/> may reuse its arrays, provided the code that put or
+    /// received it no longer uses it either.
+    /// </summary>
+    public void Prune(IReadOnlySet<string> keep, TimeSpan minimumAge, Action<TensorModel>? released)
     {
         ArgumentNullException.ThrowIfNull(keep);
         foreach (var hash in _held.Keys)
         {
-            if (!keep.Contains(hash))
+            if (!keep.Contains(hash) && _held.TryRemove(hash, out var held))
             {
-                _held.TryRemove(hash, out _);
+                held.Release(released);
             }
         }
 
@@ -224,6 +233,113 @@ public sealed class ModelStore
                     // Being served right now: the next prune takes it.
                 }
             }
+        }
+    }
+
+    /// <summary>A model held in memory, with the streams reading it; released once let go of and no longer read.</summary>
+    private sealed class Held(TensorModel model)
+    {
+        private readonly Lock _lock = new();
+        private int _readers;
+        private bool _letGo;
+        private Action<TensorModel>? _released;
+
+        public TensorModel Model { get; } = model;
+
+        /// <summary>Counts a new reader; false when the store has let go of the model (it may be reused).</summary>
+        public bool TryEnter()
+        {
+            lock (_lock)
+            {
+                if (_letGo)
+                {
+                    return false;
+                }
+
+                _readers++;
+                return true;
+            }
+        }
+
+        public void Exit()
+        {
+            Action<TensorModel>? released;
+            lock (_lock)
+            {
+                if (--_readers > 0 || !_letGo)
+                {
+                    return;
+                }
+
+                released = _released;
+                _released = null;
+            }
+
+            released?.Invoke(Model);
+        }
+
+        public void Release(Action<TensorModel>? released)
+        {
+            lock (_lock)
+            {
+                _letGo = true;
+                if (_readers > 0)
+                {
+                    _released = released;
+                    return;
+                }
+            }
+
+            released?.Invoke(Model);
+        }
+    }
+
+    /// <summary>A held model's bytes (<see cref="SafetensorsEncoding.OpenRead"/>), counted as a reader until disposed.</summary>
+    private sealed class ReaderStream(Stream inner, Held held) : Stream
+    {
+        private int _disposed;
+
+        public override bool CanRead => inner.CanRead;
+
+        public override bool CanSeek => inner.CanSeek;
+
+        public override bool CanWrite => false;
+
+        public override long Length => inner.Length;
+
+        public override long Position
+        {
+            get => inner.Position;
+            set => inner.Position = value;
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
+
+        public override int Read(Span<byte> buffer) => inner.Read(buffer);
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => inner.ReadAsync(buffer, cancellationToken);
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => inner.ReadAsync(buffer, offset, count, cancellationToken);
+
+        public override long Seek(long offset, SeekOrigin origin) => inner.Seek(offset, origin);
+
+        public override void Flush()
+        {
+        }
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing && Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                inner.Dispose();
+                held.Exit();
+            }
+
+            base.Dispose(disposing);
         }
     }
 }

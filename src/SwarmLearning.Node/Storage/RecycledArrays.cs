@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using SwarmLearning.Tensors;
 
 namespace SwarmLearning.Node.Storage;
@@ -6,14 +7,17 @@ namespace SwarmLearning.Node.Storage;
 /// Tensor arrays handed out and taken back by a leader merging while it fetches: the arrays of a submission already
 /// added to the merge hold the next submission's values, and a session keeps what its last lead gave back for its next
 /// one, so a lead touches about as much memory as it has models in flight, and only the first lead touches it fresh
-/// (fresh memory is slow to touch on some machines, see docs/performance.md). Only arrays this instance handed out are
-/// ever taken back; any other model's arrays (one the store holds, the node's own) are left alone.
+/// (fresh memory is slow to touch on some machines, see docs/performance.md). An SL node's exchange does the same for the
+/// merged models it fetches and keeps: the arrays of one the store has let go of hold the next one's values. Only arrays
+/// this instance handed out are ever taken back; any other model's arrays (one the store holds, the node's own) are left
+/// alone. It remembers what it handed out weakly: an array nobody returns (a fetch that failed halfway) is collected
+/// like any other.
 /// </summary>
 internal sealed class RecycledArrays
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<int, Stack<float[]>> _free = [];
-    private readonly HashSet<float[]> _out = new(ReferenceEqualityComparer.Instance);
+    private readonly ConditionalWeakTable<float[], object?> _out = [];
     private long _freeBytes;
 
     /// <summary>An array of exactly <paramref name="length"/> elements, recycled when one is free; its values are undefined.</summary>
@@ -33,7 +37,7 @@ internal sealed class RecycledArrays
                 Allocated++;
             }
 
-            _out.Add(array);
+            _out.AddOrUpdate(array, null);
             return array;
         }
     }
@@ -90,6 +94,21 @@ internal sealed class RecycledArrays
             _out.Clear();
             _free.Clear();
             _freeBytes = 0;
+        }
+    }
+
+    /// <summary>Lets go of free arrays until those kept for reuse take at most <paramref name="bytes"/>.</summary>
+    public void TrimTo(long bytes)
+    {
+        lock (_lock)
+        {
+            foreach (var stack in _free.Values)
+            {
+                while (_freeBytes > bytes && stack.TryPop(out var array))
+                {
+                    _freeBytes -= (long)array.Length * sizeof(float);
+                }
+            }
         }
     }
 

@@ -40,6 +40,50 @@ public sealed class ModelStorePruneTests : IDisposable
     }
 
     [Fact]
+    public void A_model_let_go_of_is_handed_back_at_once_when_nothing_reads_it_and_can_no_longer_be_opened()
+    {
+        var store = new ModelStore(_dir.Path);
+        var model = Model(1);
+        var put = store.Put(model);
+        var released = new List<TensorModel>();
+
+        store.Prune(new HashSet<string>(StringComparer.Ordinal), TimeSpan.Zero, released.Add);
+
+        Assert.Same(model, Assert.Single(released));
+        Assert.Null(store.OpenRead(put.Hash));
+        store.Prune(new HashSet<string>(StringComparer.Ordinal), TimeSpan.Zero, released.Add); // only once
+        Assert.Single(released);
+    }
+
+    [Fact]
+    public void A_model_let_go_of_while_peers_read_it_is_handed_back_only_when_the_last_reader_is_done_and_reads_whole()
+    {
+        var store = new ModelStore(_dir.Path);
+        var model = Model(3);
+        var put = store.Put(model);
+        var kept = store.Put(Model(4));
+        var released = new List<TensorModel>();
+        var first = store.OpenRead(put.Hash)!;
+        var second = store.OpenRead(put.Hash)!;
+        var head = new byte[8];
+        first.ReadExactly(head);
+
+        store.Prune(new HashSet<string>(StringComparer.Ordinal) { kept.Hash }, TimeSpan.Zero, released.Add);
+        Assert.Empty(released);
+        Assert.Null(store.OpenRead(put.Hash));
+
+        var rest = new MemoryStream();
+        first.CopyTo(rest);
+        Assert.Equal(put.Size, head.Length + rest.Length);
+        first.Dispose();
+        first.Dispose(); // a second dispose counts nothing
+        Assert.Empty(released);
+        second.Dispose();
+        Assert.Same(model, Assert.Single(released));
+        Assert.NotNull(store.OpenRead(kept.Hash));
+    }
+
+    [Fact]
     public void A_file_the_store_has_under_a_hash_is_kept_and_served_instead_of_the_model_put_under_it()
     {
         var store = new ModelStore(_dir.Path);

@@ -51,6 +51,41 @@ public sealed class RecycledArraysTests
     }
 
     [Fact]
+    public void An_array_handed_out_and_never_returned_is_not_kept_alive_by_it()
+    {
+        var arrays = new RecycledArrays();
+        var handedOut = RentAndForget(arrays);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        Assert.False(handedOut.IsAlive, "an array a failed fetch dropped must be collectable");
+    }
+
+    [Fact]
+    public void TrimTo_lets_go_of_free_arrays_until_those_kept_fit_the_bytes()
+    {
+        var arrays = new RecycledArrays();
+        var a = arrays.Rent(4);
+        var b = arrays.Rent(4);
+        var c = arrays.Rent(8);
+        arrays.Return(Model(a, b, c));
+        Assert.Equal(16 * sizeof(float), arrays.FreeBytes);
+
+        arrays.TrimTo(16 * sizeof(float));
+        Assert.Equal(16 * sizeof(float), arrays.FreeBytes);
+        arrays.TrimTo(10 * sizeof(float));
+        Assert.True(arrays.FreeBytes <= 10 * sizeof(float), $"{arrays.FreeBytes} bytes kept");
+        arrays.TrimTo(0);
+        Assert.Equal(0, arrays.FreeBytes);
+        var allocated = arrays.Allocated;
+        arrays.Rent(4);
+        Assert.Equal(allocated + 1, arrays.Allocated);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static WeakReference RentAndForget(RecycledArrays arrays) => new(arrays.Rent(1024));
+
+    [Fact]
     public void Clear_lets_go_of_everything_it_kept()
     {
         var arrays = new RecycledArrays();
