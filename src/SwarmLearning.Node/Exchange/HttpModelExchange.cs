@@ -81,8 +81,9 @@ public sealed partial class HttpModelExchange : IModelExchange, IDisposable
     /// The models this exchange fetched and kept (merged models) are received into arrays it recycles: when the store
     /// lets go of one and no peer is still downloading it, its arrays hold the next fetched model of the same layout.
     /// A node that does not lead then receives each round's merged model into the memory of the one from two rounds
-    /// before, where fresh arrays cost a page fault and the kernel's zeroing for every 4 KiB. What is kept for reuse
-    /// never exceeds the arriving model's size (a leader, which fetches nothing, keeps none).
+    /// before, where fresh arrays cost a page fault and the kernel's zeroing for every 4 KiB. Each call trims what is kept
+    /// for reuse to the arriving model's size (a leader, which fetches nothing, keeps none; a model a peer was still
+    /// downloading comes back when the download ends, and waits for the next call).
     /// </para>
     /// </remarks>
     public void Retain(IReadOnlySet<string> keep, long arriving)
