@@ -3,7 +3,11 @@ using SwarmLearning.Tensors;
 namespace SwarmLearning.Node.Rounds;
 
 /// <summary>What a sync gives back to the ML program.</summary>
-/// <param name="Model">The model to continue from: the round's merged model (or the latest one, for a node that was late).</param>
+/// <param name="Model">
+/// The model to continue from: the round's merged model (or the latest one, for a node that was late). Read it before
+/// the session's sync after next: an SL node receives later merged models into the arrays of those its store has let
+/// go of (the store keeps a round's merged model and the one before). Copy the values to keep them longer.
+/// </param>
 /// <param name="Round">The round it came from (0 when there was no swarm, in loopback mode, or no merge yet).</param>
 /// <param name="Hash">Its model hash as recorded on the ledger (empty when not merged).</param>
 /// <param name="Contributed">True when this node's model went into it.</param>
