@@ -196,18 +196,12 @@ public sealed class ModelStore
     /// Lets go of the models held in memory except <paramref name="keep"/> (a transfer under way keeps the model it
     /// streams), and deletes stored files except <paramref name="keep"/> and those written less than
     /// <paramref name="minimumAge"/> ago, to bound the memory and disk a long training uses. Other files (such as the
-    /// final model) are left alone.
+    /// final model) are left alone. Each model let go of goes to <paramref name="released"/>, when given, once nothing
+    /// reads it any more: at once, or when the last stream <see cref="OpenRead"/> opened on it is disposed (a peer
+    /// still downloading it). From then on the store never touches that model again, so <paramref name="released"/>
+    /// may reuse its arrays, provided the code that put or received it no longer uses it either.
     /// </summary>
-    public void Prune(IReadOnlySet<string> keep, TimeSpan minimumAge = default) => Prune(keep, minimumAge, released: null);
-
-    /// <summary>
-    /// <see cref="Prune(IReadOnlySet{string}, TimeSpan)"/>, handing each model it lets go of to
-    /// <paramref name="released"/> once nothing reads it any more: at once, or when the last stream
-    /// <see cref="OpenRead"/> opened on it is disposed (a peer still downloading it). From then on the store never
-    /// touches that model again, so <paramref name="released"/> may reuse its arrays, provided the code that put or
-    /// received it no longer uses it either.
-    /// </summary>
-    public void Prune(IReadOnlySet<string> keep, TimeSpan minimumAge, Action<TensorModel>? released)
+    public void Prune(IReadOnlySet<string> keep, TimeSpan minimumAge = default, Action<TensorModel>? released = null)
     {
         ArgumentNullException.ThrowIfNull(keep);
         foreach (var hash in _held.Keys)
