@@ -40,10 +40,18 @@ internal static class SlCommand
                 r.AddError("--requests-per-peer must be 1 or more");
             }
         });
+        var serves = new Option<int>("--max-concurrent-serves") { Description = "The most models the file server sends at once; more requests wait their turn. When every participant fetches the merged model from the leader together, a few at a time reach the last one sooner. 0: no limit.", DefaultValueFactory = _ => SwarmLearningNodeOptions.DefaultMaxConcurrentServes };
+        serves.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() is < 0 or > 1024)
+            {
+                r.AddError("--max-concurrent-serves must be from 0 (no limit) to 1024");
+            }
+        });
         var verbose = new Option<bool>("--verbose") { Description = "Log every request and model transfer (debug level)." };
         var command = new Command("sl", "Run a Swarm Learning node for one ML program: follow an SN's ledger, serve models to peers (30305), run the rounds, and talk to the ML program over a local socket.")
         {
-            name, certs, sn, dir, filePort, listen, host, socket, makeMeAdmin, maxModel, requests, verbose,
+            name, certs, sn, dir, filePort, listen, host, socket, makeMeAdmin, maxModel, requests, serves, verbose,
         };
         command.SetAction((parse, cancellationToken) => io.RunAsync(async () =>
         {
@@ -64,6 +72,7 @@ internal static class SlCommand
                 MakeMeAdmin = parse.GetValue(makeMeAdmin),
                 MaxModelBytes = parse.GetValue(maxModel) << 20,
                 RequestsPerPeer = parse.GetValue(requests),
+                MaxConcurrentServes = parse.GetValue(serves),
             };
             return await RunAsync(io, options, parse.GetValue(certs)!, parse.GetValue(name)!, parse.GetValue(verbose), cancellationToken).ConfigureAwait(false);
         }));

@@ -56,8 +56,32 @@ internal static partial class FileServerEndpoints
             return Error(StatusCodes.Status404NotFound, "notFound", $"SL node '{node.Identity.Name}' does not hold model {modelHash[..12]}");
         }
 
-        Log.Serving(node.FileServerLogger, modelHash[..12], stream.Length, NameOf(state!, context.Connection.ClientCertificate!));
-        return ModelBody.Result(stream, ModelContentType);
+        var peer = NameOf(state!, context.Connection.ClientCertificate!);
+        Log.Serving(node.FileServerLogger, modelHash[..12], stream.Length, peer);
+        return new QueuedModel(stream, node, modelHash[..12], peer);
+    }
+
+    /// <summary>Sends a model once one of the node's <see cref="ServeSlots"/> is free; the model stays open while it waits.</summary>
+    private sealed class QueuedModel(Stream model, SwarmLearningNode node, string shortHash, string peer) : IResult
+    {
+        public async Task ExecuteAsync(HttpContext httpContext)
+        {
+            ServeSlots.Slot slot;
+            try
+            {
+                slot = await node.ServeSlots.EnterAsync(waiting => Log.ServeWaits(node.FileServerLogger, shortHash, peer, node.ServeSlots.Limit, waiting), httpContext.RequestAborted).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                await model.DisposeAsync().ConfigureAwait(false);
+                return; // the peer gave up waiting
+            }
+
+            using (slot)
+            {
+                await ModelBody.SendAsync(httpContext.Response, model, ModelContentType, httpContext.RequestAborted).ConfigureAwait(false);
+            }
+        }
     }
 
     /// <summary>
@@ -134,6 +158,9 @@ internal static partial class FileServerEndpoints
 
         [LoggerMessage(401, LogLevel.Debug, "Serving model {ModelHash} ({Size} bytes) to '{Peer}'")]
         public static partial void Serving(ILogger logger, string modelHash, long size, string peer);
+
+        [LoggerMessage(403, LogLevel.Debug, "Serving model {ModelHash} to '{Peer}' waits for one of the {Limit} models sent at once to end ({Waiting} waiting)")]
+        public static partial void ServeWaits(ILogger logger, string modelHash, string peer, int limit, int waiting);
 
         [LoggerMessage(402, LogLevel.Debug, "File server refused {Remote} a ping: {Reason}")]
         public static partial void PingRefused(ILogger logger, string remote, string reason);

@@ -52,12 +52,4 @@ internal static class ModelBody
             await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
         }
     }
-
-    /// <summary>A result that sends a model with <see cref="SendAsync"/>.</summary>
-    public static IResult Result(Stream model, string contentType) => new ModelResult(model, contentType);
-
-    private sealed class ModelResult(Stream model, string contentType) : IResult
-    {
-        public Task ExecuteAsync(HttpContext httpContext) => SendAsync(httpContext.Response, model, contentType, httpContext.RequestAborted);
-    }
 }

@@ -39,6 +39,7 @@ public sealed partial class SwarmLearningNode : BackgroundService
         ChannelLogger = loggerFactory.CreateLogger("SwarmLearning.Node.Channel");
         SessionLogger = loggerFactory.CreateLogger<SwarmSession>();
         Connections = new PeerConnections(ledger, exchange, loggerFactory.CreateLogger<PeerConnections>(), time);
+        ServeSlots = new ServeSlots(options.MaxConcurrentServes);
     }
 
     /// <summary>The options it runs with.</summary>
@@ -61,6 +62,9 @@ public sealed partial class SwarmLearningNode : BackgroundService
 
     /// <summary>Keeps its connections to the peers' file servers open.</summary>
     internal PeerConnections Connections { get; }
+
+    /// <summary>How many models its file server sends at once.</summary>
+    internal ServeSlots ServeSlots { get; }
 
     /// <summary>Where the final model of the last session that ended is written.</summary>
     public string FinalModelPath => Path.Combine(Options.ModelDirectory, FinalModelName);

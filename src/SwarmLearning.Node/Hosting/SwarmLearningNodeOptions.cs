@@ -59,6 +59,16 @@ public sealed class SwarmLearningNodeOptions
     public TimeSpan RequestWindow { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
+    /// The most models the file server sends at once; a request beyond that waits (its model held for it) until a send
+    /// ends, for as long as the peer keeps asking. When a round's participants all fetch the merged model from its leader
+    /// together, a few at a time get it to the last of them sooner than all at once (docs/performance.md). 0 sets no limit.
+    /// </summary>
+    public int MaxConcurrentServes { get; set; } = DefaultMaxConcurrentServes;
+
+    /// <summary>The default of <see cref="MaxConcurrentServes"/>.</summary>
+    public const int DefaultMaxConcurrentServes = 4;
+
+    /// <summary>
     /// The PEM certificate file this node's identity was loaded from (<c>swarm sl</c> sets it). It is polled on every
     /// heartbeat, with <see cref="KeyFile"/>: a new certificate of the same role and name installed there, with its key,
     /// is rotated to without a restart (<c>member.rotate</c>). Null, the default, watches nothing.
@@ -132,6 +142,11 @@ public sealed class SwarmLearningNodeOptions
         if (RequestsPerPeer < 1)
         {
             errors.Add($"the request limit per peer is {RequestsPerPeer}; it must be 1 or more");
+        }
+
+        if (MaxConcurrentServes is < 0 or > 1024)
+        {
+            errors.Add($"--max-concurrent-serves is {MaxConcurrentServes}; give 1 to 1024 models sent at once, or 0 for no limit");
         }
 
         if (RequestWindow <= TimeSpan.Zero || RequestWindow > TimeSpan.FromHours(1))
