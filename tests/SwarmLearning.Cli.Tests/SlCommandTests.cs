@@ -56,6 +56,8 @@ public sealed class SlCommandTests : IDisposable
     [Theory]
     [InlineData("--max-model-mib", "0", "--max-model-mib must be from 1 to 1048576")]
     [InlineData("--requests-per-peer", "0", "--requests-per-peer must be 1 or more")]
+    [InlineData("--max-concurrent-serves", "-1", "--max-concurrent-serves must be from 0 (no limit) to 1024")]
+    [InlineData("--max-concurrent-serves", "1025", "--max-concurrent-serves must be from 0 (no limit) to 1024")]
     public async Task Bad_limits_are_refused_naming_the_option(string option, string value, string expected)
     {
         var (code, _, error) = await CliHarness.RunAsync("sl", "--name", "sl1", "--certs", Certs, "--sn", "localhost", option, value);
@@ -77,7 +79,7 @@ public sealed class SlCommandTests : IDisposable
     {
         var (code, output, _) = await CliHarness.RunAsync("sl", "--help");
         Assert.Equal(0, code);
-        foreach (var option in new[] { "--name", "--certs", "--sn", "--dir", "--file-port", "--listen", "--host", "--socket", "--max-model-mib", "--requests-per-peer", "--verbose" })
+        foreach (var option in new[] { "--name", "--certs", "--sn", "--dir", "--file-port", "--listen", "--host", "--socket", "--max-model-mib", "--requests-per-peer", "--max-concurrent-serves", "--verbose" })
         {
             Assert.Contains(option, output, StringComparison.Ordinal);
         }

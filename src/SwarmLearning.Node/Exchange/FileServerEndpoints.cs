@@ -61,25 +61,45 @@ internal static partial class FileServerEndpoints
         return new QueuedModel(stream, node, modelHash[..12], peer);
     }
 
-    /// <summary>Sends a model once one of the node's <see cref="ServeSlots"/> is free; the model stays open while it waits.</summary>
+    /// <summary>
+    /// Sends a model once one of the node's <see cref="ServeSlots"/> is free; the model stays open while it waits. Waiting
+    /// and sending together may take as long as a peer's fetch of that size may (<see cref="SwarmLearningNode.ServeLimit"/>):
+    /// a peer that has not read the model by then would have given up on it, so the connection is aborted and the slot
+    /// freed, whether the peer stopped reading or went away without closing.
+    /// </summary>
     private sealed class QueuedModel(Stream model, SwarmLearningNode node, string shortHash, string peer) : IResult
     {
         public async Task ExecuteAsync(HttpContext httpContext)
         {
-            ServeSlots.Slot slot;
+            var limit = node.ServeLimit(model.Length);
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(httpContext.RequestAborted);
+            deadline.CancelAfter(limit);
             try
             {
-                slot = await node.ServeSlots.EnterAsync(waiting => Log.ServeWaits(node.FileServerLogger, shortHash, peer, node.ServeSlots.Limit, waiting), httpContext.RequestAborted).ConfigureAwait(false);
+                ServeSlots.Slot slot;
+                try
+                {
+                    slot = await node.ServeSlots.EnterAsync(waiting => Log.ServeWaits(node.FileServerLogger, shortHash, peer, node.ServeSlots.Limit, waiting), deadline.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    await model.DisposeAsync().ConfigureAwait(false);
+                    throw;
+                }
+
+                using (slot)
+                {
+                    await ModelBody.SendAsync(httpContext.Response, model, ModelContentType, deadline.Token).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (!httpContext.RequestAborted.IsCancellationRequested)
+            {
+                Log.ServeTimedOut(node.FileServerLogger, shortHash, peer, limit.TotalSeconds);
+                httpContext.Abort();
             }
             catch (OperationCanceledException)
             {
-                await model.DisposeAsync().ConfigureAwait(false);
-                return; // the peer gave up waiting
-            }
-
-            using (slot)
-            {
-                await ModelBody.SendAsync(httpContext.Response, model, ModelContentType, httpContext.RequestAborted).ConfigureAwait(false);
+                // The peer gave up or went away.
             }
         }
     }
@@ -161,6 +181,9 @@ internal static partial class FileServerEndpoints
 
         [LoggerMessage(403, LogLevel.Debug, "Serving model {ModelHash} to '{Peer}' waits for one of the {Limit} models sent at once to end ({Waiting} waiting)")]
         public static partial void ServeWaits(ILogger logger, string modelHash, string peer, int limit, int waiting);
+
+        [LoggerMessage(404, LogLevel.Warning, "File server gave up sending model {ModelHash} to '{Peer}' after {Seconds:0} s, as long as a fetch of its size may take: the peer reads too slowly or not at all; the connection is closed")]
+        public static partial void ServeTimedOut(ILogger logger, string modelHash, string peer, double seconds);
 
         [LoggerMessage(402, LogLevel.Debug, "File server refused {Remote} a ping: {Reason}")]
         public static partial void PingRefused(ILogger logger, string remote, string reason);

@@ -58,6 +58,12 @@ public sealed partial class HttpModelExchange : IModelExchange, IDisposable
     public TimeSpan FetchAllowance { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>
+    /// How long a fetch of <paramref name="size"/> bytes may take before it is given up: by this node as a receiver, and
+    /// by its file server as a sender (a peer that has not read a model by then would have given up on it).
+    /// </summary>
+    public TimeSpan FetchLimit(long size) => FetchAllowance + TimeSpan.FromSeconds((double)Math.Max(0, size) / MinBytesPerSecond);
+
+    /// <summary>
     /// The largest model this node fetches: a model the ledger records as larger is refused before any byte is
     /// requested, since the fetch would hold it in memory (a hostile participant could record any size).
     /// </summary>
@@ -179,7 +185,7 @@ public sealed partial class HttpModelExchange : IModelExchange, IDisposable
 
         var uri = ModelUri(host, port, modelHash);
         var from = $"SL node '{peer.Name}' ({uri.Authority})";
-        var limit = FetchAllowance + TimeSpan.FromSeconds((double)Math.Max(0, size) / MinBytesPerSecond);
+        var limit = FetchLimit(size);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(limit);
         try

@@ -66,6 +66,12 @@ public sealed partial class SwarmLearningNode : BackgroundService
     /// <summary>How many models its file server sends at once.</summary>
     internal ServeSlots ServeSlots { get; }
 
+    /// <summary>Tests shorten how long the file server may take to send a model (by default, as long as a fetch may: <see cref="HttpModelExchange.FetchLimit"/>).</summary>
+    internal TimeSpan? ServeLimitOverride { get; set; }
+
+    /// <summary>How long waiting for a slot and sending a model of <paramref name="size"/> bytes may take together.</summary>
+    internal TimeSpan ServeLimit(long size) => ServeLimitOverride ?? Exchange.FetchLimit(size);
+
     /// <summary>Where the final model of the last session that ended is written.</summary>
     public string FinalModelPath => Path.Combine(Options.ModelDirectory, FinalModelName);
 
