@@ -1,6 +1,7 @@
 using SwarmLearning.Node.Exchange;
 using SwarmLearning.Node.Hosting;
 using SwarmLearning.Node.Tests.Harness;
+using SwarmLearning.Tensors;
 using Xunit.Abstractions;
 
 namespace SwarmLearning.Node.Tests;
@@ -89,10 +90,7 @@ public sealed class ServeSlotsTests(ITestOutputHelper output)
     public async Task A_fetch_that_waits_for_a_slot_gets_the_whole_model_verified_once_the_slot_frees()
     {
         await using var swarm = await TestSwarm.StartAsync(output);
-        var options = swarm.Options("sl1");
-        options.MaxConcurrentServes = 1;
-        var sl1 = await swarm.StartSlAsync("sl1", options);
-        var sl2 = await swarm.StartSlAsync("sl2");
+        var (sl1, sl2) = await OneSlotServerAndPeerAsync(swarm);
         var published = await sl1.Node.Exchange.PublishAsync(Models.Tiny(5), CancellationToken.None);
         var sl1Member = sl2.Node.Ledger.State.Members[sl1.Node.Identity.Fingerprint];
 
@@ -120,24 +118,22 @@ public sealed class ServeSlotsTests(ITestOutputHelper output)
     public async Task A_peer_that_stops_reading_loses_its_slot_when_a_fetch_of_that_size_would_have_given_up()
     {
         await using var swarm = await TestSwarm.StartAsync(output);
-        var options = swarm.Options("sl1");
-        options.MaxConcurrentServes = 1;
-        var sl1 = await swarm.StartSlAsync("sl1", options);
-        var sl2 = await swarm.StartSlAsync("sl2");
-        sl1.Node.ServeLimitOverride = TimeSpan.FromSeconds(3);
-        var published = await sl1.Node.Exchange.PublishAsync(Models.Large(0.5f), CancellationToken.None);
+        var (sl1, sl2) = await OneSlotServerAndPeerAsync(swarm);
+        sl1.Node.ServeLimitOverride = TimeSpan.FromSeconds(5);
+        var published = await sl1.Node.Exchange.PublishAsync(Huge(0.5f), CancellationToken.None);
 
-        // 16 MB asked for and never read: the send stalls once the socket buffers are full, holding the only slot.
+        // 64 MB asked for and never read: the send stalls once the socket buffers (up to 32 + 4 MiB here) are full,
+        // holding the only slot.
         var client = swarm.FileClient(sl2.Node.Identity);
         using var stalled = await client.GetAsync(new Uri($"https://localhost:{sl1.Node.Options.FilePort}/v1/models/{published.Hash}"), HttpCompletionOption.ResponseHeadersRead);
         Assert.Equal(1, sl1.Node.ServeSlots.MostSending);
-        await swarm.Log.WaitForLineAsync($"gave up sending model {published.Hash[..12]} to 'sl2' after 3 s");
+        await swarm.Log.WaitForLineAsync($"gave up sending model {published.Hash[..12]} to 'sl2' after 5 s");
 
         // The slot is free again: a fetch is served whole, and the stalled response ends short.
         var model = await Bounded.WithinAsync(
             sl2.Node.Exchange.FetchAsync(sl2.Node.Ledger.State.Members[sl1.Node.Identity.Fingerprint], published.Hash, published.Size, CancellationToken.None),
             "a fetch once the stalled send was given up");
-        Assert.Equal(0.5f, model["layer.weight"].Values[^1]);
+        Assert.Equal(0.5f, model["huge.weight"].Values[^1]);
         var body = await stalled.Content.ReadAsStreamAsync();
         var buffer = new byte[1 << 16];
         long read = 0;
@@ -150,5 +146,21 @@ public sealed class ServeSlotsTests(ITestOutputHelper output)
             }
         });
         Assert.True(read < published.Size, $"the stalled response delivered all {published.Size} bytes");
+    }
+
+    /// <summary>sl1 sends one model at a time; sl2 is an ordinary peer.</summary>
+    private static async Task<(RunningLearningNode Server, RunningLearningNode Peer)> OneSlotServerAndPeerAsync(TestSwarm swarm)
+    {
+        var options = swarm.Options("sl1");
+        options.MaxConcurrentServes = 1;
+        return (await swarm.StartSlAsync("sl1", options), await swarm.StartSlAsync("sl2"));
+    }
+
+    /// <summary>A model of 16 Mi parameters (64 MiB of f32), more than loopback's socket buffers hold.</summary>
+    private static TensorModel Huge(float value)
+    {
+        var weight = new float[4096 * 4096];
+        Array.Fill(weight, value);
+        return new TensorModel([new NamedTensor("huge.weight", TensorDType.F32, new TensorShape(4096, 4096), weight)]);
     }
 }

@@ -72,8 +72,8 @@ internal static partial class FileServerEndpoints
         public async Task ExecuteAsync(HttpContext httpContext)
         {
             var limit = node.ServeLimit(model.Length);
-            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(httpContext.RequestAborted);
-            deadline.CancelAfter(limit);
+            using var timer = new CancellationTokenSource(limit);
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(httpContext.RequestAborted, timer.Token);
             try
             {
                 ServeSlots.Slot slot;
@@ -89,10 +89,16 @@ internal static partial class FileServerEndpoints
 
                 using (slot)
                 {
-                    await ModelBody.SendAsync(httpContext.Response, model, ModelContentType, deadline.Token).ConfigureAwait(false);
+                    // Kestrel answers a flush cancelled by the token by aborting the connection itself, and the send may
+                    // then end without an exception; so it is the timer, not the request's state, that says why.
+                    var sent = await ModelBody.SendAsync(httpContext.Response, model, ModelContentType, deadline.Token).ConfigureAwait(false);
+                    if (!sent && timer.IsCancellationRequested)
+                    {
+                        throw new OperationCanceledException(timer.Token);
+                    }
                 }
             }
-            catch (OperationCanceledException) when (!httpContext.RequestAborted.IsCancellationRequested)
+            catch (Exception e) when (timer.IsCancellationRequested && e is OperationCanceledException or IOException)
             {
                 Log.ServeTimedOut(node.FileServerLogger, shortHash, peer, limit.TotalSeconds);
                 httpContext.Abort();

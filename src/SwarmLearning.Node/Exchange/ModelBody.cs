@@ -18,9 +18,10 @@ internal static class ModelBody
 
     /// <summary>
     /// Writes all of <paramref name="model"/> (whose <see cref="Stream.Length"/> is known) as the body of
-    /// <paramref name="response"/>, with <paramref name="contentType"/> and the length set first; disposes it.
+    /// <paramref name="response"/>, with <paramref name="contentType"/> and the length set first; disposes it. Returns
+    /// false when the response ended before the last byte: the peer went away, or a flush was cancelled.
     /// </summary>
-    public static async Task SendAsync(HttpResponse response, Stream model, string contentType, CancellationToken cancellationToken)
+    public static async Task<bool> SendAsync(HttpResponse response, Stream model, string contentType, CancellationToken cancellationToken)
     {
         await using (model.ConfigureAwait(false))
         {
@@ -44,12 +45,13 @@ internal static class ModelBody
                     var flushed = await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
                     if (flushed.IsCompleted || flushed.IsCanceled)
                     {
-                        return; // the peer went away
+                        return false; // the peer went away, or the flush was cancelled
                     }
                 }
             }
 
-            await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+            var last = await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+            return !last.IsCanceled;
         }
     }
 }

@@ -60,7 +60,7 @@ public sealed class SwarmLearningNodeOptions
 
     /// <summary>
     /// The most models the file server sends at once; a request beyond that waits (its model held for it) until a send
-    /// ends, for as long as the peer keeps asking. When a round's participants all fetch the merged model from its leader
+    /// ends, for as long as the peer keeps asking and no longer than a fetch of that size may take. When a round's participants all fetch the merged model from its leader
     /// together, a few at a time got it to the last of them sooner than all at once (16 nodes on two cores: about 15 %;
     /// docs/performance.md). 0 sets no limit.
     /// </summary>
