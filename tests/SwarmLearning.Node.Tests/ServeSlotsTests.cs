@@ -1,5 +1,6 @@
 using SwarmLearning.Node.Exchange;
 using SwarmLearning.Node.Hosting;
+using SwarmLearning.Node.Rounds;
 using SwarmLearning.Node.Tests.Harness;
 using SwarmLearning.Tensors;
 using Xunit.Abstractions;
@@ -112,6 +113,27 @@ public sealed class ServeSlotsTests(ITestOutputHelper output)
         Assert.Equal(Models.Tiny(5)["fc.weight"].Values, model["fc.weight"].Values);
         Assert.True(sl2.Node.Store.Contains(published.Hash));
         Assert.Equal(1, sl1.Node.ServeSlots.MostSending);
+    }
+
+    [Fact]
+    public async Task A_request_that_waits_as_long_as_a_fetch_may_is_answered_busy_with_the_reason()
+    {
+        await using var swarm = await TestSwarm.StartAsync(output);
+        var (sl1, sl2) = await OneSlotServerAndPeerAsync(swarm);
+        sl1.Node.ServeLimitOverride = TimeSpan.FromSeconds(1);
+        var published = await sl1.Node.Exchange.PublishAsync(Models.Tiny(4), CancellationToken.None);
+
+        using (await sl1.Node.ServeSlots.EnterAsync(null, CancellationToken.None))
+        {
+            var e = await Assert.ThrowsAsync<ModelExchangeException>(() =>
+                sl2.Node.Exchange.FetchAsync(sl2.Node.Ledger.State.Members[sl1.Node.Identity.Fingerprint], published.Hash, published.Size, CancellationToken.None));
+            Assert.Contains("answered 503", e.Message, StringComparison.Ordinal);
+            Assert.Contains("'sl1' was busy sending models to other peers (1 at once, --max-concurrent-serves) for all of the 1 s", e.Message, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(0, sl1.Node.ServeSlots.Waiting);
+        Assert.False(sl2.Node.Store.Contains(published.Hash));
+        Assert.Contains(swarm.Log.LinesOf("sl1"), l => l.Contains($"answered 503 to 'sl2' for model {published.Hash[..12]}", StringComparison.Ordinal));
     }
 
     [Fact]

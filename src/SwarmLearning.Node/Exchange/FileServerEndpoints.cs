@@ -64,8 +64,9 @@ internal static partial class FileServerEndpoints
     /// <summary>
     /// Sends a model once one of the node's <see cref="ServeSlots"/> is free; the model stays open while it waits. Waiting
     /// and sending together may take as long as a peer's fetch of that size may (<see cref="SwarmLearningNode.ServeLimit"/>):
-    /// a peer that has not read the model by then would have given up on it, so the connection is aborted and the slot
-    /// freed, whether the peer stopped reading or went away without closing.
+    /// a peer that has not read the model by then would have given up on it. A request still waiting then is answered
+    /// 503 <c>busy</c>; a send still running is cut (the connection aborted, the slot freed), whether the peer stopped
+    /// reading or went away without closing.
     /// </summary>
     private sealed class QueuedModel(Stream model, SwarmLearningNode node, string shortHash, string peer) : IResult
     {
@@ -84,7 +85,16 @@ internal static partial class FileServerEndpoints
                 catch (OperationCanceledException)
                 {
                     await model.DisposeAsync().ConfigureAwait(false);
-                    throw;
+                    if (!timer.IsCancellationRequested)
+                    {
+                        throw;
+                    }
+
+                    // Nothing sent yet: the peer can be told why, and fetch the model elsewhere or again.
+                    Log.ServeQueueTimedOut(node.FileServerLogger, shortHash, peer, limit.TotalSeconds, node.ServeSlots.Limit);
+                    await Error(StatusCodes.Status503ServiceUnavailable, "busy",
+                        $"SL node '{node.Identity.Name}' was busy sending models to other peers ({node.ServeSlots.Limit} at once, --max-concurrent-serves) for all of the {limit.TotalSeconds:0} s a fetch of model {shortHash} may take; fetch it from another holder, or again").ExecuteAsync(httpContext).ConfigureAwait(false);
+                    return;
                 }
 
                 using (slot)
@@ -190,6 +200,9 @@ internal static partial class FileServerEndpoints
 
         [LoggerMessage(404, LogLevel.Warning, "File server gave up sending model {ModelHash} to '{Peer}' after {Seconds:0} s, as long as a fetch of its size may take: the peer reads too slowly or not at all; the connection is closed")]
         public static partial void ServeTimedOut(ILogger logger, string modelHash, string peer, double seconds);
+
+        [LoggerMessage(405, LogLevel.Warning, "File server answered 503 to '{Peer}' for model {ModelHash}: it was busy sending models to other peers ({Limit} at once) for all of the {Seconds:0} s a fetch of its size may take")]
+        public static partial void ServeQueueTimedOut(ILogger logger, string modelHash, string peer, double seconds, int limit);
 
         [LoggerMessage(402, LogLevel.Debug, "File server refused {Remote} a ping: {Reason}")]
         public static partial void PingRefused(ILogger logger, string remote, string reason);
