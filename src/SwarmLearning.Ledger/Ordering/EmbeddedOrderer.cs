@@ -14,7 +14,9 @@ namespace SwarmLearning.Ledger.Ordering;
 /// copy of the state (refusing the bad ones individually), cuts a block, signs it, appends it with one fsync and then
 /// answers the submitters. While a block is being written the next batch gathers, so load turns into bigger blocks
 /// rather than a queue (group commit). With nothing to order it still cuts an empty block when a time rule is due (a
-/// full-quorum wait ending, a leader's heartbeat going stale), so rounds move on in a quiet swarm.
+/// full-quorum wait ending, a leader's heartbeat going stale), so rounds move on in a quiet swarm. Heartbeats alone
+/// wait a moment for company (<see cref="HeartbeatLinger"/>): every member heartbeats every second, and a block each
+/// would have every replica verify, apply and fsync a block per member per second.
 /// </summary>
 public sealed partial class EmbeddedOrderer : ITransactionOrderer, IAsyncDisposable
 {
@@ -67,6 +69,15 @@ public sealed partial class EmbeddedOrderer : ITransactionOrderer, IAsyncDisposa
     /// <summary>The most transactions put in one block.</summary>
     public int MaxBlockTransactions { get; init; } = 2048;
 
+    /// <summary>
+    /// How long a batch of nothing but heartbeats waits for more transactions before its block is cut (default 250 ms;
+    /// zero cuts at once). Any other transaction, or a time rule falling due, cuts the block at once with the waiting
+    /// heartbeats in it. Heartbeats are in no hurry: a member's liveness is recorded at most this much later, against
+    /// a member timeout of seconds. Without it a swarm of N members cuts about N blocks a second while idle, and each
+    /// replica verifies, applies and stores every one (docs/ledger.md, "Ordering").
+    /// </summary>
+    public TimeSpan HeartbeatLinger { get; init; } = TimeSpan.FromMilliseconds(250);
+
     /// <inheritdoc/>
     public async Task<TransactionReceipt> SubmitAsync(Transaction transaction, CancellationToken cancellationToken)
     {
@@ -105,15 +116,21 @@ public sealed partial class EmbeddedOrderer : ITransactionOrderer, IAsyncDisposa
                 }
 
                 batch.Clear();
-                while (batch.Count < MaxBlockTransactions && _queue.Reader.TryRead(out var p))
+                Take(batch);
+                if (HeartbeatLinger > TimeSpan.Zero && batch.Count > 0 && OnlyHeartbeats(batch, 0) && !(deadline is { } due && Now() >= due))
                 {
-                    batch.Add(p);
+                    await LingerAsync(batch, deadline, stop).ConfigureAwait(false);
                 }
 
                 await OrderAsync(batch, deadline, stop).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
+                foreach (var p in batch)
+                {
+                    p.Result.TrySetException(new OperationCanceledException("the orderer stopped before ordering this transaction"));
+                }
+
                 break;
             }
             catch (Exception e) when (e is not OutOfMemoryException)
@@ -131,6 +148,60 @@ public sealed partial class EmbeddedOrderer : ITransactionOrderer, IAsyncDisposa
         while (_queue.Reader.TryRead(out var left))
         {
             left.Result.TrySetException(new OperationCanceledException("the orderer stopped before ordering this transaction"));
+        }
+    }
+
+    /// <summary>Moves what has arrived into <paramref name="batch"/>, up to a block's worth.</summary>
+    private void Take(List<Pending> batch)
+    {
+        while (batch.Count < MaxBlockTransactions && _queue.Reader.TryRead(out var p))
+        {
+            batch.Add(p);
+        }
+    }
+
+    private static bool OnlyHeartbeats(List<Pending> batch, int from)
+    {
+        for (var i = from; i < batch.Count; i++)
+        {
+            if (batch[i].Transaction.Type != TransactionTypes.Heartbeat)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Lets a batch of heartbeats gather more for up to <see cref="HeartbeatLinger"/>: returns early when another kind
+    /// of transaction arrives, when the block is full, or when a time rule falls due.
+    /// </summary>
+    private async Task LingerAsync(List<Pending> batch, long? deadline, CancellationToken stop)
+    {
+        var wait = HeartbeatLinger;
+        if (deadline is { } d)
+        {
+            wait = TimeSpan.FromMilliseconds(Math.Min(wait.TotalMilliseconds, Math.Max(0, d - Now())));
+        }
+
+        using var wake = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        wake.CancelAfter(wait);
+        try
+        {
+            while (batch.Count < MaxBlockTransactions && await _queue.Reader.WaitToReadAsync(wake.Token).ConfigureAwait(false))
+            {
+                var from = batch.Count;
+                Take(batch);
+                if (!OnlyHeartbeats(batch, from))
+                {
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (!stop.IsCancellationRequested)
+        {
+            // The linger (or the time rule's wait) is over: cut the block with what has gathered.
         }
     }
 
