@@ -23,6 +23,7 @@ internal sealed class LedgerWatch : IAsyncDisposable
     private readonly ConcurrentDictionary<(string Kind, long Round), TaskCompletionSource<long>> _events = new();
     private readonly ConcurrentDictionary<(string Kind, long Round), long> _seen = new();
     private readonly ConcurrentDictionary<long, Fingerprint> _firstLeader = new();
+    private readonly ConcurrentDictionary<long, long> _mergedAt = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
 
@@ -40,6 +41,13 @@ internal sealed class LedgerWatch : IAsyncDisposable
 
     /// <summary>The leader named when <paramref name="round"/> closed.</summary>
     public Fingerprint? FirstLeader(long round) => _firstLeader.TryGetValue(round, out var f) ? f : null;
+
+    /// <summary>
+    /// The blocks the chain grew by from the block recording <paramref name="round"/> − 1's merged model to the one
+    /// recording <paramref name="round"/>'s: every replica verifies, applies and stores each. Null when either was not seen.
+    /// </summary>
+    public long? BlocksFor(long round) =>
+        _mergedAt.TryGetValue(round, out var to) && _mergedAt.TryGetValue(round - 1, out var from) ? to - from : null;
 
     /// <summary>Completes with the timestamp at which the driver saw <paramref name="kind"/> for <paramref name="round"/>.</summary>
     public Task<long> WhenAsync(string kind, long round) => Event(kind, round).Task;
@@ -73,7 +81,8 @@ internal sealed class LedgerWatch : IAsyncDisposable
             }
 
             var now = Stopwatch.GetTimestamp();
-            next = _chain.Height + 1;
+            var height = _chain.Height;
+            next = height + 1;
             if (Contract is not { } contract)
             {
                 continue;
@@ -98,6 +107,7 @@ internal sealed class LedgerWatch : IAsyncDisposable
             if (contract.LastMerged is { } merged)
             {
                 Saw(Merged, merged.Round, now);
+                _mergedAt.TryAdd(merged.Round, height);
             }
         }
     }

@@ -8,7 +8,7 @@ namespace SwarmLearning.Benchmarks.Round;
 /// of the sentinel's chain: all sent → the participant set closed on the ledger (the nodes parse the request and
 /// announce ready), → every submission recorded (each node writes and hashes its model), → the merged model recorded
 /// (the leader fetches, verifies, merges, publishes), → the last ML program has the merged model (every node fetches,
-/// verifies and answers).
+/// verifies and answers). Blocks: how many blocks the ledger cut from the previous round's merged model to this one's.
 /// </summary>
 internal sealed record RoundTiming(
     long Round,
@@ -23,7 +23,8 @@ internal sealed record RoundTiming(
     double ToAnsweredSeconds,
     double LeaderCpuSeconds,
     double NodesCpuSeconds,
-    double DriverCpuSeconds)
+    double DriverCpuSeconds,
+    long? Blocks)
 {
     public static RoundTiming From(RoundSwarm swarm, long round, CallTiming?[] calls)
     {
@@ -53,7 +54,8 @@ internal sealed record RoundTiming(
             RoundOverhead.Seconds(merged, received),
             index >= 0 ? swarm.LastNodeCpuSeconds[index] : double.NaN,
             swarm.LastNodeCpuSeconds.Where(double.IsFinite).Sum(),
-            swarm.LastDriverCpuSeconds);
+            swarm.LastDriverCpuSeconds,
+            swarm.Watch.BlocksFor(round));
     }
 }
 
