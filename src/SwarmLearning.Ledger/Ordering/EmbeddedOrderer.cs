@@ -117,11 +117,7 @@ public sealed partial class EmbeddedOrderer : ITransactionOrderer, IAsyncDisposa
 
                 batch.Clear();
                 Take(batch);
-                if (HeartbeatLinger > TimeSpan.Zero && batch.Count > 0 && OnlyHeartbeats(batch, 0) && !(deadline is { } due && Now() >= due))
-                {
-                    await LingerAsync(batch, deadline, stop).ConfigureAwait(false);
-                }
-
+                await LingerAsync(batch, deadline, stop).ConfigureAwait(false);
                 await OrderAsync(batch, deadline, stop).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -174,15 +170,21 @@ public sealed partial class EmbeddedOrderer : ITransactionOrderer, IAsyncDisposa
     }
 
     /// <summary>
-    /// Lets a batch of heartbeats gather more for up to <see cref="HeartbeatLinger"/>: returns early when another kind
-    /// of transaction arrives, when the block is full, or when a time rule falls due.
+    /// Lets a batch of nothing but heartbeats gather more for up to <see cref="HeartbeatLinger"/>: returns early when
+    /// another kind of transaction arrives, when the block is full, or when a time rule falls due. Any other batch
+    /// returns at once.
     /// </summary>
     private async Task LingerAsync(List<Pending> batch, long? deadline, CancellationToken stop)
     {
         var wait = HeartbeatLinger;
         if (deadline is { } d)
         {
-            wait = TimeSpan.FromMilliseconds(Math.Min(wait.TotalMilliseconds, Math.Max(0, d - Now())));
+            wait = TimeSpan.FromMilliseconds(Math.Min(wait.TotalMilliseconds, d - Now()));
+        }
+
+        if (wait <= TimeSpan.Zero || batch.Count == 0 || !OnlyHeartbeats(batch, 0))
+        {
+            return;
         }
 
         using var wake = CancellationTokenSource.CreateLinkedTokenSource(stop);
